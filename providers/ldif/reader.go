@@ -1,0 +1,425 @@
+package ldif
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"unicode/utf8"
+)
+
+// DefaultMaxLineBytes bounds one logical (unfolded) line and so one value.
+const DefaultMaxLineBytes = 64 << 20
+
+// Error is a problem at a line of an LDIF file. Its message says what to do.
+type Error struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+}
+
+// ReaderOptions tune a Reader; the zero value is the strict default.
+type ReaderOptions struct {
+	// AllowFileURLs lets "attr:< file://..." values be read from local
+	// files: file:///abs/path, or file:rel/path relative to BaseDir. When
+	// false (the default) such values are an error. Other URL schemes are
+	// always refused.
+	AllowFileURLs bool
+	// BaseDir resolves relative file URLs; empty means the working
+	// directory.
+	BaseDir string
+	// MaxLineBytes bounds a logical line and a file-URL value; 0 means
+	// DefaultMaxLineBytes.
+	MaxLineBytes int
+}
+
+// Reader reads LDIF records from a stream (RFC 2849), one at a time; it
+// never holds more than one record. It is not safe for concurrent use.
+type Reader struct {
+	br   *bufio.Reader
+	name string
+	opts ReaderOptions
+
+	line    int    // number of the last physical line read
+	buf     []byte // current logical line
+	started bool
+	intern  map[string]string
+	records int // records returned so far
+}
+
+// NewReader returns a Reader over r; name (usually the file name) prefixes
+// error messages.
+func NewReader(r io.Reader, name string, opts ReaderOptions) *Reader {
+	if opts.MaxLineBytes <= 0 {
+		opts.MaxLineBytes = DefaultMaxLineBytes
+	}
+	return &Reader{
+		br:     bufio.NewReaderSize(r, 64<<10),
+		name:   name,
+		opts:   opts,
+		intern: make(map[string]string, 64),
+	}
+}
+
+func (r *Reader) errorf(line int, format string, args ...any) error {
+	return &Error{File: r.name, Line: line, Msg: fmt.Sprintf(format, args...)}
+}
+
+// readPhysical appends the next physical line (without CR LF) to dst.
+// It returns io.EOF only when no byte was left.
+func (r *Reader) readPhysical(dst []byte) ([]byte, error) {
+	start := len(dst)
+	for {
+		chunk, err := r.br.ReadSlice('\n')
+		dst = append(dst, chunk...)
+		if len(dst)-start > r.opts.MaxLineBytes {
+			return dst, r.errorf(r.line+1, "line longer than %d bytes; split the value or raise the limit", r.opts.MaxLineBytes)
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err == io.EOF {
+			if len(dst) == start {
+				return dst, io.EOF
+			}
+		} else if err != nil {
+			return dst, fmt.Errorf("read %s: %w", r.name, err)
+		}
+		r.line++
+		dst = dst[:len(dst)-trailingEOL(dst[start:])]
+		return dst, nil
+	}
+}
+
+func trailingEOL(b []byte) int {
+	n := 0
+	if len(b) > 0 && b[len(b)-1] == '\n' {
+		n++
+		b = b[:len(b)-1]
+	}
+	if len(b) > 0 && b[len(b)-1] == '\r' {
+		n++
+	}
+	return n
+}
+
+// continues reports whether the next physical line starts with a space.
+func (r *Reader) continues() bool {
+	b, err := r.br.Peek(1)
+	return err == nil && b[0] == ' '
+}
+
+// readLogical returns the next logical line (unfolded, comments skipped)
+// and its first line number; an empty line is a record separator.
+func (r *Reader) readLogical() ([]byte, int, error) {
+	if !r.started {
+		r.started = true
+		if b, err := r.br.Peek(3); err == nil && bytes.Equal(b, []byte{0xEF, 0xBB, 0xBF}) {
+			_, _ = r.br.Discard(3)
+		}
+	}
+	for {
+		var err error
+		r.buf, err = r.readPhysical(r.buf[:0])
+		if err != nil {
+			return nil, r.line, err
+		}
+		number := r.line
+		if len(r.buf) > 0 && r.buf[0] == '#' {
+			for r.continues() { // a folded comment
+				if r.buf, err = r.readPhysical(r.buf[:0]); err != nil {
+					return nil, r.line, err
+				}
+			}
+			continue
+		}
+		if len(r.buf) > 0 && r.buf[0] == ' ' {
+			if len(bytes.TrimLeft(r.buf, " ")) == 0 {
+				return r.buf[:0], number, nil // a line of spaces separates records too
+			}
+			return nil, number, r.errorf(number, "line starts with a space but continues nothing; remove the leading space or join it to the line above")
+		}
+		for r.continues() {
+			n := len(r.buf)
+			if r.buf, err = r.readPhysical(r.buf); err != nil {
+				if err == io.EOF {
+					break
+				}
+				return nil, r.line, err
+			}
+			r.buf = append(r.buf[:n], r.buf[n+1:]...) // drop the folding space
+			if len(r.buf) > r.opts.MaxLineBytes {
+				return nil, number, r.errorf(number, "line longer than %d bytes; split the value or raise the limit", r.opts.MaxLineBytes)
+			}
+		}
+		return r.buf, number, nil
+	}
+}
+
+// field is one parsed "name: value" line.
+type field struct {
+	name  string
+	value string
+	line  int
+}
+
+// parseLine splits a logical line into attribute description and value,
+// decoding base64 and file URLs.
+func (r *Reader) parseLine(b []byte, number int) (field, error) {
+	colon := bytes.IndexByte(b, ':')
+	if colon <= 0 {
+		return field{}, r.errorf(number, "expected \"name: value\", found %q; check for a value wrapped onto a new line without a leading space", clip(b))
+	}
+	nameB := b[:colon]
+	for _, c := range nameB {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == ';' || c == '=' || c == '.' || c == '_') {
+			return field{}, r.errorf(number, "invalid attribute name %q; names are letters, digits, '-' and ';options'", clip(nameB))
+		}
+	}
+	name, ok := r.intern[string(nameB)]
+	if !ok {
+		name = string(nameB)
+		if len(r.intern) < 4096 {
+			r.intern[name] = name
+		}
+	}
+	rest := b[colon+1:]
+	switch {
+	case len(rest) > 0 && rest[0] == ':':
+		enc := bytes.Trim(rest[1:], " ")
+		dec := make([]byte, base64.StdEncoding.DecodedLen(len(enc)))
+		n, err := base64.StdEncoding.Decode(dec, enc)
+		if err != nil {
+			return field{}, r.errorf(number, "value of %q is not valid base64: %v; re-export the file (ldifde -f or ldapsearch -LLL) or fix the value by hand", name, err)
+		}
+		return field{name: name, value: string(dec[:n]), line: number}, nil
+	case len(rest) > 0 && rest[0] == '<':
+		v, err := r.readURL(name, string(bytes.Trim(rest[1:], " ")), number)
+		return field{name: name, value: v, line: number}, err
+	default:
+		return field{name: name, value: string(trimLeftSpace(rest)), line: number}, nil
+	}
+}
+
+func trimLeftSpace(b []byte) []byte {
+	for len(b) > 0 && b[0] == ' ' {
+		b = b[1:]
+	}
+	return b
+}
+
+func clip(b []byte) string {
+	if len(b) > 60 {
+		b = b[:60]
+	}
+	s := string(b)
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "?")
+	}
+	return s
+}
+
+func (r *Reader) readURL(name, raw string, number int) (string, error) {
+	if !r.opts.AllowFileURLs {
+		return "", r.errorf(number, "value of %q refers to URL %q; URL values are not read here, put the value inline (base64 with \"::\" for binary)", name, raw)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "file" || (u.Host != "" && u.Host != "localhost") {
+		return "", r.errorf(number, "value of %q refers to %q; only file:///absolute/path or file:relative/path URLs are supported", name, raw)
+	}
+	p := u.Path
+	if p == "" {
+		p = u.Opaque
+	}
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(r.opts.BaseDir, p)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return "", r.errorf(number, "value of %q: %v; check the file URL", name, err)
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return "", r.errorf(number, "value of %q: %s is not a regular file", name, p)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, int64(r.opts.MaxLineBytes)+1))
+	if err != nil {
+		return "", r.errorf(number, "value of %q: read %s: %v", name, p, err)
+	}
+	if len(data) > r.opts.MaxLineBytes {
+		return "", r.errorf(number, "value of %q: %s is larger than %d bytes", name, p, r.opts.MaxLineBytes)
+	}
+	return string(data), nil
+}
+
+// Next returns the next record, or io.EOF after the last one. Errors are
+// *Error values naming the file and line (I/O errors are wrapped as is).
+// After an error the Reader should not be used further.
+func (r *Reader) Next() (*Record, error) {
+	// Skip separators; the first line of the file may be "version: 1".
+	var line []byte
+	var number int
+	var err error
+	for {
+		line, number, err = r.readLogical()
+		if err != nil {
+			return nil, err
+		}
+		if len(line) == 0 {
+			continue
+		}
+		if r.records == 0 && bytes.HasPrefix(line, []byte("version:")) {
+			v := strings.TrimSpace(string(line[len("version:"):]))
+			if v != "1" {
+				return nil, r.errorf(number, "unsupported LDIF version %q; only version 1 exists", v)
+			}
+			continue
+		}
+		break
+	}
+	f, err := r.parseLine(line, number)
+	if err != nil {
+		return nil, err
+	}
+	if !strings.EqualFold(f.name, "dn") {
+		return nil, r.errorf(number, "expected \"dn:\" to start a record, found %q; records are separated by one blank line and start with their DN", f.name)
+	}
+	rec := &Record{DN: f.value, Line: number}
+	if !utf8.ValidString(rec.DN) {
+		return nil, r.errorf(number, "DN is not valid UTF-8; re-export the file with UTF-8 encoding (ldifde -u)")
+	}
+	first := true
+	var mod *Mod
+	for {
+		line, number, err = r.readLogical()
+		if err == io.EOF || (err == nil && len(line) == 0) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if rec.ChangeType == ChangeModify && len(bytes.TrimRight(line, " ")) == 1 && line[0] == '-' {
+			if mod == nil {
+				return nil, r.errorf(number, "\"-\" without a modification before it; start with \"add:\", \"replace:\" or \"delete:\"")
+			}
+			rec.Mods = append(rec.Mods, *mod)
+			mod = nil
+			continue
+		}
+		f, err := r.parseLine(line, number)
+		if err != nil {
+			return nil, err
+		}
+		if first && strings.EqualFold(f.name, "control") {
+			rec.Controls = append(rec.Controls, f.value)
+			continue
+		}
+		if first && strings.EqualFold(f.name, "changetype") {
+			first = false
+			ct := strings.ToLower(strings.TrimSpace(f.value))
+			switch ct {
+			case ChangeAdd, ChangeDelete, ChangeModify, ChangeModRDN, ChangeModDN:
+				rec.ChangeType = ct
+			default:
+				return nil, r.errorf(number, "unknown changetype %q; use add, delete, modify, modrdn or moddn", f.value)
+			}
+			continue
+		}
+		first = false
+		switch rec.ChangeType {
+		case "", ChangeAdd:
+			rec.Attrs = addValue(rec.Attrs, f.name, f.value)
+		case ChangeDelete:
+			return nil, r.errorf(number, "a delete record has no attributes, found %q; end the record with a blank line", f.name)
+		case ChangeModRDN, ChangeModDN:
+			switch strings.ToLower(f.name) {
+			case "newrdn":
+				rec.NewRDN = f.value
+			case "deleteoldrdn":
+				switch strings.TrimSpace(f.value) {
+				case "0":
+					rec.DeleteOldRDN = false
+				case "1":
+					rec.DeleteOldRDN = true
+				default:
+					return nil, r.errorf(number, "deleteoldrdn must be 0 or 1, found %q", f.value)
+				}
+			case "newsuperior":
+				rec.NewSuperior = f.value
+			default:
+				return nil, r.errorf(number, "unexpected %q in a %s record; only newrdn, deleteoldrdn and newsuperior belong there", f.name, rec.ChangeType)
+			}
+		case ChangeModify:
+			if mod == nil {
+				op := strings.ToLower(f.name)
+				switch op {
+				case ModAdd, ModDelete, ModReplace, ModIncrement:
+				default:
+					return nil, r.errorf(number, "expected \"add:\", \"replace:\" or \"delete:\" to start a modification, found %q", f.name)
+				}
+				attr := strings.TrimSpace(f.value)
+				if attr == "" {
+					return nil, r.errorf(number, "%q needs the attribute name", f.name)
+				}
+				mod = &Mod{Op: op, Attr: Attr{Name: attr}}
+				continue
+			}
+			if !strings.EqualFold(f.name, mod.Attr.Name) {
+				return nil, r.errorf(number, "value for %q inside the %q modification of %q; end each modification with a line \"-\"", f.name, mod.Op, mod.Attr.Name)
+			}
+			mod.Attr.Values = append(mod.Attr.Values, f.value)
+		}
+	}
+	if mod != nil { // tolerate a missing final "-"
+		rec.Mods = append(rec.Mods, *mod)
+	}
+	switch rec.ChangeType {
+	case ChangeModRDN, ChangeModDN:
+		if rec.NewRDN == "" {
+			return nil, r.errorf(rec.Line, "%s record without \"newrdn:\"", rec.ChangeType)
+		}
+	}
+	r.records++
+	return rec, nil
+}
+
+// addValue appends value to the attribute named name, creating it when
+// absent; an attribute repeated further down the record is merged.
+func addValue(attrs []Attr, name, value string) []Attr {
+	if n := len(attrs); n > 0 && attrs[n-1].Name == name {
+		attrs[n-1].Values = append(attrs[n-1].Values, value)
+		return attrs
+	}
+	for i := range attrs {
+		if strings.EqualFold(attrs[i].Name, name) {
+			attrs[i].Values = append(attrs[i].Values, value)
+			return attrs
+		}
+	}
+	return append(attrs, Attr{Name: name, Values: []string{value}})
+}
+
+// ReadAll reads every record of r.
+func ReadAll(r *Reader) ([]*Record, error) {
+	var out []*Record
+	for {
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		out = append(out, rec)
+	}
+}
