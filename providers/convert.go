@@ -1,0 +1,541 @@
+package providers
+
+// This file is the only place where the protobuf types of providers/proto
+// meet the Go types of this package. Functions named ...ToProto build wire
+// messages; functions named ...FromProto check and decode them, returning
+// an error (never panicking) for a message that breaks the protocol.
+
+import (
+	"fmt"
+	"math/big"
+	"strings"
+
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+
+	"github.com/adshift/adshift/providers/proto"
+)
+
+// knownKinds are the object kinds protocol version 1 carries.
+var knownKinds = map[Kind]bool{
+	KindOU:               true,
+	KindUser:             true,
+	KindGroup:            true,
+	KindComputer:         true,
+	KindContact:          true,
+	KindForeignPrincipal: true,
+}
+
+func kindFromProto(s string) (Kind, error) {
+	k := Kind(s)
+	if !knownKinds[k] {
+		return "", fmt.Errorf("unknown object kind %q", s)
+	}
+	return k, nil
+}
+
+func kindsToProto(ks []Kind) []string {
+	if len(ks) == 0 {
+		return nil
+	}
+	out := make([]string, len(ks))
+	for i, k := range ks {
+		out[i] = string(k)
+	}
+	return out
+}
+
+func kindsFromProto(ss []string) ([]Kind, error) {
+	if len(ss) == 0 {
+		return nil, nil
+	}
+	out := make([]Kind, len(ss))
+	for i, s := range ss {
+		k, err := kindFromProto(s)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = k
+	}
+	return out, nil
+}
+
+// nilIfEmpty makes an empty repeated field decode as nil, so a round trip
+// keeps the Go zero value.
+func nilIfEmpty(ss []string) []string {
+	if len(ss) == 0 {
+		return nil
+	}
+	return ss
+}
+
+// validText makes human text safe for a proto3 string field, which must be
+// UTF-8 (a provider may quote a server's message verbatim).
+func validText(s string) string {
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// ---- schema ----
+
+func schemaToProto(s *Schema) (*proto.Schema, error) {
+	if s == nil {
+		return nil, fmt.Errorf("provider returned no schema")
+	}
+	blk, err := blockToProto(s.Config)
+	if err != nil {
+		return nil, fmt.Errorf("config schema: %w", err)
+	}
+	return &proto.Schema{
+		Name:    s.Name,
+		Version: s.Version,
+		Config:  blk,
+		Kinds:   kindsToProto(s.Kinds),
+		Pid:     int64(s.PID),
+	}, nil
+}
+
+func schemaFromProto(p *proto.Schema) (*Schema, error) {
+	if p == nil {
+		return nil, fmt.Errorf("response carries no schema")
+	}
+	blk, err := blockFromProto(p.Config)
+	if err != nil {
+		return nil, fmt.Errorf("config schema: %w", err)
+	}
+	kinds, err := kindsFromProto(p.Kinds)
+	if err != nil {
+		return nil, fmt.Errorf("schema kinds: %w", err)
+	}
+	return &Schema{
+		Name:    p.Name,
+		Version: p.Version,
+		Config:  blk,
+		Kinds:   kinds,
+		PID:     int(p.Pid),
+	}, nil
+}
+
+func blockToProto(b Block) (*proto.Schema_Block, error) {
+	out := &proto.Schema_Block{}
+	for _, a := range b.Attributes {
+		if a.Type == cty.NilType {
+			return nil, fmt.Errorf("attribute %q has no type", a.Name)
+		}
+		ty, err := ctyjson.MarshalType(a.Type)
+		if err != nil {
+			return nil, fmt.Errorf("attribute %q type: %w", a.Name, err)
+		}
+		out.Attributes = append(out.Attributes, &proto.Schema_Attribute{
+			Name:        a.Name,
+			Type:        ty,
+			Required:    a.Required,
+			Sensitive:   a.Sensitive,
+			Description: validText(a.Description),
+		})
+	}
+	for _, nb := range b.Blocks {
+		inner, err := blockToProto(nb.Block)
+		if err != nil {
+			return nil, fmt.Errorf("block %q: %w", nb.Name, err)
+		}
+		out.Blocks = append(out.Blocks, &proto.Schema_NestedBlock{
+			Name:     nb.Name,
+			Block:    inner,
+			Required: nb.Required,
+		})
+	}
+	return out, nil
+}
+
+func blockFromProto(p *proto.Schema_Block) (Block, error) {
+	var out Block
+	if p == nil {
+		return out, nil
+	}
+	seen := make(map[string]bool, len(p.Attributes)+len(p.Blocks))
+	for _, a := range p.Attributes {
+		if a == nil || a.Name == "" {
+			return Block{}, fmt.Errorf("attribute without a name")
+		}
+		if seen[a.Name] {
+			return Block{}, fmt.Errorf("attribute %q declared twice", a.Name)
+		}
+		seen[a.Name] = true
+		ty, err := ctyjson.UnmarshalType(a.Type)
+		if err != nil {
+			return Block{}, fmt.Errorf("attribute %q type: %w", a.Name, err)
+		}
+		out.Attributes = append(out.Attributes, Attribute{
+			Name:        a.Name,
+			Type:        ty,
+			Required:    a.Required,
+			Sensitive:   a.Sensitive,
+			Description: a.Description,
+		})
+	}
+	for _, nb := range p.Blocks {
+		if nb == nil || nb.Name == "" {
+			return Block{}, fmt.Errorf("nested block without a name")
+		}
+		if seen[nb.Name] {
+			return Block{}, fmt.Errorf("block %q declared twice", nb.Name)
+		}
+		seen[nb.Name] = true
+		inner, err := blockFromProto(nb.Block)
+		if err != nil {
+			return Block{}, fmt.Errorf("block %q: %w", nb.Name, err)
+		}
+		out.Blocks = append(out.Blocks, NestedBlock{Name: nb.Name, Block: inner, Required: nb.Required})
+	}
+	return out, nil
+}
+
+// ---- configuration values ----
+
+// dynamicValueToProto encodes v with its type. Marks (sensitivity) are
+// dropped: the contract hands the provider unmarked values. cty.NilVal
+// encodes as an empty message.
+func dynamicValueToProto(v cty.Value) (*proto.DynamicValue, error) {
+	if v == cty.NilVal {
+		return &proto.DynamicValue{}, nil
+	}
+	v, _ = v.UnmarkDeep()
+	if !v.IsWhollyKnown() {
+		return nil, fmt.Errorf("value is not wholly known")
+	}
+	ty := v.Type()
+	tj, err := ctyjson.MarshalType(ty)
+	if err != nil {
+		return nil, fmt.Errorf("encode type: %w", err)
+	}
+	vj, err := ctyjson.Marshal(v, ty)
+	if err != nil {
+		return nil, fmt.Errorf("encode value: %w", err)
+	}
+	return &proto.DynamicValue{Json: vj, Type: tj}, nil
+}
+
+func dynamicValueFromProto(p *proto.DynamicValue) (cty.Value, error) {
+	if p == nil || (len(p.Json) == 0 && len(p.Type) == 0) {
+		return cty.NilVal, nil
+	}
+	ty, err := ctyjson.UnmarshalType(p.Type)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("decode type: %w", err)
+	}
+	v, err := ctyjson.Unmarshal(p.Json, ty)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("decode value: %w", err)
+	}
+	return v, nil
+}
+
+// ---- diagnostics ----
+
+func pathToProto(path cty.Path) (*proto.AttributePath, error) {
+	if len(path) == 0 {
+		return nil, nil
+	}
+	out := &proto.AttributePath{Steps: make([]*proto.AttributePath_Step, 0, len(path))}
+	for i, step := range path {
+		ps := &proto.AttributePath_Step{}
+		switch s := step.(type) {
+		case cty.GetAttrStep:
+			ps.Selector = &proto.AttributePath_Step_AttributeName{AttributeName: s.Name}
+		case cty.IndexStep:
+			key := s.Key
+			switch {
+			case key.IsNull() || !key.IsKnown():
+				return nil, fmt.Errorf("path step %d: index key is null or unknown", i)
+			case key.Type() == cty.String:
+				ps.Selector = &proto.AttributePath_Step_ElementKeyString{ElementKeyString: key.AsString()}
+			case key.Type() == cty.Number:
+				n, acc := key.AsBigFloat().Int64()
+				if acc != big.Exact {
+					return nil, fmt.Errorf("path step %d: index key %s is not a whole number", i, key.AsBigFloat().String())
+				}
+				ps.Selector = &proto.AttributePath_Step_ElementKeyInt{ElementKeyInt: n}
+			default:
+				return nil, fmt.Errorf("path step %d: index key of type %s", i, key.Type().FriendlyName())
+			}
+		default:
+			return nil, fmt.Errorf("path step %d: unsupported step %T", i, step)
+		}
+		out.Steps = append(out.Steps, ps)
+	}
+	return out, nil
+}
+
+func pathFromProto(p *proto.AttributePath) (cty.Path, error) {
+	if p == nil || len(p.Steps) == 0 {
+		return nil, nil
+	}
+	out := make(cty.Path, 0, len(p.Steps))
+	for i, s := range p.Steps {
+		switch sel := s.GetSelector().(type) {
+		case *proto.AttributePath_Step_AttributeName:
+			out = append(out, cty.GetAttrStep{Name: sel.AttributeName})
+		case *proto.AttributePath_Step_ElementKeyString:
+			out = append(out, cty.IndexStep{Key: cty.StringVal(sel.ElementKeyString)})
+		case *proto.AttributePath_Step_ElementKeyInt:
+			out = append(out, cty.IndexStep{Key: cty.NumberIntVal(sel.ElementKeyInt)})
+		default:
+			return nil, fmt.Errorf("path step %d is empty", i)
+		}
+	}
+	return out, nil
+}
+
+func diagnosticsToProto(ds Diagnostics) ([]*proto.Diagnostic, error) {
+	if len(ds) == 0 {
+		return nil, nil
+	}
+	out := make([]*proto.Diagnostic, 0, len(ds))
+	for i, d := range ds {
+		var sev proto.Diagnostic_Severity
+		switch d.Severity {
+		case SeverityError:
+			sev = proto.Diagnostic_SEVERITY_ERROR
+		case SeverityWarning:
+			sev = proto.Diagnostic_SEVERITY_WARNING
+		default:
+			return nil, fmt.Errorf("diagnostic %d: unknown severity %d", i, d.Severity)
+		}
+		path, err := pathToProto(d.Attribute)
+		if err != nil {
+			return nil, fmt.Errorf("diagnostic %d (%q): %w", i, d.Summary, err)
+		}
+		out = append(out, &proto.Diagnostic{
+			Severity:  sev,
+			Summary:   validText(d.Summary),
+			Detail:    validText(d.Detail),
+			Attribute: path,
+		})
+	}
+	return out, nil
+}
+
+func diagnosticsFromProto(ps []*proto.Diagnostic) (Diagnostics, error) {
+	if len(ps) == 0 {
+		return nil, nil
+	}
+	out := make(Diagnostics, 0, len(ps))
+	for i, p := range ps {
+		var sev Severity
+		switch p.GetSeverity() {
+		case proto.Diagnostic_SEVERITY_ERROR:
+			sev = SeverityError
+		case proto.Diagnostic_SEVERITY_WARNING:
+			sev = SeverityWarning
+		default:
+			return nil, fmt.Errorf("diagnostic %d: invalid severity %d", i, p.GetSeverity())
+		}
+		path, err := pathFromProto(p.GetAttribute())
+		if err != nil {
+			return nil, fmt.Errorf("diagnostic %d: %w", i, err)
+		}
+		out = append(out, Diagnostic{Severity: sev, Summary: p.GetSummary(), Detail: p.GetDetail(), Attribute: path})
+	}
+	return out, nil
+}
+
+// ---- discovery ----
+
+func scopeToProto(s Scope) *proto.Scope {
+	return &proto.Scope{
+		BaseDn:        s.BaseDN,
+		IncludeOus:    s.IncludeOUs,
+		ExcludeOus:    s.ExcludeOUs,
+		Kinds:         kindsToProto(s.Kinds),
+		Attributes:    s.Attributes,
+		AllAttributes: s.Attributes == nil,
+	}
+}
+
+func scopeFromProto(p *proto.Scope) (Scope, error) {
+	if p == nil {
+		return Scope{}, fmt.Errorf("request carries no scope")
+	}
+	kinds, err := kindsFromProto(p.Kinds)
+	if err != nil {
+		return Scope{}, fmt.Errorf("scope kinds: %w", err)
+	}
+	s := Scope{
+		BaseDN:     p.BaseDn,
+		IncludeOUs: nilIfEmpty(p.IncludeOus),
+		ExcludeOUs: nilIfEmpty(p.ExcludeOus),
+		Kinds:      kinds,
+	}
+	if !p.AllAttributes {
+		s.Attributes = p.Attributes
+		if s.Attributes == nil {
+			s.Attributes = []string{}
+		}
+	}
+	return s, nil
+}
+
+// objectWireSize estimates the encoded size of o, to cut batches near a
+// target size without encoding twice.
+func objectWireSize(o *Object) int {
+	n := 16 + len(o.Kind) + len(o.DN) + len(o.GUID) + len(o.SID) + len(o.Token)
+	for name, vs := range o.Attrs {
+		n += 8 + len(name)
+		for _, v := range vs {
+			n += 4 + len(v)
+		}
+	}
+	return n
+}
+
+func objectToProto(o *Object) *proto.Object {
+	p := &proto.Object{
+		Kind:  string(o.Kind),
+		Dn:    o.DN,
+		Guid:  o.GUID,
+		Sid:   o.SID,
+		Token: o.Token,
+	}
+	if len(o.Attrs) > 0 {
+		// One backing array for all attribute messages of the object keeps
+		// the allocation count per object constant.
+		attrs := make([]proto.Object_Attribute, len(o.Attrs))
+		p.Attrs = make([]*proto.Object_Attribute, 0, len(o.Attrs))
+		i := 0
+		for name, vs := range o.Attrs {
+			a := &attrs[i]
+			i++
+			a.Name = name
+			a.Values = make([][]byte, len(vs))
+			for j, v := range vs {
+				a.Values[j] = []byte(v)
+			}
+			p.Attrs = append(p.Attrs, a)
+		}
+	}
+	return p
+}
+
+func objectFromProto(p *proto.Object) (Object, error) {
+	k, err := kindFromProto(p.GetKind())
+	if err != nil {
+		return Object{}, fmt.Errorf("object %q: %w", p.GetDn(), err)
+	}
+	if p.Dn == "" {
+		return Object{}, fmt.Errorf("%s object without a DN", k)
+	}
+	o := Object{Kind: k, DN: p.Dn, GUID: p.Guid, SID: p.Sid, Token: p.Token}
+	if len(p.Attrs) > 0 {
+		o.Attrs = make(map[string][]string, len(p.Attrs))
+		for _, a := range p.Attrs {
+			if a == nil || a.Name == "" {
+				return Object{}, fmt.Errorf("object %q: attribute without a name", p.Dn)
+			}
+			vs := make([]string, len(a.Values))
+			for j, v := range a.Values {
+				vs[j] = string(v)
+			}
+			o.Attrs[a.Name] = append(o.Attrs[a.Name], vs...)
+		}
+	}
+	return o, nil
+}
+
+// ---- apply ----
+
+var opsToProto = map[Op]proto.Apply_Op{
+	OpCreate: proto.Apply_OP_CREATE,
+	OpUpdate: proto.Apply_OP_UPDATE,
+	OpMove:   proto.Apply_OP_MOVE,
+	OpDelete: proto.Apply_OP_DELETE,
+}
+
+var attrOpsToProto = map[AttrOp]proto.Apply_AttrOp{
+	AttrReplace: proto.Apply_ATTR_OP_REPLACE,
+	AttrAdd:     proto.Apply_ATTR_OP_ADD,
+	AttrDelete:  proto.Apply_ATTR_OP_DELETE,
+}
+
+func changeToProto(c Change) (*proto.Apply_Change, error) {
+	op, ok := opsToProto[c.Op]
+	if !ok {
+		return nil, fmt.Errorf("change %d: unknown operation %q", c.ID, c.Op)
+	}
+	if !knownKinds[c.Kind] {
+		return nil, fmt.Errorf("change %d: unknown object kind %q", c.ID, c.Kind)
+	}
+	p := &proto.Apply_Change{
+		Id:    c.ID,
+		Op:    op,
+		Kind:  string(c.Kind),
+		Dn:    c.DN,
+		NewDn: c.NewDN,
+		Guid:  c.GUID,
+		Token: c.Token,
+	}
+	for _, a := range c.Attrs {
+		aop, ok := attrOpsToProto[a.Op]
+		if !ok {
+			// The values are left out on purpose: they may be a password.
+			return nil, fmt.Errorf("change %d: attribute %q: unknown operation %q", c.ID, a.Name, a.Op)
+		}
+		vs := make([][]byte, len(a.Values))
+		for i, v := range a.Values {
+			vs[i] = []byte(v)
+		}
+		p.Attrs = append(p.Attrs, &proto.Apply_AttrChange{Name: a.Name, Op: aop, Values: vs})
+	}
+	return p, nil
+}
+
+func changeFromProto(p *proto.Apply_Change) (Change, error) {
+	var op Op
+	for g, w := range opsToProto {
+		if w == p.GetOp() {
+			op = g
+		}
+	}
+	if op == "" {
+		return Change{}, fmt.Errorf("change %d: invalid operation %d", p.GetId(), p.GetOp())
+	}
+	k, err := kindFromProto(p.GetKind())
+	if err != nil {
+		return Change{}, fmt.Errorf("change %d: %w", p.GetId(), err)
+	}
+	c := Change{ID: p.Id, Op: op, Kind: k, DN: p.Dn, NewDN: p.NewDn, GUID: p.Guid, Token: p.Token}
+	for _, a := range p.Attrs {
+		var aop AttrOp
+		for g, w := range attrOpsToProto {
+			if w == a.GetOp() {
+				aop = g
+			}
+		}
+		if aop == "" {
+			return Change{}, fmt.Errorf("change %d: attribute %q: invalid operation %d", p.Id, a.GetName(), a.GetOp())
+		}
+		var vs []string
+		if len(a.Values) > 0 {
+			vs = make([]string, len(a.Values))
+			for i, v := range a.Values {
+				vs[i] = string(v)
+			}
+		}
+		c.Attrs = append(c.Attrs, AttrChange{Name: a.Name, Op: aop, Values: vs})
+	}
+	return c, nil
+}
+
+func resultToProto(r Result) *proto.Apply_Result {
+	return &proto.Apply_Result{
+		Id:    r.ID,
+		Dn:    r.DN,
+		Guid:  r.GUID,
+		Sid:   r.SID,
+		Token: r.Token,
+		Error: validText(r.Error),
+	}
+}
+
+func resultFromProto(p *proto.Apply_Result) Result {
+	return Result{ID: p.Id, DN: p.Dn, GUID: p.Guid, SID: p.Sid, Token: p.Token, Error: p.Error}
+}

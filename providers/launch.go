@@ -1,0 +1,194 @@
+package providers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+	"github.com/hashicorp/go-plugin/runner"
+	"github.com/zclconf/go-cty/cty"
+	"google.golang.org/grpc"
+)
+
+// LaunchOptions says how to start a provider plugin process.
+type LaunchOptions struct {
+	// Name is the provider's name ("ldif", "ad", a third-party name); every
+	// error and log line about the plugin carries it. Required.
+	Name string
+	// Path is the executable: FindPlugin's result for a third-party
+	// provider, os.Executable() for a built-in one. A relative path is
+	// taken relative to the host's working directory, not Dir. Required.
+	Path string
+	// Args are the arguments after Argv0, e.g. ["provider-serve", "ldif"].
+	Args []string
+	// Argv0 is the plugin's os.Args[0]; empty means Path. The adshift
+	// binary re-executed as a built-in provider sets it to "adshift".
+	Argv0 string
+	// Dir is the plugin's working directory (the configuration directory);
+	// empty means the host's.
+	Dir string
+	// Env are KEY=VALUE pairs added to the host's environment for the
+	// plugin (they override host variables of the same name; go-plugin's
+	// own variables override both).
+	Env []string
+	// Logger receives the plugin's log entries (its hclog JSON on stderr)
+	// and go-plugin's own; nil discards them.
+	Logger hclog.Logger
+	// StartTimeout bounds the handshake; zero means one minute.
+	StartTimeout time.Duration
+}
+
+// Client is a provider running in its own process. It implements Provider
+// (every error names the provider, and the process ID when the process
+// died during a call) and must be closed. Its methods are safe for
+// concurrent use.
+type Client struct {
+	name string
+	pc   *plugin.Client
+	proc *process
+	rpc  *grpcClient
+}
+
+var _ Provider = (*Client)(nil)
+
+// Launch starts the plugin process, completes the go-plugin handshake
+// (gRPC with automatic mutual TLS, protocol version ProtocolVersion) and
+// returns the connected Client. ctx bounds the start only: cancelling it
+// later does not end the process (Close does).
+func Launch(ctx context.Context, opts LaunchOptions) (*Client, error) {
+	if opts.Name == "" {
+		return nil, errors.New("launch provider: no name")
+	}
+	if opts.Path == "" {
+		return nil, fmt.Errorf("launch provider %q: no executable path", opts.Name)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("launch provider %q: %w", opts.Name, err)
+	}
+	path := opts.Path
+	if !filepath.IsAbs(path) {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return nil, fmt.Errorf("launch provider %q: %w", opts.Name, err)
+		}
+		path = abs
+	}
+	argv0 := opts.Argv0
+	if argv0 == "" {
+		argv0 = path
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+
+	proc := newProcess(opts.Name)
+	pc := plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig: Handshake,
+		VersionedPlugins: map[int]plugin.PluginSet{
+			ProtocolVersion: {PluginName: &ProviderPlugin{Name: opts.Name, proc: proc}},
+		},
+		RunnerFunc: func(l hclog.Logger, spec *exec.Cmd, _ string) (runner.Runner, error) {
+			// spec carries only go-plugin's variables (SkipHostEnv); they
+			// come last so that nothing overrides them.
+			env := append(append(os.Environ(), opts.Env...), spec.Env...)
+			return proc, proc.prepare(l, path, append([]string{argv0}, opts.Args...), opts.Dir, env)
+		},
+		SkipHostEnv:      true,
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		AutoMTLS:         true,
+		Logger:           logger,
+		Stderr:           proc.stderr,
+		SyncStdout:       proc.stderr,
+		SyncStderr:       proc.stderr,
+		StartTimeout:     opts.StartTimeout,
+		GRPCDialOptions: []grpc.DialOption{
+			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageBytes), grpc.MaxCallSendMsgSize(maxMessageBytes)),
+		},
+	})
+
+	type started struct {
+		rpc *grpcClient
+		err error
+	}
+	done := make(chan started, 1)
+	go func() {
+		cp, err := pc.Client()
+		if err != nil {
+			done <- started{err: err}
+			return
+		}
+		raw, err := cp.Dispense(PluginName)
+		if err != nil {
+			done <- started{err: err}
+			return
+		}
+		gc, ok := raw.(*grpcClient)
+		if !ok {
+			done <- started{err: fmt.Errorf("dispensed %T, not a provider client", raw)}
+			return
+		}
+		done <- started{rpc: gc}
+	}()
+
+	var s started
+	select {
+	case s = <-done:
+	case <-ctx.Done():
+		// go-plugin holds its lock for the whole handshake; killing the
+		// process ends the handshake, then Kill can clean up.
+		proc.kill()
+		<-done
+		pc.Kill()
+		return nil, fmt.Errorf("launch provider %q: %w", opts.Name, ctx.Err())
+	}
+	if s.err != nil {
+		pc.Kill()
+		err := fmt.Errorf("launch provider %q (%s): %w", opts.Name, path, s.err)
+		if tail := proc.stderr.tail(); tail != "" {
+			err = fmt.Errorf("%w; last stderr lines:\n%s", err, tail)
+		}
+		return nil, err
+	}
+	return &Client{name: opts.Name, pc: pc, proc: proc, rpc: s.rpc}, nil
+}
+
+// Name is the provider's name.
+func (c *Client) Name() string { return c.name }
+
+// PID is the plugin's process ID.
+func (c *Client) PID() int { return c.proc.pid() }
+
+// Close ends the plugin process: it closes the connection, waits up to two
+// seconds for the plugin to exit and then kills it. Call Stop first to let
+// the provider finish its work. Close may be called more than once.
+func (c *Client) Close() { c.pc.Kill() }
+
+// GetSchema implements Provider.
+func (c *Client) GetSchema(ctx context.Context) (*Schema, error) { return c.rpc.GetSchema(ctx) }
+
+// Configure implements Provider.
+func (c *Client) Configure(ctx context.Context, config cty.Value) (Diagnostics, error) {
+	return c.rpc.Configure(ctx, config)
+}
+
+// Discover implements Provider; emit is called once per batch as it
+// arrives, never after Discover returns.
+func (c *Client) Discover(ctx context.Context, scope Scope, emit func([]Object) error) error {
+	return c.rpc.Discover(ctx, scope, emit)
+}
+
+// Apply implements Provider; emit is called from Apply's goroutine only,
+// and every result that arrived is emitted before Apply returns an error.
+func (c *Client) Apply(ctx context.Context, in <-chan Change, emit func(Result) error) error {
+	return c.rpc.Apply(ctx, in, emit)
+}
+
+// Stop implements Provider.
+func (c *Client) Stop(ctx context.Context) error { return c.rpc.Stop(ctx) }
