@@ -4,15 +4,15 @@ import "fmt"
 
 // Well-known SIDs (MS-DTYP 2.4.2.4) that translation and tests refer to.
 var (
-	SIDEveryone            = mk(1, 0)        // WD
-	SIDCreatorOwner        = mk(3, 0)        // CO
-	SIDCreatorGroup        = mk(3, 1)        // CG
-	SIDOwnerRights         = mk(3, 4)        // OW
-	SIDAuthenticatedUsers  = mk(5, 11)       // AU
-	SIDLocalSystem         = mk(5, 18)       // SY
-	SIDBuiltinAdmins       = mk(5, 32, 544)  // BA
-	SIDBuiltinUsers        = mk(5, 32, 545)  // BU
-	SIDSelf                = mk(5, 10)       // PS
+	SIDEveryone            = mk(1, 0)       // WD
+	SIDCreatorOwner        = mk(3, 0)       // CO
+	SIDCreatorGroup        = mk(3, 1)       // CG
+	SIDOwnerRights         = mk(3, 4)       // OW
+	SIDAuthenticatedUsers  = mk(5, 11)      // AU
+	SIDLocalSystem         = mk(5, 18)      // SY
+	SIDBuiltinAdmins       = mk(5, 32, 544) // BA
+	SIDBuiltinUsers        = mk(5, 32, 545) // BU
+	SIDSelf                = mk(5, 10)      // PS
 	SIDTrustedInstallerSvc = mk(5, 80, 956008885, 3418522649, 1831038044, 1853292631, 2271478464)
 )
 

@@ -12,22 +12,22 @@ type Control uint16
 
 // Control bits.
 const (
-	OwnerDefaulted       Control = 0x0001
-	GroupDefaulted       Control = 0x0002
-	DACLPresent          Control = 0x0004
-	DACLDefaulted        Control = 0x0008
-	SACLPresent          Control = 0x0010
-	SACLDefaulted        Control = 0x0020
-	DACLTrusted          Control = 0x0040
-	ServerSecurity       Control = 0x0080
-	DACLAutoInheritReq   Control = 0x0100
-	SACLAutoInheritReq   Control = 0x0200
-	DACLAutoInherited    Control = 0x0400
-	SACLAutoInherited    Control = 0x0800
-	DACLProtected        Control = 0x1000
-	SACLProtected        Control = 0x2000
-	RMControlValid       Control = 0x4000
-	SelfRelative         Control = 0x8000
+	OwnerDefaulted     Control = 0x0001
+	GroupDefaulted     Control = 0x0002
+	DACLPresent        Control = 0x0004
+	DACLDefaulted      Control = 0x0008
+	SACLPresent        Control = 0x0010
+	SACLDefaulted      Control = 0x0020
+	DACLTrusted        Control = 0x0040
+	ServerSecurity     Control = 0x0080
+	DACLAutoInheritReq Control = 0x0100
+	SACLAutoInheritReq Control = 0x0200
+	DACLAutoInherited  Control = 0x0400
+	SACLAutoInherited  Control = 0x0800
+	DACLProtected      Control = 0x1000
+	SACLProtected      Control = 0x2000
+	RMControlValid     Control = 0x4000
+	SelfRelative       Control = 0x8000
 )
 
 // ACL revisions (MS-DTYP 2.4.5).

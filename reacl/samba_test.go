@@ -10,7 +10,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strconv"
-		"testing"
+	"testing"
 )
 
 // The conformance tests compare this package with Samba's own security
