@@ -325,3 +325,7 @@ func DecodeSID(b []byte) (SID, int, error) {
 	}
 	return s, size, nil
 }
+
+// Equal reports whether s and o are the same SID (s == o; the method lets
+// go-cmp compare SIDs).
+func (s SID) Equal(o SID) bool { return s == o }
