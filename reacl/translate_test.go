@@ -96,10 +96,10 @@ func TestTranslate(t *testing.T) {
 			counts: [5]int{0, 0, 0, 0, 0},
 		},
 		{
-			name: "no mapped SIDs, unmapped source SIDs reported",
-			opts: Options{Mode: ModeAdd},
-			in:   "O:BAG:SYD:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;;FR;;;$S2001)(A;;FR;;;S-1-5-21-99-98-97-1000)(D;;FA;;;$S2001)",
-			want: "O:BAG:SYD:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;;FR;;;$S2001)(A;;FR;;;S-1-5-21-99-98-97-1000)(D;;FA;;;$S2001)",
+			name:    "no mapped SIDs, unmapped source SIDs reported",
+			opts:    Options{Mode: ModeAdd},
+			in:      "O:BAG:SYD:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;;FR;;;$S2001)(A;;FR;;;S-1-5-21-99-98-97-1000)(D;;FA;;;$S2001)",
+			want:    "O:BAG:SYD:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;;FR;;;$S2001)(A;;FR;;;S-1-5-21-99-98-97-1000)(D;;FA;;;$S2001)",
 			unmaped: []string{srcDom + "-2001"},
 		},
 		{
@@ -321,7 +321,9 @@ func windowsLayout(t *testing.T, d *Descriptor) []byte {
 }
 
 func putU16(b []byte, v uint16) { b[0], b[1] = byte(v), byte(v>>8) }
-func putU32(b []byte, v uint32) { b[0], b[1], b[2], b[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24) }
+func putU32(b []byte, v uint32) {
+	b[0], b[1], b[2], b[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+}
 
 func TestMapConflicts(t *testing.T) {
 	s1, s2 := MustSID(srcDom+"-1"), MustSID(srcDom+"-2")
