@@ -1,0 +1,249 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/adshift/adshift/config"
+	"github.com/adshift/adshift/planner"
+	"github.com/adshift/adshift/planner/plans"
+	"github.com/adshift/adshift/providers"
+	"github.com/adshift/adshift/providers/ldif"
+	"github.com/adshift/adshift/state"
+	"github.com/adshift/adshift/ui"
+)
+
+func runValidate(m *meta, args []string) int {
+	var jsonMode, noColor bool
+	fs := newFlags(m, "validate", "validate [options]")
+	fs.BoolVar(&jsonMode, "json", false, "Write machine-readable JSON lines")
+	fs.BoolVar(&noColor, "no-color", false, "Do not colour the output")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	o := m.output(jsonMode, noColor)
+	in := config.Inputs{}
+	in.AddEnv(os.Environ())
+	cfg, diags := m.loadConfig()
+	if !diags.HasErrors() {
+		scope, d := cfg.Evaluate(config.EvalOptions{Inputs: in, AllowMissing: true})
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			diags = append(diags, planner.Validate(m.ctx, cfg, scope, launcher{m})...)
+		}
+	}
+	o.diags(diags)
+	if diags.HasErrors() {
+		return exitError
+	}
+	if o.json == nil {
+		fmt.Fprintln(m.stdout, "Success! The configuration is valid.")
+	}
+	return exitOK
+}
+
+func runInit(m *meta, args []string) int {
+	fs := newFlags(m, "init", "init")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	o := m.output(false, false)
+	cfg, diags := m.loadConfig()
+	o.diags(diags)
+	if diags.HasErrors() {
+		return exitError
+	}
+	fmt.Fprintf(m.stdout, "Initializing adshift in %s\n\n", m.dir)
+	seen := map[string]bool{}
+	var types []string
+	for _, e := range cfg.Environments {
+		if !seen[e.Provider] {
+			seen[e.Provider] = true
+			types = append(types, e.Provider)
+		}
+	}
+	sort.Strings(types)
+	failed := false
+	for _, t := range types {
+		p, err := launcher{m}.Launch(m.ctx, t)
+		if err != nil {
+			o.diags(errDiag("Provider not available", err, fmt.Sprintf("Built-in providers are ldif and ad; others are adshift-provider-%s executables in .adshift/plugins, ~/.adshift/plugins or PATH.", t)))
+			failed = true
+			continue
+		}
+		s, err := p.GetSchema(m.ctx)
+		if c, ok := p.(interface{ Close() }); ok {
+			c.Close()
+		}
+		if err != nil {
+			o.diags(errDiag("Provider failed", err, ""))
+			failed = true
+			continue
+		}
+		kind := "plugin"
+		if builtinProviders[t] {
+			kind = "built-in"
+		}
+		fmt.Fprintf(m.stdout, "- provider %q: %s, version %s\n", t, kind, s.Version)
+	}
+	if failed {
+		return exitError
+	}
+	if err := os.MkdirAll(filepath.Join(m.dir, ".adshift", "plugins"), 0o755); err != nil {
+		o.diags(errDiag("Cannot create .adshift", err, ""))
+		return exitError
+	}
+	b := m.backend(cfg).(*state.Local)
+	fmt.Fprintf(m.stdout, "- state: local file %s\n\nadshift has been initialized. Run adshift plan to see what the migration needs.\n", b.Path())
+	return exitOK
+}
+
+func runShow(m *meta, args []string) int {
+	var jsonMode, noColor bool
+	fs := newFlags(m, "show", "show [options] [PLANFILE]")
+	fs.BoolVar(&jsonMode, "json", false, "Write one JSON document")
+	fs.BoolVar(&noColor, "no-color", false, "Do not colour the output")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	m.setNoColor(noColor)
+	if fs.NArg() == 1 {
+		p, err := plans.ReadFile(fs.Arg(0))
+		if err != nil {
+			m.view.Diagnostics(errDiag("Cannot read plan", err, "Pass a file written by adshift plan -out."))
+			return exitError
+		}
+		if jsonMode {
+			if err := ui.Document(m.stdout, "plan", p); err != nil {
+				return exitError
+			}
+			return exitOK
+		}
+		m.view.Plan(p)
+		return exitOK
+	}
+	cfg, _ := m.loadConfig()
+	st, err := m.backend(cfg).Load(m.ctx)
+	if err != nil {
+		m.view.Diagnostics(errDiag("Cannot read state", err, ""))
+		return exitError
+	}
+	if jsonMode {
+		if err := ui.Document(m.stdout, "state", st); err != nil {
+			return exitError
+		}
+		return exitOK
+	}
+	if len(st.Objects)+len(st.Devices) == 0 {
+		fmt.Fprintln(m.stdout, "The state is empty. Run adshift plan and apply first.")
+		return exitOK
+	}
+	m.view.StateSummary(st)
+	return exitOK
+}
+
+func runState(m *meta, args []string) int {
+	if len(args) == 0 || (args[0] != "list" && args[0] != "show") {
+		fmt.Fprintln(m.stderr, "Usage: adshift state list [ADDRESS-PREFIX...]\n       adshift state show ADDRESS")
+		return exitError
+	}
+	sub := args[0]
+	fs := newFlags(m, "state "+sub, "state "+sub+" [ADDRESS]")
+	if code, ok := parseFlags(fs, args[1:]); !ok {
+		return code
+	}
+	cfg, _ := m.loadConfig()
+	st, err := m.backend(cfg).Load(m.ctx)
+	if err != nil {
+		m.view.Diagnostics(errDiag("Cannot read state", err, ""))
+		return exitError
+	}
+	if sub == "list" {
+		m.view.StateList(st, fs.Args())
+		return exitOK
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(m.stderr, "Usage: adshift state show ADDRESS")
+		return exitError
+	}
+	if !m.view.StateObject(st, fs.Arg(0)) {
+		m.view.Diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "No such address in state", Detail: fmt.Sprintf("%s is not in the state. Run adshift state list to see the addresses.", fs.Arg(0))}})
+		return exitError
+	}
+	return exitOK
+}
+
+func runForceUnlock(m *meta, args []string) int {
+	fs := newFlags(m, "force-unlock", "force-unlock LOCK_ID")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(m.stderr, "Usage: adshift force-unlock LOCK_ID")
+		return exitError
+	}
+	cfg, _ := m.loadConfig()
+	b, ok := m.backend(cfg).(*state.Local)
+	if !ok {
+		return exitError
+	}
+	if err := b.ForceUnlock(fs.Arg(0)); err != nil {
+		m.view.Diagnostics(errDiag("Cannot unlock", err, ""))
+		return exitError
+	}
+	fmt.Fprintln(m.stdout, "The state has been unlocked.")
+	return exitOK
+}
+
+func runVersion(m *meta, args []string) int {
+	var jsonMode bool
+	fs := newFlags(m, "version", "version [-json]")
+	fs.BoolVar(&jsonMode, "json", false, "Write JSON")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if jsonMode {
+		b, _ := json.MarshalIndent(map[string]string{
+			"adshift_version": version, "commit": commit, "date": date,
+			"go": runtime.Version(), "platform": runtime.GOOS + "_" + runtime.GOARCH,
+		}, "", "  ")
+		fmt.Fprintln(m.stdout, string(b))
+		return exitOK
+	}
+	fmt.Fprintf(m.stdout, "%s\non %s_%s, built with %s\n", versionString(), runtime.GOOS, runtime.GOARCH, runtime.Version())
+	return exitOK
+}
+
+// runProviderServe serves a built-in provider; adshift re-executes itself
+// with this command so every provider runs in its own process.
+func runProviderServe(m *meta, args []string) int {
+	if len(args) != 1 {
+		fmt.Fprintln(m.stderr, "Usage: adshift provider-serve NAME (started by adshift itself)")
+		return exitError
+	}
+	logger := hclog.New(&hclog.LoggerOptions{
+		Name: "provider." + args[0], Level: hclog.Trace, JSONFormat: true, Output: os.Stderr,
+	})
+	var p providers.Provider
+	switch args[0] {
+	case "ldif":
+		p = ldif.New(logger)
+	default:
+		fmt.Fprintf(m.stderr, "adshift: no built-in provider %q\n", args[0])
+		return exitError
+	}
+	if os.Getenv(providers.Handshake.MagicCookieKey) != providers.Handshake.MagicCookieValue {
+		fmt.Fprintln(m.stderr, "This command is run by adshift itself to serve a provider; there is no need to run it by hand.")
+		return exitError
+	}
+	providers.Serve(p, logger)
+	return exitOK
+}
+

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclwrite"
+
+	"github.com/adshift/adshift/config"
+	"github.com/adshift/adshift/planner"
+	"github.com/adshift/adshift/planner/plans"
+	"github.com/adshift/adshift/state"
+	"github.com/adshift/adshift/ui"
+)
+
+// planFlags are the options plan and apply share.
+type planFlags struct {
+	vars        varFlags
+	json        bool
+	noColor     bool
+	parallelism int
+	lockTimeout time.Duration
+	maxDeletes  int
+}
+
+func (f *planFlags) register(fs interface {
+	BoolVar(*bool, string, bool, string)
+	IntVar(*int, string, int, string)
+	DurationVar(*time.Duration, string, time.Duration, string)
+}) {
+	fs.BoolVar(&f.json, "json", false, "Write machine-readable JSON lines")
+	fs.BoolVar(&f.noColor, "no-color", false, "Do not colour the output (NO_COLOR is honoured too)")
+	fs.IntVar(&f.parallelism, "parallelism", planner.DefaultParallelism, "Changes in flight at once during apply")
+	fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "How long to wait for the state lock")
+	fs.IntVar(&f.maxDeletes, "max-deletes", planner.DefaultMaxDeletes, "Refuse a plan that deletes more target objects than this (-1: no limit)")
+}
+
+// output bundles the human and JSON views of one command.
+type output struct {
+	m    *meta
+	json *ui.JSON
+}
+
+func (m *meta) output(jsonMode, noColor bool) *output {
+	m.setNoColor(noColor)
+	o := &output{m: m}
+	if jsonMode {
+		o.json = ui.NewJSON(m.stdout)
+		o.json.Version(version)
+	}
+	return o
+}
+
+func (o *output) diags(d hcl.Diagnostics) {
+	if o.json != nil {
+		o.json.Diagnostics(d)
+		return
+	}
+	o.m.view.Diagnostics(d)
+}
+
+func (o *output) hooks() planner.Hooks {
+	if o.json != nil {
+		return ui.JSONHooks{J: o.json}
+	}
+	return ui.Progress{V: o.m.view}
+}
+
+func (o *output) plan(p *plans.Plan) {
+	if o.json != nil {
+		o.json.Plan(p)
+		return
+	}
+	o.m.view.Plan(p)
+}
+
+// loaded is a configuration ready to plan: evaluated, with its state
+// backend.
+type loaded struct {
+	cfg     *config.Config
+	scope   *config.Scope
+	backend state.Backend
+}
+
+// load reads and evaluates the configuration with the given inputs.
+func (m *meta) load(o *output, in config.Inputs, allowMissing bool) (*loaded, bool) {
+	cfg, diags := m.loadConfig()
+	if diags.HasErrors() {
+		o.diags(diags)
+		return nil, false
+	}
+	scope, d := cfg.Evaluate(config.EvalOptions{Inputs: in, AllowMissing: allowMissing})
+	diags = append(diags, d...)
+	o.diags(diags)
+	if diags.HasErrors() {
+		return nil, false
+	}
+	return &loaded{cfg: cfg, scope: scope, backend: m.backend(cfg)}, true
+}
+
+// makePlan plans against st.
+func (m *meta) makePlan(o *output, l *loaded, st *state.State, f *planFlags) (*plans.Plan, bool) {
+	p, diags := planner.Plan(m.ctx, planner.Options{
+		Config: l.cfg, Scope: l.scope, State: st, Launcher: launcher{m},
+		Hooks: o.hooks(), Logger: m.logger, MaxDeletes: f.maxDeletes, Version: version,
+	})
+	o.diags(diags)
+	if diags.HasErrors() || p == nil {
+		return nil, false
+	}
+	// Record the non-sensitive variable values given from outside, so a
+	// saved plan applies with exactly them; sensitive ones are named only.
+	p.Variables = map[string]string{}
+	for _, name := range config.SortedNames(l.cfg.Variables) {
+		v := l.cfg.Variables[name]
+		if v.Sensitive {
+			p.Sensitive = append(p.Sensitive, name)
+			continue
+		}
+		if l.scope.Provided[name] {
+			p.Variables[name] = string(hclwrite.TokensForValue(l.scope.Vars[name]).Bytes())
+		}
+	}
+	sort.Strings(p.Sensitive)
+	return p, true
+}
+
+func runPlan(m *meta, args []string) int {
+	var f planFlags
+	var out string
+	var detailed bool
+	fs := newFlags(m, "plan", "plan [options]")
+	f.register(fs)
+	f.vars.register(fs)
+	fs.StringVar(&out, "out", "", "Save the plan to this file, for apply")
+	fs.BoolVar(&detailed, "detailed-exitcode", false, "Exit 2 when the plan has changes (0: none, 1: error)")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	o := m.output(f.json, f.noColor)
+	in, diags := m.inputs(&f.vars)
+	if diags.HasErrors() {
+		o.diags(diags)
+		return exitError
+	}
+	l, ok := m.load(o, in, false)
+	if !ok {
+		return exitError
+	}
+	unlock, err := m.lock(l.backend, "plan", f.lockTimeout)
+	if err != nil {
+		o.diags(errDiag("State is locked", err, "Wait for the other run to finish, use -lock-timeout to wait for it, or if it died run adshift force-unlock with the lock ID."))
+		return exitError
+	}
+	defer unlock.Unlock()
+	st, err := l.backend.Load(m.ctx)
+	if err != nil {
+		o.diags(errDiag("Cannot read state", err, ""))
+		return exitError
+	}
+	p, ok := m.makePlan(o, l, st, &f)
+	if !ok {
+		return exitError
+	}
+	o.plan(p)
+	if out != "" {
+		if err := plans.WriteFile(out, p); err != nil {
+			o.diags(errDiag("Cannot save plan", err, ""))
+			return exitError
+		}
+		if o.json == nil {
+			fmt.Fprintf(m.stdout, "\nSaved the plan to %s. To carry it out exactly, run:\n    adshift apply %s\n", out, out)
+		}
+	}
+	if detailed && p.HasChanges() {
+		return exitChanges
+	}
+	return exitOK
+}
+
+// errDiag wraps an error as a diagnostic without a source range.
+func errDiag(summary string, err error, hint string) hcl.Diagnostics {
+	detail := err.Error()
+	if hint != "" {
+		detail += ".\n\n" + hint
+	}
+	var le *state.LockError
+	if errors.As(err, &le) && hint == "" {
+		detail += "."
+	}
+	return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary, Detail: detail}}
+}

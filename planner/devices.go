@@ -1,0 +1,300 @@
+package planner
+
+import (
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+
+	"github.com/adshift/adshift/config"
+	"github.com/adshift/adshift/dn"
+	"github.com/adshift/adshift/planner/plans"
+	"github.com/adshift/adshift/providers"
+	"github.com/adshift/adshift/state"
+)
+
+// OSName returns the canonical operating system name of a computer from its
+// directory attributes, in the words of the supported list ("Windows 7
+// SP1", "Windows Server 2012 R2", …), or the raw name when it is none of
+// those. It returns "" when the directory does not say.
+func OSName(operatingSystem, version, servicePack string) string {
+	osn := strings.TrimSpace(operatingSystem)
+	if osn == "" {
+		return ""
+	}
+	l := strings.ToLower(osn)
+	build := 0
+	if i := strings.Index(version, "("); i >= 0 {
+		if j := strings.Index(version[i:], ")"); j > 0 {
+			build, _ = strconv.Atoi(strings.TrimSpace(version[i+1 : i+j]))
+		}
+	}
+	switch {
+	case strings.Contains(l, "windows 7"):
+		if strings.Contains(strings.ToLower(servicePack), "service pack 1") || build == 7601 {
+			return "Windows 7 SP1"
+		}
+		return "Windows 7"
+	case strings.Contains(l, "windows 11"):
+		return "Windows 11"
+	case strings.Contains(l, "windows 10"):
+		if build >= 22000 {
+			return "Windows 11"
+		}
+		return "Windows 10"
+	case strings.Contains(l, "windows server"):
+		for _, v := range []string{"2008 R2", "2012 R2", "2025", "2022", "2019", "2016", "2012", "2008", "2003"} {
+			if strings.Contains(l, strings.ToLower(v)) {
+				return "Windows Server " + v
+			}
+		}
+	}
+	return osn
+}
+
+// planDevices plans each device_cutover: which devices it selects, what
+// remains to run on each, and what blocks each one.
+func (pl *planning) planDevices() {
+	for _, name := range config.SortedNames(pl.cfg.DeviceCutovers) {
+		dc := pl.cfg.DeviceCutovers[name]
+		w := pl.cfg.Workflows[dc.Workflow.Name]
+		sum := &plans.Cutover{Name: dc.Name, Workflow: w.Name, Actions: dc.Actions, NotBefore: dc.NotBefore, BatchSize: dc.BatchSize}
+		idw := w
+		if dc.Identities != nil {
+			idw = pl.cfg.Workflows[dc.Identities.Name]
+		}
+		pending, unmatched := pl.sidMapGaps(idw)
+		var ous []dn.DN
+		for _, s := range dc.DeviceOUs {
+			d, err := pl.parseDN(s)
+			if err != nil {
+				pl.errs.add(dc.DeviceOUsExpr.Range(), "Invalid device OU", fmt.Sprintf("%q is not a valid DN: %v.", s, err))
+				continue
+			}
+			ous = append(ous, d)
+		}
+		filterRefs := collectSourceRefs(dc.Filter)
+		for _, it := range pl.items {
+			if it.wf != w || it.ki.kind != providers.KindComputer {
+				continue
+			}
+			if !pl.selects(dc, ous, filterRefs, it.src) {
+				continue
+			}
+			sum.Devices++
+			d := pl.devicePlan(dc, it, idw, pending, unmatched)
+			switch d.Status {
+			case plans.DeviceReady:
+				sum.Ready++
+			case plans.DeviceBlocked:
+				sum.Blocked++
+			case plans.DeviceScheduled:
+				sum.Scheduled++
+			case plans.DeviceDone:
+				sum.Done++
+			}
+			pl.plan.Devices = append(pl.plan.Devices, d)
+		}
+		pl.plan.Cutovers = append(pl.plan.Cutovers, sum)
+	}
+	pl.diags = append(pl.diags, pl.errs.diags()...)
+	pl.errs = evalErrors{}
+}
+
+// sidMapGaps counts the identities workflow's users and groups that are
+// still to be created or could not be matched.
+func (pl *planning) sidMapGaps(idw *config.Workflow) (pending, unmatched int) {
+	if idw == nil {
+		return 0, 0
+	}
+	for _, it := range pl.items {
+		if it.wf != idw || (it.ki.kind != providers.KindUser && it.ki.kind != providers.KindGroup) {
+			continue
+		}
+		switch it.status {
+		case plans.New, plans.Ambiguous:
+			pending++
+		case plans.Unmatched:
+			unmatched++
+		}
+	}
+	return pending, unmatched
+}
+
+func (pl *planning) selects(dc *config.DeviceCutover, ous []dn.DN, refs sourceRefs, o *providers.Object) bool {
+	if len(ous) > 0 {
+		d, err := pl.parseDN(o.DN)
+		if err != nil {
+			return false
+		}
+		in := false
+		for _, ou := range ous {
+			if d.IsDescendantOf(ou) {
+				in = true
+				break
+			}
+		}
+		if !in {
+			return false
+		}
+	}
+	if len(dc.DeviceNames) > 0 {
+		name := strings.ToLower(addrKey(o))
+		in := false
+		for _, pat := range dc.DeviceNames {
+			if ok, _ := path.Match(strings.ToLower(pat), name); ok {
+				in = true
+				break
+			}
+		}
+		if !in {
+			return false
+		}
+	}
+	if dc.Filter != nil {
+		v, d := dc.Filter.Value(pl.opts.Scope.ObjectContext(refs.sourceValue(o)))
+		if d.HasErrors() {
+			pl.errs.add(dc.Filter.Range(), d[0].Summary, d[0].Detail+"\n\nWhile selecting "+o.DN+".")
+			return false
+		}
+		v, _ = v.Unmark()
+		b, err := convert.Convert(v, cty.Bool)
+		if err != nil || b.IsNull() || !b.IsKnown() {
+			pl.errs.add(dc.Filter.Range(), "Invalid filter result", "filter must be true or false; for "+o.DN+" it is "+friendly(v)+".")
+			return false
+		}
+		return b.True()
+	}
+	return true
+}
+
+func (pl *planning) devicePlan(dc *config.DeviceCutover, it *item, idw *config.Workflow, pending, unmatched int) *plans.Device {
+	key := addrKey(it.src)
+	d := &plans.Device{
+		Address: fmt.Sprintf("device_cutover.%s[%q]", dc.Name, key),
+		Cutover: dc.Name,
+		Name:    key,
+		Source:  identity(it.src),
+		OS:      OSName(it.src.Get("operatingsystem"), it.src.Get("operatingsystemversion"), it.src.Get("operatingsystemservicepack")),
+	}
+	block := func(code, msg string) { d.Blockers = append(d.Blockers, plans.Blocker{Code: code, Message: msg}) }
+
+	switch it.status {
+	case plans.Matched:
+		d.Target = identity(it.tgt)
+		if it.finalDN != "" {
+			d.Target.DN = it.finalDN
+		}
+	case plans.New:
+		d.Target = plans.Identity{DN: it.finalDN}
+		if it.change == nil {
+			block("no_target_account", "the target computer account cannot be staged (see the plan's warnings)")
+		}
+	case plans.Ambiguous:
+		block("no_target_account", fmt.Sprintf("%d target computer accounts match by %s; none is chosen", len(it.cands), it.rule))
+	default:
+		block("no_target_account", fmt.Sprintf("no computer account in environment.%s matches it, and workflow.%s does not create devices", it.wf.Target.Name, it.wf.Name))
+	}
+	switch {
+	case d.OS == "":
+		block("os_unknown", "the directory does not say which operating system it runs (operatingSystem is empty)")
+	case !containsFold(dc.Requirements.OperatingSystems, d.OS):
+		block("os_unsupported", d.OS+" is not a supported operating system (supported: "+strings.Join(dc.Requirements.OperatingSystems, ", ")+")")
+	}
+	if uac, err := strconv.ParseInt(it.src.Get("useraccountcontrol"), 10, 64); err == nil && uac&2 != 0 {
+		block("account_disabled", "its computer account is disabled in the source domain")
+	}
+	for _, a := range dc.Actions {
+		switch a {
+		case config.ActionCacheCredentials:
+			if !dc.Requirements.Trust {
+				block("no_trust", "cache_credentials needs a one-way trust from the source to the target domain; once it is in place set requirements { trust = true }")
+			}
+		case config.ActionReACL:
+			if idw == nil || (!idw.Carries("users") && !idw.Carries("groups")) {
+				block("no_sid_map", "reacl needs the users and groups matched into the target; set identities = workflow.NAME to a workflow that carries them")
+			} else if pending > 0 {
+				block("sid_map_incomplete", fmt.Sprintf("%d users and groups of workflow.%s are not yet in the target; apply them first", pending, idw.Name))
+			}
+		}
+	}
+	if unmatched > 0 && contains(dc.Actions, config.ActionReACL) {
+		d.Checks = append(d.Checks, fmt.Sprintf("%d users and groups of workflow.%s have no target counterpart; their permissions are not translated", unmatched, idw.Name))
+	}
+	d.Checks = append(d.Checks, pl.agentChecks(dc)...)
+
+	done := map[string]bool{}
+	if sd := pl.opts.State.Devices[d.Address]; sd != nil {
+		for _, a := range sd.Actions {
+			if a.Status == state.ActionDone {
+				done[a.Name] = true
+			}
+		}
+	}
+	for _, a := range dc.Actions {
+		if done[a] {
+			d.Done = append(d.Done, a)
+		} else {
+			d.Actions = append(d.Actions, a)
+		}
+	}
+	switch {
+	case len(d.Actions) == 0:
+		d.Status = plans.DeviceDone
+	case len(d.Blockers) > 0:
+		d.Status = plans.DeviceBlocked
+	case !dc.NotBefore.IsZero() && pl.opts.Now.Before(dc.NotBefore):
+		d.Status = plans.DeviceScheduled
+	default:
+		d.Status = plans.DeviceReady
+	}
+	return d
+}
+
+// agentChecks are the prerequisites only a device's agent can confirm.
+func (pl *planning) agentChecks(dc *config.DeviceCutover) []string {
+	r := dc.Requirements
+	checks := []string{
+		"PowerShell " + r.PowerShell + " or newer",
+		".NET Framework " + r.DotNet + " or newer",
+	}
+	if dc.Proxy != nil {
+		checks = append(checks, "outbound TCP 80 and 443 through proxy."+dc.Proxy.Name)
+	} else if len(r.Ports) > 0 {
+		ports := make([]string, len(r.Ports))
+		for i, p := range r.Ports {
+			ports[i] = strconv.Itoa(p)
+		}
+		checks = append(checks, "outbound "+strings.Join(ports, ", ")+" to the hub")
+	}
+	if dc.Repository != nil {
+		if repo := pl.cfg.Repositories[dc.Repository.Name]; repo != nil {
+			checks = append(checks, "repository share "+repo.Path+" reachable")
+		}
+	}
+	if contains(dc.Actions, config.ActionOfflineDomainJoin) {
+		checks = append(checks, "offline domain join file provisioned in the repository")
+	}
+	return checks
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

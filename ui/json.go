@@ -1,0 +1,113 @@
+package ui
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/adshift/adshift/planner/plans"
+)
+
+// JSON writes machine-readable output as JSON lines, one event per line,
+// each with @level, @message, @timestamp and type (like Terraform's
+// machine-readable UI). It is safe for concurrent use.
+type JSON struct {
+	W   io.Writer
+	mu  sync.Mutex
+	now func() time.Time
+}
+
+// NewJSON returns a JSON view writing to w.
+func NewJSON(w io.Writer) *JSON { return &JSON{W: w, now: time.Now} }
+
+func (j *JSON) emit(level, typ, msg string, fields map[string]any) {
+	ev := map[string]any{
+		"@level":     level,
+		"@message":   msg,
+		"@timestamp": j.now().UTC().Format(time.RFC3339Nano),
+		"type":       typ,
+	}
+	for k, v := range fields {
+		ev[k] = v
+	}
+	b, err := json.Marshal(ev)
+	if err != nil {
+		b, _ = json.Marshal(map[string]any{"@level": "error", "@message": "cannot encode event: " + err.Error(), "type": "internal"})
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.W.Write(append(b, '\n'))
+}
+
+// Version emits the version line that opens every JSON stream.
+func (j *JSON) Version(version string) {
+	j.emit("info", "version", "adshift "+version, map[string]any{"adshift": version, "ui": JSONFormatVersion})
+}
+
+// Diagnostics emits one event per diagnostic, with its range.
+func (j *JSON) Diagnostics(diags hcl.Diagnostics) {
+	for _, d := range diags {
+		level := "error"
+		if d.Severity == hcl.DiagWarning {
+			level = "warn"
+		}
+		diag := map[string]any{"severity": level, "summary": d.Summary, "detail": d.Detail}
+		if d.Subject != nil {
+			diag["range"] = map[string]any{
+				"filename": d.Subject.Filename,
+				"start":    map[string]int{"line": d.Subject.Start.Line, "column": d.Subject.Start.Column, "byte": d.Subject.Start.Byte},
+				"end":      map[string]int{"line": d.Subject.End.Line, "column": d.Subject.End.Column, "byte": d.Subject.End.Byte},
+			}
+		}
+		msg := d.Summary
+		if d.Detail != "" {
+			msg += ": " + d.Detail
+		}
+		j.emit(level, "diagnostic", msg, map[string]any{"diagnostic": diag})
+	}
+}
+
+// Plan emits the plan as events: each change, each match problem, each
+// device, each warning, then the summary.
+func (j *JSON) Plan(p *plans.Plan) {
+	for _, c := range p.Changes {
+		j.emit("info", "planned_change", fmt.Sprintf("%s: plan to %s", c.Address, c.Action), map[string]any{"change": c})
+	}
+	for _, m := range p.Matches {
+		switch m.Status {
+		case plans.Matched:
+			j.emit("info", "match", fmt.Sprintf("%s: matched by %s", m.Address, m.Rule), map[string]any{"match": m})
+		default:
+			j.emit("warn", "match", fmt.Sprintf("%s: %s", m.Address, m.Reason), map[string]any{"match": m})
+		}
+	}
+	for _, d := range p.Devices {
+		j.emit("info", "device_plan", fmt.Sprintf("%s: %s", d.Address, d.Status), map[string]any{"device": d})
+	}
+	for _, c := range p.Cutovers {
+		j.emit("info", "cutover_summary", fmt.Sprintf("device_cutover.%s: %d devices, %d ready, %d blocked", c.Name, c.Devices, c.Ready, c.Blocked), map[string]any{"cutover": c})
+	}
+	for _, w := range p.Warnings {
+		j.emit("warn", "plan_warning", w.Summary, map[string]any{"warning": w})
+	}
+	s := p.Summary()
+	j.emit("info", "change_summary", summaryLine(s), map[string]any{"changes": map[string]any{
+		"add": s.Add, "change": s.Change, "move": s.Move, "remove": s.Destroy, "record": s.Record,
+		"devices_ready": s.DevicesReady, "devices_blocked": s.DevicesBlocked, "devices_scheduled": s.DevicesScheduled,
+		"operation": "plan",
+	}})
+}
+
+// Document writes one JSON document (show -json) with the format version.
+func Document(w io.Writer, key string, v any) error {
+	b, err := json.MarshalIndent(map[string]any{"format_version": JSONFormatVersion, key: v}, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}

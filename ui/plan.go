@@ -1,0 +1,241 @@
+package ui
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/adshift/adshift/planner/plans"
+)
+
+// Plan prints a plan for review: the directory changes, the matches to
+// record, the objects that could not be matched, the device cutovers with
+// every blocker, warnings, and a summary line that starts with "Plan:".
+func (v *View) Plan(p *plans.Plan) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	bw := bufio.NewWriterSize(v.Out, 1<<16)
+	defer bw.Flush()
+	pal := v.palette()
+	s := p.Summary()
+	if !p.HasChanges() && len(p.Devices) == 0 && len(problems(p)) == 0 {
+		fmt.Fprintf(bw, "\n%s The directories match the configuration.\n\n", pal.bold("No changes."))
+		fmt.Fprintln(bw, summaryLine(s))
+		return
+	}
+	if len(p.Changes) > 0 {
+		fmt.Fprintf(bw, "\nadshift will perform the following actions:\n")
+		for _, c := range p.Changes {
+			writeChange(bw, pal, c)
+		}
+	}
+	var record []*plans.Match
+	for _, m := range p.Matches {
+		if m.Status == plans.Matched {
+			record = append(record, m)
+		}
+	}
+	if len(record) > 0 {
+		fmt.Fprintf(bw, "\n%s\n", pal.bold(fmt.Sprintf("Matches to record in state (%d):", len(record))))
+		for _, m := range record {
+			fmt.Fprintf(bw, "  %s %s ↔ %q (by %s)\n", pal.dim("="), m.Address, m.Target.DN, m.Rule)
+		}
+	}
+	if probs := problems(p); len(probs) > 0 {
+		fmt.Fprintf(bw, "\n%s\n", pal.bold(fmt.Sprintf("Not matched (%d):", len(probs))))
+		for _, m := range probs {
+			fmt.Fprintf(bw, "  %s %s: %s\n", pal.warn("!"), m.Address, m.Reason)
+			for _, c := range m.Candidates {
+				fmt.Fprintf(bw, "      candidate %q\n", c)
+			}
+		}
+	}
+	if len(p.Counts) > 0 {
+		fmt.Fprintf(bw, "\n%s\n", pal.bold("Matching:"))
+		for _, c := range p.Counts {
+			fmt.Fprintf(bw, "  workflow.%s %ss: %d in source, %d matched, %d new, %d unmatched, %d ambiguous\n",
+				c.Workflow, c.Kind, c.Source, c.Matched, c.New, c.Unmatched, c.Ambiguous)
+		}
+	}
+	for _, co := range p.Cutovers {
+		writeCutover(bw, pal, co, p.Devices)
+	}
+	if len(p.Warnings) > 0 {
+		fmt.Fprintf(bw, "\n%s\n", pal.warn(fmt.Sprintf("Warnings (%d):", len(p.Warnings))))
+		for _, w := range p.Warnings {
+			if w.Address != "" {
+				fmt.Fprintf(bw, "  - %s: %s\n", w.Address, w.Summary)
+			} else {
+				fmt.Fprintf(bw, "  - %s\n", w.Summary)
+			}
+			if w.Detail != "" {
+				fmt.Fprintf(bw, "      %s\n", w.Detail)
+			}
+		}
+	}
+	fmt.Fprintf(bw, "\n%s\n", pal.bold(summaryLine(s)))
+}
+
+func problems(p *plans.Plan) []*plans.Match {
+	var out []*plans.Match
+	for _, m := range p.Matches {
+		if m.Status == plans.Unmatched || m.Status == plans.Ambiguous {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func summaryLine(s plans.Summary) string {
+	line := fmt.Sprintf("Plan: %d to add, %d to change, %d to move, %d to destroy.", s.Add, s.Change, s.Move, s.Destroy)
+	if s.Record > 0 {
+		line += fmt.Sprintf(" %d matches to record.", s.Record)
+	}
+	if n := s.DevicesReady + s.DevicesBlocked + s.DevicesScheduled; n > 0 {
+		line += fmt.Sprintf(" Devices: %d ready, %d scheduled, %d blocked.", s.DevicesReady, s.DevicesScheduled, s.DevicesBlocked)
+	}
+	return line
+}
+
+var actionWords = map[plans.Action]string{
+	plans.Create: "will be created",
+	plans.Update: "will be updated in place",
+	plans.Move:   "will be moved",
+	plans.Delete: "will be destroyed",
+}
+
+func writeChange(w io.Writer, pal palette, c *plans.Change) {
+	what := actionWords[c.Action]
+	if c.Members {
+		what = "membership will change"
+	}
+	reason := ""
+	if c.Reason != "" {
+		reason = " (" + c.Reason + ")"
+	}
+	fmt.Fprintf(w, "\n  %s %s%s\n", pal.bold("# "+c.Address), what, pal.dim(reason))
+	switch c.Action {
+	case plans.Create:
+		if len(c.Attrs) == 0 {
+			fmt.Fprintf(w, "  %s %s %q\n", pal.add("+"), c.Kind, c.DN)
+			return
+		}
+		fmt.Fprintf(w, "  %s %s %q {\n", pal.add("+"), c.Kind, c.DN)
+		width := nameWidth(c.Attrs)
+		for _, a := range c.Attrs {
+			fmt.Fprintf(w, "      %s %-*s = %s\n", pal.add("+"), width, a.Name, values(a.After))
+		}
+		fmt.Fprintf(w, "    }\n")
+	case plans.Update:
+		fmt.Fprintf(w, "  %s %s %q {\n", pal.change("~"), c.Kind, c.DN)
+		width := nameWidth(c.Attrs)
+		for _, a := range c.Attrs {
+			switch a.Op {
+			case "add":
+				for _, v := range a.After {
+					fmt.Fprintf(w, "      %s %s %q\n", pal.add("+"), a.Name, v)
+				}
+			case "delete":
+				for _, v := range a.Before {
+					fmt.Fprintf(w, "      %s %s %q\n", pal.del("-"), a.Name, v)
+				}
+			default:
+				before := values(a.Before)
+				if len(a.Before) == 0 {
+					before = "(not set)"
+				}
+				fmt.Fprintf(w, "      %s %-*s = %s -> %s\n", pal.change("~"), width, a.Name, before, values(a.After))
+			}
+		}
+		fmt.Fprintf(w, "    }\n")
+	case plans.Move:
+		fmt.Fprintf(w, "  %s %s %q\n      -> %q\n", pal.move("→"), c.Kind, c.DN, c.NewDN)
+	case plans.Delete:
+		fmt.Fprintf(w, "  %s %s %q\n", pal.del("-"), c.Kind, c.DN)
+	}
+}
+
+func nameWidth(attrs []plans.AttrDiff) int {
+	n := 0
+	for _, a := range attrs {
+		n = max(n, len(a.Name))
+	}
+	return n
+}
+
+func values(vs []string) string {
+	switch len(vs) {
+	case 0:
+		return "(none)"
+	case 1:
+		return fmt.Sprintf("%q", vs[0])
+	}
+	q := make([]string, len(vs))
+	for i, v := range vs {
+		q[i] = fmt.Sprintf("%q", v)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+var statusMark = map[plans.DeviceStatus]string{
+	plans.DeviceReady: "✓", plans.DeviceBlocked: "✗", plans.DeviceScheduled: "◷", plans.DeviceDone: "=",
+}
+
+func writeCutover(w io.Writer, pal palette, co *plans.Cutover, all []*plans.Device) {
+	fmt.Fprintf(w, "\n%s\n", pal.bold(fmt.Sprintf("Device cutover %q (workflow.%s):", co.Name, co.Workflow)))
+	when := "any time"
+	if !co.NotBefore.IsZero() {
+		when = "not before " + co.NotBefore.UTC().Format(time.RFC3339)
+	}
+	fmt.Fprintf(w, "  Schedule: %s, %d devices at a time\n", when, co.BatchSize)
+	fmt.Fprintf(w, "  Actions:  %s\n", strings.Join(co.Actions, " → "))
+	var devs []*plans.Device
+	for _, d := range all {
+		if d.Cutover == co.Name {
+			devs = append(devs, d)
+		}
+	}
+	sort.SliceStable(devs, func(i, j int) bool { return devs[i].Name < devs[j].Name })
+	nameW, osW := 4, 2
+	for _, d := range devs {
+		nameW = max(nameW, len(d.Name))
+		osW = max(osW, len(d.OS))
+	}
+	var checks []string
+	for _, d := range devs {
+		mark := statusMark[d.Status]
+		switch d.Status {
+		case plans.DeviceReady:
+			mark = pal.add(mark)
+		case plans.DeviceBlocked:
+			mark = pal.del(mark)
+		case plans.DeviceScheduled:
+			mark = pal.move(mark)
+		}
+		target := ""
+		if d.Target.DN != "" {
+			target = " → " + d.Target.DN
+		}
+		osName := d.OS
+		if osName == "" {
+			osName = "?"
+		}
+		fmt.Fprintf(w, "  %s %-*s  %-*s  %-9s%s\n", mark, nameW, d.Name, osW, osName, d.Status, target)
+		if len(d.Done) > 0 {
+			fmt.Fprintf(w, "      done: %s\n", strings.Join(d.Done, ", "))
+		}
+		for _, b := range d.Blockers {
+			fmt.Fprintf(w, "      %s %s\n", pal.del("blocked:"), b.Message)
+		}
+		if len(checks) == 0 {
+			checks = d.Checks
+		}
+	}
+	if len(checks) > 0 {
+		fmt.Fprintf(w, "  Checked by the agent on each device before it runs: %s\n", strings.Join(checks, "; "))
+	}
+	fmt.Fprintf(w, "  %d devices: %d ready, %d scheduled, %d blocked, %d done\n", co.Devices, co.Ready, co.Scheduled, co.Blocked, co.Done)
+}
