@@ -375,20 +375,20 @@ func scopeFromProto(p *proto.Scope) (Scope, error) {
 	return s, nil
 }
 
-// objectWireSize estimates the encoded size of o, to cut batches near a
-// target size without encoding twice.
-func objectWireSize(o *Object) int {
-	n := 16 + len(o.Kind) + len(o.DN) + len(o.GUID) + len(o.SID) + len(o.Token)
-	for name, vs := range o.Attrs {
-		n += 8 + len(name)
-		for _, v := range vs {
-			n += 4 + len(v)
-		}
-	}
-	return n
+// batchEncoder builds Discover batches: it packs objects (see the Object
+// message) and keeps the batch's attribute name table.
+type batchEncoder struct {
+	batch *proto.Discover_Batch
+	names map[string]uint32
+	size  int // approximate encoded size of batch
 }
 
-func objectToProto(o *Object) *proto.Object {
+func newBatchEncoder() *batchEncoder {
+	return &batchEncoder{batch: &proto.Discover_Batch{}, names: map[string]uint32{}}
+}
+
+// add appends o to the batch.
+func (e *batchEncoder) add(o *Object) {
 	p := &proto.Object{
 		Kind:  string(o.Kind),
 		Dn:    o.DN,
@@ -396,49 +396,123 @@ func objectToProto(o *Object) *proto.Object {
 		Sid:   o.SID,
 		Token: o.Token,
 	}
+	e.size += 16 + len(o.Kind) + len(o.DN) + len(o.GUID) + len(o.SID) + len(o.Token)
 	if len(o.Attrs) > 0 {
-		// One backing array for all attribute messages of the object keeps
-		// the allocation count per object constant.
-		attrs := make([]proto.Object_Attribute, len(o.Attrs))
-		p.Attrs = make([]*proto.Object_Attribute, 0, len(o.Attrs))
-		i := 0
-		for name, vs := range o.Attrs {
-			a := &attrs[i]
-			i++
-			a.Name = name
-			a.Values = make([][]byte, len(vs))
-			for j, v := range vs {
-				a.Values[j] = []byte(v)
+		nvals, nbytes := 0, 0
+		for _, vs := range o.Attrs {
+			nvals += len(vs)
+			for _, v := range vs {
+				nbytes += len(v)
 			}
-			p.Attrs = append(p.Attrs, a)
 		}
+		// One backing array for the three index lists.
+		idx := make([]uint32, 0, 2*len(o.Attrs)+nvals)
+		p.AttrNames = idx[:0:len(o.Attrs)]
+		p.AttrValueCounts = idx[len(o.Attrs):len(o.Attrs):2*len(o.Attrs)]
+		p.ValueLengths = idx[2*len(o.Attrs) : 2*len(o.Attrs) : 2*len(o.Attrs)+nvals]
+		p.Values = make([]byte, 0, nbytes)
+		for name, vs := range o.Attrs {
+			n, ok := e.names[name]
+			if !ok {
+				n = uint32(len(e.batch.AttributeNames))
+				e.names[name] = n
+				e.batch.AttributeNames = append(e.batch.AttributeNames, name)
+				e.size += 2 + len(name)
+			}
+			p.AttrNames = append(p.AttrNames, n)
+			p.AttrValueCounts = append(p.AttrValueCounts, uint32(len(vs)))
+			for _, v := range vs {
+				p.ValueLengths = append(p.ValueLengths, uint32(len(v)))
+				p.Values = append(p.Values, v...)
+			}
+		}
+		e.size += 4*len(idx) + nbytes
 	}
-	return p
+	e.batch.Objects = append(e.batch.Objects, p)
 }
 
-func objectFromProto(p *proto.Object) (Object, error) {
-	k, err := kindFromProto(p.GetKind())
-	if err != nil {
-		return Object{}, fmt.Errorf("object %q: %w", p.GetDn(), err)
-	}
-	if p.Dn == "" {
-		return Object{}, fmt.Errorf("%s object without a DN", k)
-	}
-	o := Object{Kind: k, DN: p.Dn, GUID: p.Guid, SID: p.Sid, Token: p.Token}
-	if len(p.Attrs) > 0 {
-		o.Attrs = make(map[string][]string, len(p.Attrs))
-		for _, a := range p.Attrs {
-			if a == nil || a.Name == "" {
-				return Object{}, fmt.Errorf("object %q: attribute without a name", p.Dn)
-			}
-			vs := make([]string, len(a.Values))
-			for j, v := range a.Values {
-				vs[j] = string(v)
-			}
-			o.Attrs[a.Name] = append(o.Attrs[a.Name], vs...)
+// take returns the batch built so far and starts a new one.
+func (e *batchEncoder) take() *proto.Discover_Batch {
+	b := e.batch
+	e.batch = &proto.Discover_Batch{Objects: make([]*proto.Object, 0, len(b.Objects))}
+	clear(e.names)
+	e.size = 0
+	return b
+}
+
+// batchFromProto decodes and checks a Discover batch. The values of an
+// object share one string allocation, and its value slices one array.
+func batchFromProto(b *proto.Discover_Batch) ([]Object, error) {
+	names := b.AttributeNames
+	for i, n := range names {
+		if n == "" {
+			return nil, fmt.Errorf("attribute name %d of the batch is empty", i)
 		}
 	}
-	return o, nil
+	objs := make([]Object, len(b.Objects))
+	for i, p := range b.Objects {
+		if err := objectFromProto(p, names, &objs[i]); err != nil {
+			return nil, err
+		}
+	}
+	return objs, nil
+}
+
+func objectFromProto(p *proto.Object, names []string, o *Object) error {
+	k, err := kindFromProto(p.GetKind())
+	if err != nil {
+		return fmt.Errorf("object %q: %w", p.GetDn(), err)
+	}
+	if p.Dn == "" {
+		return fmt.Errorf("%s object without a DN", k)
+	}
+	*o = Object{Kind: k, DN: p.Dn, GUID: p.Guid, SID: p.Sid, Token: p.Token}
+	if len(p.AttrNames) != len(p.AttrValueCounts) {
+		return fmt.Errorf("object %q: %d attribute names but %d value counts", p.Dn, len(p.AttrNames), len(p.AttrValueCounts))
+	}
+	if len(p.AttrNames) == 0 {
+		if len(p.ValueLengths) != 0 || len(p.Values) != 0 {
+			return fmt.Errorf("object %q: values without attributes", p.Dn)
+		}
+		return nil
+	}
+	total := 0
+	for _, n := range p.AttrValueCounts {
+		total += int(n)
+	}
+	if total != len(p.ValueLengths) {
+		return fmt.Errorf("object %q: attributes count %d values but %d lengths are given", p.Dn, total, len(p.ValueLengths))
+	}
+	size := 0
+	for _, l := range p.ValueLengths {
+		size += int(l)
+	}
+	if size != len(p.Values) {
+		return fmt.Errorf("object %q: value lengths add up to %d bytes but %d are given", p.Dn, size, len(p.Values))
+	}
+	blob := string(p.Values)
+	vals := make([]string, total)
+	o.Attrs = make(map[string][]string, len(p.AttrNames))
+	vi, off := 0, 0
+	for a, ni := range p.AttrNames {
+		if int(ni) >= len(names) {
+			return fmt.Errorf("object %q: attribute name index %d outside the batch's %d names", p.Dn, ni, len(names))
+		}
+		name := names[ni]
+		if _, dup := o.Attrs[name]; dup {
+			return fmt.Errorf("object %q: attribute %q given twice", p.Dn, name)
+		}
+		n := int(p.AttrValueCounts[a])
+		vs := vals[vi : vi+n : vi+n]
+		for j := range vs {
+			l := int(p.ValueLengths[vi+j])
+			vs[j] = blob[off : off+l]
+			off += l
+		}
+		vi += n
+		o.Attrs[name] = vs
+	}
+	return nil
 }
 
 // ---- apply ----

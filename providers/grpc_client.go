@@ -149,11 +149,9 @@ func (c *grpcClient) Discover(ctx context.Context, scope Scope, emit func([]Obje
 		if err != nil {
 			return c.callError(ctx, "Discover", err)
 		}
-		objs := make([]Object, len(batch.Objects))
-		for i, p := range batch.Objects {
-			if objs[i], err = objectFromProto(p); err != nil {
-				return c.protocolError("Discover", err)
-			}
+		objs, err := batchFromProto(batch)
+		if err != nil {
+			return c.protocolError("Discover", err)
 		}
 		if err := emit(objs); err != nil {
 			return err

@@ -76,27 +76,23 @@ func (s *grpcServer) Discover(req *proto.Discover_Request, stream proto.Provider
 	}
 	var mu sync.Mutex
 	returned := false
+	enc := newBatchEncoder()
 	emit := func(objs []Object) error {
 		mu.Lock()
 		defer mu.Unlock()
 		if returned {
 			return errors.New("emit called after Discover returned")
 		}
-		batch := &proto.Discover_Batch{Objects: make([]*proto.Object, 0, min(len(objs), 4096))}
-		size := 0
 		for i := range objs {
-			batch.Objects = append(batch.Objects, objectToProto(&objs[i]))
-			size += objectWireSize(&objs[i])
-			if size >= batchBytes {
-				if err := stream.Send(batch); err != nil {
+			enc.add(&objs[i])
+			if enc.size >= batchBytes {
+				if err := stream.Send(enc.take()); err != nil {
 					return fmt.Errorf("send batch: %w", err)
 				}
-				batch = &proto.Discover_Batch{Objects: make([]*proto.Object, 0, min(len(objs)-i-1, 4096))}
-				size = 0
 			}
 		}
-		if len(batch.Objects) > 0 {
-			if err := stream.Send(batch); err != nil {
+		if len(enc.batch.Objects) > 0 {
+			if err := stream.Send(enc.take()); err != nil {
 				return fmt.Errorf("send batch: %w", err)
 			}
 		}

@@ -588,16 +588,26 @@ func (x *Scope) GetAllAttributes() bool {
 }
 
 // Object is one discovered directory entry.
+//
+// Its attributes are packed for speed (a discovery moves millions of
+// values): attribute k is named by the batch's attribute_names
+// [attr_names[k]] and has attr_value_counts[k] values; the values of all
+// attributes, in order, are concatenated in values, and value_lengths holds
+// the length in bytes of each. Values are raw bytes (LDAP values need not be
+// UTF-8). An attribute name appears at most once per object.
 type Object struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
-	Dn            string                 `protobuf:"bytes,2,opt,name=dn,proto3" json:"dn,omitempty"`
-	Guid          string                 `protobuf:"bytes,3,opt,name=guid,proto3" json:"guid,omitempty"`
-	Sid           string                 `protobuf:"bytes,4,opt,name=sid,proto3" json:"sid,omitempty"`
-	Token         string                 `protobuf:"bytes,5,opt,name=token,proto3" json:"token,omitempty"`
-	Attrs         []*Object_Attribute    `protobuf:"bytes,6,rep,name=attrs,proto3" json:"attrs,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Kind            string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	Dn              string                 `protobuf:"bytes,2,opt,name=dn,proto3" json:"dn,omitempty"`
+	Guid            string                 `protobuf:"bytes,3,opt,name=guid,proto3" json:"guid,omitempty"`
+	Sid             string                 `protobuf:"bytes,4,opt,name=sid,proto3" json:"sid,omitempty"`
+	Token           string                 `protobuf:"bytes,5,opt,name=token,proto3" json:"token,omitempty"`
+	AttrNames       []uint32               `protobuf:"varint,6,rep,packed,name=attr_names,json=attrNames,proto3" json:"attr_names,omitempty"`
+	AttrValueCounts []uint32               `protobuf:"varint,7,rep,packed,name=attr_value_counts,json=attrValueCounts,proto3" json:"attr_value_counts,omitempty"`
+	ValueLengths    []uint32               `protobuf:"varint,8,rep,packed,name=value_lengths,json=valueLengths,proto3" json:"value_lengths,omitempty"`
+	Values          []byte                 `protobuf:"bytes,9,opt,name=values,proto3" json:"values,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Object) Reset() {
@@ -665,9 +675,30 @@ func (x *Object) GetToken() string {
 	return ""
 }
 
-func (x *Object) GetAttrs() []*Object_Attribute {
+func (x *Object) GetAttrNames() []uint32 {
 	if x != nil {
-		return x.Attrs
+		return x.AttrNames
+	}
+	return nil
+}
+
+func (x *Object) GetAttrValueCounts() []uint32 {
+	if x != nil {
+		return x.AttrValueCounts
+	}
+	return nil
+}
+
+func (x *Object) GetValueLengths() []uint32 {
+	if x != nil {
+		return x.ValueLengths
+	}
+	return nil
+}
+
+func (x *Object) GetValues() []byte {
+	if x != nil {
+		return x.Values
 	}
 	return nil
 }
@@ -1235,60 +1266,6 @@ func (x *Configure_Response) GetDiagnostics() []*Diagnostic {
 	return nil
 }
 
-type Object_Attribute struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// name is the lower-cased LDAP attribute name.
-	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	// values are raw: LDAP values need not be UTF-8.
-	Values        [][]byte `protobuf:"bytes,2,rep,name=values,proto3" json:"values,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *Object_Attribute) Reset() {
-	*x = Object_Attribute{}
-	mi := &file_provider_proto_msgTypes[19]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Object_Attribute) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Object_Attribute) ProtoMessage() {}
-
-func (x *Object_Attribute) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[19]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use Object_Attribute.ProtoReflect.Descriptor instead.
-func (*Object_Attribute) Descriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{7, 0}
-}
-
-func (x *Object_Attribute) GetName() string {
-	if x != nil {
-		return x.Name
-	}
-	return ""
-}
-
-func (x *Object_Attribute) GetValues() [][]byte {
-	if x != nil {
-		return x.Values
-	}
-	return nil
-}
-
 type Discover_Request struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Scope         *Scope                 `protobuf:"bytes,1,opt,name=scope,proto3" json:"scope,omitempty"`
@@ -1298,7 +1275,7 @@ type Discover_Request struct {
 
 func (x *Discover_Request) Reset() {
 	*x = Discover_Request{}
-	mi := &file_provider_proto_msgTypes[20]
+	mi := &file_provider_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1310,7 +1287,7 @@ func (x *Discover_Request) String() string {
 func (*Discover_Request) ProtoMessage() {}
 
 func (x *Discover_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[20]
+	mi := &file_provider_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1335,15 +1312,18 @@ func (x *Discover_Request) GetScope() *Scope {
 
 // Batch is a group of objects; senders keep each batch around 1 MiB.
 type Discover_Batch struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Objects       []*Object              `protobuf:"bytes,1,rep,name=objects,proto3" json:"objects,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// attribute_names is the table of the lower-cased attribute names the
+	// batch's objects refer to by index.
+	AttributeNames []string  `protobuf:"bytes,1,rep,name=attribute_names,json=attributeNames,proto3" json:"attribute_names,omitempty"`
+	Objects        []*Object `protobuf:"bytes,2,rep,name=objects,proto3" json:"objects,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Discover_Batch) Reset() {
 	*x = Discover_Batch{}
-	mi := &file_provider_proto_msgTypes[21]
+	mi := &file_provider_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1355,7 +1335,7 @@ func (x *Discover_Batch) String() string {
 func (*Discover_Batch) ProtoMessage() {}
 
 func (x *Discover_Batch) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[21]
+	mi := &file_provider_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1369,6 +1349,13 @@ func (x *Discover_Batch) ProtoReflect() protoreflect.Message {
 // Deprecated: Use Discover_Batch.ProtoReflect.Descriptor instead.
 func (*Discover_Batch) Descriptor() ([]byte, []int) {
 	return file_provider_proto_rawDescGZIP(), []int{8, 1}
+}
+
+func (x *Discover_Batch) GetAttributeNames() []string {
+	if x != nil {
+		return x.AttributeNames
+	}
+	return nil
 }
 
 func (x *Discover_Batch) GetObjects() []*Object {
@@ -1389,7 +1376,7 @@ type Apply_AttrChange struct {
 
 func (x *Apply_AttrChange) Reset() {
 	*x = Apply_AttrChange{}
-	mi := &file_provider_proto_msgTypes[22]
+	mi := &file_provider_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1401,7 +1388,7 @@ func (x *Apply_AttrChange) String() string {
 func (*Apply_AttrChange) ProtoMessage() {}
 
 func (x *Apply_AttrChange) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[22]
+	mi := &file_provider_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1454,7 +1441,7 @@ type Apply_Change struct {
 
 func (x *Apply_Change) Reset() {
 	*x = Apply_Change{}
-	mi := &file_provider_proto_msgTypes[23]
+	mi := &file_provider_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1466,7 +1453,7 @@ func (x *Apply_Change) String() string {
 func (*Apply_Change) ProtoMessage() {}
 
 func (x *Apply_Change) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[23]
+	mi := &file_provider_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1553,7 +1540,7 @@ type Apply_Result struct {
 
 func (x *Apply_Result) Reset() {
 	*x = Apply_Result{}
-	mi := &file_provider_proto_msgTypes[24]
+	mi := &file_provider_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1565,7 +1552,7 @@ func (x *Apply_Result) String() string {
 func (*Apply_Result) ProtoMessage() {}
 
 func (x *Apply_Result) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[24]
+	mi := &file_provider_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1631,7 +1618,7 @@ type Stop_Request struct {
 
 func (x *Stop_Request) Reset() {
 	*x = Stop_Request{}
-	mi := &file_provider_proto_msgTypes[25]
+	mi := &file_provider_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1643,7 +1630,7 @@ func (x *Stop_Request) String() string {
 func (*Stop_Request) ProtoMessage() {}
 
 func (x *Stop_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[25]
+	mi := &file_provider_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1667,7 +1654,7 @@ type Stop_Response struct {
 
 func (x *Stop_Response) Reset() {
 	*x = Stop_Response{}
-	mi := &file_provider_proto_msgTypes[26]
+	mi := &file_provider_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1679,7 +1666,7 @@ func (x *Stop_Response) String() string {
 func (*Stop_Response) ProtoMessage() {}
 
 func (x *Stop_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[26]
+	mi := &file_provider_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1761,22 +1748,24 @@ const file_provider_proto_rawDesc = "" +
 	"\n" +
 	"attributes\x18\x05 \x03(\tR\n" +
 	"attributes\x12%\n" +
-	"\x0eall_attributes\x18\x06 \x01(\bR\rallAttributes\"\xde\x01\n" +
+	"\x0eall_attributes\x18\x06 \x01(\bR\rallAttributes\"\xf0\x01\n" +
 	"\x06Object\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x0e\n" +
 	"\x02dn\x18\x02 \x01(\tR\x02dn\x12\x12\n" +
 	"\x04guid\x18\x03 \x01(\tR\x04guid\x12\x10\n" +
 	"\x03sid\x18\x04 \x01(\tR\x03sid\x12\x14\n" +
-	"\x05token\x18\x05 \x01(\tR\x05token\x12;\n" +
-	"\x05attrs\x18\x06 \x03(\v2%.adshift.provider.v1.Object.AttributeR\x05attrs\x1a7\n" +
-	"\tAttribute\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
-	"\x06values\x18\x02 \x03(\fR\x06values\"\x87\x01\n" +
+	"\x05token\x18\x05 \x01(\tR\x05token\x12\x1d\n" +
+	"\n" +
+	"attr_names\x18\x06 \x03(\rR\tattrNames\x12*\n" +
+	"\x11attr_value_counts\x18\a \x03(\rR\x0fattrValueCounts\x12#\n" +
+	"\rvalue_lengths\x18\b \x03(\rR\fvalueLengths\x12\x16\n" +
+	"\x06values\x18\t \x01(\fR\x06values\"\xb0\x01\n" +
 	"\bDiscover\x1a;\n" +
 	"\aRequest\x120\n" +
-	"\x05scope\x18\x01 \x01(\v2\x1a.adshift.provider.v1.ScopeR\x05scope\x1a>\n" +
-	"\x05Batch\x125\n" +
-	"\aobjects\x18\x01 \x03(\v2\x1b.adshift.provider.v1.ObjectR\aobjects\"\x8d\x05\n" +
+	"\x05scope\x18\x01 \x01(\v2\x1a.adshift.provider.v1.ScopeR\x05scope\x1ag\n" +
+	"\x05Batch\x12'\n" +
+	"\x0fattribute_names\x18\x01 \x03(\tR\x0eattributeNames\x125\n" +
+	"\aobjects\x18\x02 \x03(\v2\x1b.adshift.provider.v1.ObjectR\aobjects\"\x8d\x05\n" +
 	"\x05Apply\x1ak\n" +
 	"\n" +
 	"AttrChange\x12\x12\n" +
@@ -1834,7 +1823,7 @@ func file_provider_proto_rawDescGZIP() []byte {
 }
 
 var file_provider_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_provider_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_provider_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_provider_proto_goTypes = []any{
 	(Diagnostic_Severity)(0),   // 0: adshift.provider.v1.Diagnostic.Severity
 	(Apply_Op)(0),              // 1: adshift.provider.v1.Apply.Op
@@ -1858,47 +1847,45 @@ var file_provider_proto_goTypes = []any{
 	(*GetSchema_Response)(nil), // 19: adshift.provider.v1.GetSchema.Response
 	(*Configure_Request)(nil),  // 20: adshift.provider.v1.Configure.Request
 	(*Configure_Response)(nil), // 21: adshift.provider.v1.Configure.Response
-	(*Object_Attribute)(nil),   // 22: adshift.provider.v1.Object.Attribute
-	(*Discover_Request)(nil),   // 23: adshift.provider.v1.Discover.Request
-	(*Discover_Batch)(nil),     // 24: adshift.provider.v1.Discover.Batch
-	(*Apply_AttrChange)(nil),   // 25: adshift.provider.v1.Apply.AttrChange
-	(*Apply_Change)(nil),       // 26: adshift.provider.v1.Apply.Change
-	(*Apply_Result)(nil),       // 27: adshift.provider.v1.Apply.Result
-	(*Stop_Request)(nil),       // 28: adshift.provider.v1.Stop.Request
-	(*Stop_Response)(nil),      // 29: adshift.provider.v1.Stop.Response
+	(*Discover_Request)(nil),   // 22: adshift.provider.v1.Discover.Request
+	(*Discover_Batch)(nil),     // 23: adshift.provider.v1.Discover.Batch
+	(*Apply_AttrChange)(nil),   // 24: adshift.provider.v1.Apply.AttrChange
+	(*Apply_Change)(nil),       // 25: adshift.provider.v1.Apply.Change
+	(*Apply_Result)(nil),       // 26: adshift.provider.v1.Apply.Result
+	(*Stop_Request)(nil),       // 27: adshift.provider.v1.Stop.Request
+	(*Stop_Response)(nil),      // 28: adshift.provider.v1.Stop.Response
 }
 var file_provider_proto_depIdxs = []int32{
 	14, // 0: adshift.provider.v1.AttributePath.steps:type_name -> adshift.provider.v1.AttributePath.Step
 	0,  // 1: adshift.provider.v1.Diagnostic.severity:type_name -> adshift.provider.v1.Diagnostic.Severity
 	4,  // 2: adshift.provider.v1.Diagnostic.attribute:type_name -> adshift.provider.v1.AttributePath
 	17, // 3: adshift.provider.v1.Schema.config:type_name -> adshift.provider.v1.Schema.Block
-	22, // 4: adshift.provider.v1.Object.attrs:type_name -> adshift.provider.v1.Object.Attribute
-	17, // 5: adshift.provider.v1.Schema.NestedBlock.block:type_name -> adshift.provider.v1.Schema.Block
-	15, // 6: adshift.provider.v1.Schema.Block.attributes:type_name -> adshift.provider.v1.Schema.Attribute
-	16, // 7: adshift.provider.v1.Schema.Block.blocks:type_name -> adshift.provider.v1.Schema.NestedBlock
-	6,  // 8: adshift.provider.v1.GetSchema.Response.schema:type_name -> adshift.provider.v1.Schema
-	3,  // 9: adshift.provider.v1.Configure.Request.config:type_name -> adshift.provider.v1.DynamicValue
-	5,  // 10: adshift.provider.v1.Configure.Response.diagnostics:type_name -> adshift.provider.v1.Diagnostic
-	9,  // 11: adshift.provider.v1.Discover.Request.scope:type_name -> adshift.provider.v1.Scope
-	10, // 12: adshift.provider.v1.Discover.Batch.objects:type_name -> adshift.provider.v1.Object
-	2,  // 13: adshift.provider.v1.Apply.AttrChange.op:type_name -> adshift.provider.v1.Apply.AttrOp
-	1,  // 14: adshift.provider.v1.Apply.Change.op:type_name -> adshift.provider.v1.Apply.Op
-	25, // 15: adshift.provider.v1.Apply.Change.attrs:type_name -> adshift.provider.v1.Apply.AttrChange
-	18, // 16: adshift.provider.v1.Provider.GetSchema:input_type -> adshift.provider.v1.GetSchema.Request
-	20, // 17: adshift.provider.v1.Provider.Configure:input_type -> adshift.provider.v1.Configure.Request
-	23, // 18: adshift.provider.v1.Provider.Discover:input_type -> adshift.provider.v1.Discover.Request
-	26, // 19: adshift.provider.v1.Provider.Apply:input_type -> adshift.provider.v1.Apply.Change
-	28, // 20: adshift.provider.v1.Provider.Stop:input_type -> adshift.provider.v1.Stop.Request
-	19, // 21: adshift.provider.v1.Provider.GetSchema:output_type -> adshift.provider.v1.GetSchema.Response
-	21, // 22: adshift.provider.v1.Provider.Configure:output_type -> adshift.provider.v1.Configure.Response
-	24, // 23: adshift.provider.v1.Provider.Discover:output_type -> adshift.provider.v1.Discover.Batch
-	27, // 24: adshift.provider.v1.Provider.Apply:output_type -> adshift.provider.v1.Apply.Result
-	29, // 25: adshift.provider.v1.Provider.Stop:output_type -> adshift.provider.v1.Stop.Response
-	21, // [21:26] is the sub-list for method output_type
-	16, // [16:21] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	17, // 4: adshift.provider.v1.Schema.NestedBlock.block:type_name -> adshift.provider.v1.Schema.Block
+	15, // 5: adshift.provider.v1.Schema.Block.attributes:type_name -> adshift.provider.v1.Schema.Attribute
+	16, // 6: adshift.provider.v1.Schema.Block.blocks:type_name -> adshift.provider.v1.Schema.NestedBlock
+	6,  // 7: adshift.provider.v1.GetSchema.Response.schema:type_name -> adshift.provider.v1.Schema
+	3,  // 8: adshift.provider.v1.Configure.Request.config:type_name -> adshift.provider.v1.DynamicValue
+	5,  // 9: adshift.provider.v1.Configure.Response.diagnostics:type_name -> adshift.provider.v1.Diagnostic
+	9,  // 10: adshift.provider.v1.Discover.Request.scope:type_name -> adshift.provider.v1.Scope
+	10, // 11: adshift.provider.v1.Discover.Batch.objects:type_name -> adshift.provider.v1.Object
+	2,  // 12: adshift.provider.v1.Apply.AttrChange.op:type_name -> adshift.provider.v1.Apply.AttrOp
+	1,  // 13: adshift.provider.v1.Apply.Change.op:type_name -> adshift.provider.v1.Apply.Op
+	24, // 14: adshift.provider.v1.Apply.Change.attrs:type_name -> adshift.provider.v1.Apply.AttrChange
+	18, // 15: adshift.provider.v1.Provider.GetSchema:input_type -> adshift.provider.v1.GetSchema.Request
+	20, // 16: adshift.provider.v1.Provider.Configure:input_type -> adshift.provider.v1.Configure.Request
+	22, // 17: adshift.provider.v1.Provider.Discover:input_type -> adshift.provider.v1.Discover.Request
+	25, // 18: adshift.provider.v1.Provider.Apply:input_type -> adshift.provider.v1.Apply.Change
+	27, // 19: adshift.provider.v1.Provider.Stop:input_type -> adshift.provider.v1.Stop.Request
+	19, // 20: adshift.provider.v1.Provider.GetSchema:output_type -> adshift.provider.v1.GetSchema.Response
+	21, // 21: adshift.provider.v1.Provider.Configure:output_type -> adshift.provider.v1.Configure.Response
+	23, // 22: adshift.provider.v1.Provider.Discover:output_type -> adshift.provider.v1.Discover.Batch
+	26, // 23: adshift.provider.v1.Provider.Apply:output_type -> adshift.provider.v1.Apply.Result
+	28, // 24: adshift.provider.v1.Provider.Stop:output_type -> adshift.provider.v1.Stop.Response
+	20, // [20:25] is the sub-list for method output_type
+	15, // [15:20] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_provider_proto_init() }
@@ -1917,7 +1904,7 @@ func file_provider_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_provider_proto_rawDesc), len(file_provider_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   27,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
