@@ -442,4 +442,3 @@ func SensitiveTemplateDiag(a *TemplateAttribute) *hcl.Diagnostic {
 
 // SortedNames returns a map's keys in order (handy for deterministic walks).
 func SortedNames[T any](m map[string]T) []string { return sortedKeys(m) }
-

@@ -13,7 +13,6 @@ import (
 	"github.com/adshift/adshift/providers"
 )
 
-
 func (pl *planning) refs(t *config.Template) sourceRefs {
 	if pl.refCache == nil {
 		pl.refCache = map[*config.Template]sourceRefs{}

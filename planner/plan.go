@@ -469,4 +469,3 @@ func identity(o *providers.Object) plans.Identity {
 	}
 	return plans.Identity{DN: o.DN, GUID: o.GUID, SID: o.SID}
 }
-

@@ -163,7 +163,6 @@ func toValues(v cty.Value) (vals []string, ok bool, err error) {
 	return nil, false, fmt.Errorf("a value of type %s cannot be written to an attribute; use a string, number, bool or a list of them", ty.FriendlyName())
 }
 
-
 // stagedObject is a template evaluated for one source object.
 type stagedObject struct {
 	targetOU string

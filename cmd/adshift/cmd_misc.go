@@ -246,4 +246,3 @@ func runProviderServe(m *meta, args []string) int {
 	providers.Serve(p, logger)
 	return exitOK
 }
-

@@ -59,8 +59,8 @@ type Change struct {
 	Token string `json:"token,omitempty"`
 	// Source is the source object the change derives from (empty for OUs
 	// and deletes of objects whose source is gone).
-	Source     Identity `json:"source,omitempty"`
-	SIDHistory []string `json:"sid_history,omitempty"`
+	Source     Identity   `json:"source,omitempty"`
+	SIDHistory []string   `json:"sid_history,omitempty"`
 	Attrs      []AttrDiff `json:"attrs,omitempty"`
 	// Members marks an Update that only changes group membership.
 	Members bool `json:"members,omitempty"`
@@ -129,16 +129,16 @@ type Blocker struct {
 
 // Device is one computer of a device cutover.
 type Device struct {
-	Address   string       `json:"address"`
-	Cutover   string       `json:"cutover"`
-	Name      string       `json:"name"`
-	Source    Identity     `json:"source"`
-	Target    Identity     `json:"target,omitempty"`
-	OS        string       `json:"os"`
-	Status    DeviceStatus `json:"status"`
-	Actions   []string     `json:"actions"`
-	Done      []string     `json:"done,omitempty"`
-	Blockers  []Blocker    `json:"blockers,omitempty"`
+	Address  string       `json:"address"`
+	Cutover  string       `json:"cutover"`
+	Name     string       `json:"name"`
+	Source   Identity     `json:"source"`
+	Target   Identity     `json:"target,omitempty"`
+	OS       string       `json:"os"`
+	Status   DeviceStatus `json:"status"`
+	Actions  []string     `json:"actions"`
+	Done     []string     `json:"done,omitempty"`
+	Blockers []Blocker    `json:"blockers,omitempty"`
 	// Checks are prerequisites only the device's agent can confirm
 	// (PowerShell, .NET, ports); listed so reviewers see them.
 	Checks []string `json:"checks,omitempty"`
