@@ -103,12 +103,20 @@ var (
 	nSpecial      = nSites + nDepts + 2
 )
 
-func newLayout(opts Options) (*layout, error) {
-	if opts.Objects < MinObjects {
-		return nil, fmt.Errorf("estate of %d objects: need at least %d", opts.Objects, MinObjects)
+// Validate reports options WriteSource and WriteTarget would refuse.
+func (o Options) Validate() error {
+	if o.Objects < MinObjects {
+		return fmt.Errorf("estate of %d objects: need at least %d", o.Objects, MinObjects)
 	}
-	if math.IsNaN(opts.TargetUsers) || opts.TargetUsers < 0 || opts.TargetUsers > 1 {
-		return nil, fmt.Errorf("target user fraction %v: want 0 to 1", opts.TargetUsers)
+	if math.IsNaN(o.TargetUsers) || o.TargetUsers < 0 || o.TargetUsers > 1 {
+		return fmt.Errorf("target user fraction %v: want 0 to 1", o.TargetUsers)
+	}
+	return nil
+}
+
+func newLayout(opts Options) (*layout, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
 	}
 	l := &layout{seed: opts.Seed, targetUsers: opts.TargetUsers}
 	l.nUsers = opts.Objects * 60 / 100

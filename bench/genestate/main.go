@@ -60,6 +60,11 @@ func run(args []string, stderr io.Writer) int {
 }
 
 func generate(dir string, quickstart bool, opts estate.Options, stderr io.Writer) error {
+	if !quickstart {
+		if err := opts.Validate(); err != nil {
+			return err
+		}
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", dir, err)
 	}
@@ -123,4 +128,3 @@ func writeFile(path string, write func(io.Writer) error) (err error) {
 	}
 	return nil
 }
-

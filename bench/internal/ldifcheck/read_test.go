@@ -18,7 +18,7 @@ func TestRead(t *testing.T) {
 	}{
 		{
 			name: "comments, folding, base64 and changetype",
-			in: "# header\n#  folded\n  comment\n\ndn: CN=A,DC=x\nchangetype: add\ncn: A\ndescription: one\n  two\ndisplayName:: Wm/Dqw==\n\n\ndn: DC=x\ndc: x\n",
+			in:   "# header\n#  folded\n  comment\n\ndn: CN=A,DC=x\nchangetype: add\ncn: A\ndescription: one\n  two\ndisplayName:: Wm/Dqw==\n\n\ndn: DC=x\ndc: x\n",
 			want: []ldifcheck.Record{
 				{DN: "CN=A,DC=x", ChangeType: "add", Attrs: []ldifcheck.Attr{
 					{Name: "cn", Value: "A"}, {Name: "description", Value: "one two"},
