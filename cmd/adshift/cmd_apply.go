@@ -171,6 +171,11 @@ func applySaved(m *meta, o *output, f *planFlags, path string) int {
 		o.diags(errDiag("Cannot read state", err, ""))
 		return exitError
 	}
+	if st.Serial == 0 && p.Serial == 0 && len(st.Objects) == 0 && len(st.Devices) == 0 {
+		// No state was ever written: the plan's lineage was made up for it,
+		// and this apply writes the state under that lineage.
+		st.Lineage = p.Lineage
+	}
 	if st.Lineage != p.Lineage || st.Serial != p.Serial {
 		what := fmt.Sprintf("the state moved from serial %d to %d", p.Serial, st.Serial)
 		if st.Lineage != p.Lineage {
