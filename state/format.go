@@ -31,6 +31,22 @@ var ErrSerialMismatch = errors.New("state serial mismatch")
 // JSON so it never depends on today's Go types.
 var upgrades = map[int]func([]byte) ([]byte, error){}
 
+// upgrade runs the upgrade functions of table on a version-from document
+// until it is a version-to document.
+func upgrade(data []byte, from, to int, table map[int]func([]byte) ([]byte, error)) ([]byte, error) {
+	for v := from; v < to; v++ {
+		up, ok := table[v]
+		if !ok {
+			return nil, fmt.Errorf("no upgrade from format version %d", v)
+		}
+		var err error
+		if data, err = up(data); err != nil {
+			return nil, fmt.Errorf("from format version %d: %w", v, err)
+		}
+	}
+	return data, nil
+}
+
 // newerFormatError is the error for a document with a version above
 // FormatVersion.
 type newerFormatError struct {
@@ -126,14 +142,8 @@ func Decode(name string, data []byte) (*State, error) {
 	case h.Version < 1:
 		return nil, fmt.Errorf("decode %s: missing or invalid format version %d", name, h.Version)
 	}
-	for v := h.Version; v < FormatVersion; v++ {
-		up, ok := upgrades[v]
-		if !ok {
-			return nil, fmt.Errorf("decode %s: no upgrade from format version %d", name, v)
-		}
-		if data, err = up(data); err != nil {
-			return nil, fmt.Errorf("upgrade %s from format version %d: %w", name, v, err)
-		}
+	if data, err = upgrade(data, h.Version, FormatVersion, upgrades); err != nil {
+		return nil, fmt.Errorf("upgrade %s: %w", name, err)
 	}
 	var s State
 	if err := json.Unmarshal(data, &s); err != nil {
