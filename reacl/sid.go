@@ -236,7 +236,7 @@ func parseDecimal(f string, max uint64) (uint64, error) {
 			return 0, strconv.ErrSyntax
 		}
 		d := uint64(c - '0')
-		if v > (max-d)/10 {
+		if d > max || v > (max-d)/10 {
 			return 0, strconv.ErrRange
 		}
 		v = v*10 + d
@@ -254,7 +254,7 @@ func parseHex(f string, max uint64) (uint64, error) {
 		if !ok {
 			return 0, strconv.ErrSyntax
 		}
-		if v > (max-uint64(d))/16 {
+		if uint64(d) > max || v > (max-uint64(d))/16 {
 			return 0, strconv.ErrRange
 		}
 		v = v*16 + uint64(d)

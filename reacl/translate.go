@@ -396,46 +396,35 @@ func (t *Translator) acl(acl *ACL, in Component) {
 	changed := false
 	for i := range aces {
 		a := &aces[i]
-		if !a.Type.hasPrincipal() {
+		n, mapped := t.translateACE(a)
+		if !mapped {
 			t.out = append(t.out, *a)
 			continue
 		}
-		to, ok := t.m.m[a.SID]
-		if !ok {
-			if t.m.isSource(a.SID) {
-				t.report.unmapped(a.SID)
-			}
-			t.out = append(t.out, *a)
-			continue
-		}
-		twin := hasTwin(aces, a, to) || hasTwin(t.out[start:], a, to)
+		twin := hasTwin(aces, &n) || hasTwin(t.out[start:], &n)
 		switch t.opts.Mode {
 		case ModeAdd:
 			t.out = append(t.out, *a)
 			if !twin {
-				n := *a
-				n.SID = to
 				t.out = append(t.out, n)
-				t.report.add(Change{In: in, Index: i, Action: Added, From: a.SID, To: to})
+				t.report.add(Change{In: in, Index: i, Action: Added, From: a.SID, To: n.SID})
 				changed = true
 			}
 		case ModeReplace:
 			if twin {
-				t.report.add(Change{In: in, Index: i, Action: Merged, From: a.SID, To: to})
+				t.report.add(Change{In: in, Index: i, Action: Merged, From: a.SID, To: n.SID})
 			} else {
-				n := *a
-				n.SID = to
 				t.out = append(t.out, n)
-				t.report.add(Change{In: in, Index: i, Action: Replaced, From: a.SID, To: to})
+				t.report.add(Change{In: in, Index: i, Action: Replaced, From: a.SID, To: n.SID})
 			}
 			changed = true
 		case ModeRemove:
 			if twin {
-				t.report.add(Change{In: in, Index: i, Action: Removed, From: a.SID, To: to})
+				t.report.add(Change{In: in, Index: i, Action: Removed, From: a.SID, To: n.SID})
 				changed = true
 			} else {
 				t.out = append(t.out, *a)
-				t.report.add(Change{In: in, Index: i, Action: Kept, From: a.SID, To: to})
+				t.report.add(Change{In: in, Index: i, Action: Kept, From: a.SID, To: n.SID})
 			}
 		}
 	}
@@ -446,11 +435,33 @@ func (t *Translator) acl(acl *ACL, in Component) {
 	}
 }
 
-// hasTwin reports whether aces holds an ACE equal to a but for trustee to.
-func hasTwin(aces []ACE, a *ACE, to SID) bool {
+// translateACE returns a with its trustee and the SIDs of its conditional
+// expression translated, and whether anything was mapped.
+func (t *Translator) translateACE(a *ACE) (ACE, bool) {
+	if !a.Type.hasPrincipal() {
+		return ACE{}, false
+	}
+	n := *a
+	mapped := false
+	if to, ok := t.m.m[a.SID]; ok {
+		n.SID = to
+		mapped = true
+	} else if t.m.isSource(a.SID) {
+		t.report.unmapped(a.SID)
+	}
+	if len(a.Data) > 0 && a.Type.HasApplicationData() {
+		if data, ok := mapConditionSIDs(a.Data, t.m, t.report.unmapped); ok {
+			n.Data = data
+			mapped = true
+		}
+	}
+	return n, mapped
+}
+
+// hasTwin reports whether aces holds an ACE equal to n.
+func hasTwin(aces []ACE, n *ACE) bool {
 	for i := range aces {
-		b := &aces[i]
-		if b.SID == to && b.equalExceptSID(a) {
+		if aces[i].Equal(n) {
 			return true
 		}
 	}
