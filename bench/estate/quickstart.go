@@ -336,7 +336,7 @@ func WriteQuickstartTarget(w io.Writer) error {
 		u := qsUser(p, idx)
 		u.upn = p.sam + "@" + qsTarget.dns
 		u.company = qsTarget.company
-		u.office, u.employeeID = "", ""
+		u.office = ""
 		u.phone = tu.phone
 		override(&u.cn, tu.cn)
 		override(&u.givenName, tu.givenName)

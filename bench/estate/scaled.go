@@ -702,7 +702,7 @@ func WriteTarget(w io.Writer, opts Options) (Stats, error) {
 		}
 		p := l.staff(i)
 		u := l.staffUser(&p, i, scaledTarget)
-		u.office, u.employeeID, u.phone = "", "", ""
+		u.office, u.phone = "", ""
 		// A third of the migrated accounts drifted since.
 		switch x := r.float(); {
 		case x < 0.12:

@@ -1,3 +1,6 @@
+# adshift benchmark configuration, written by bench/genestate next to the
+# generated source.ldif and target.ldif; bench/plan.sh times `adshift plan` on it.
+
 environment "source" {
   provider = "ldif"
   file     = "source.ldif"
@@ -52,11 +55,15 @@ workflow "devices" {
   target = environment.target
   steps  = ["read", "match"]
   match { devices = ["sAMAccountName"] }
-  template { devices { target_ou = "OU=Workstations,OU=Migrated,DC=target,DC=test" } }
+  template {
+    devices { target_ou = "OU=Workstations,OU=Migrated,DC=target,DC=test" }
+  }
 }
 
 device_cutover "wave-1" {
   workflow = workflow.devices
-  devices { ous = ["OU=Workstations,OU=Corp,DC=source,DC=test"] }
+  devices {
+    ous = ["OU=Workstations,OU=Corp,DC=source,DC=test"]
+  }
   actions = ["reacl", "cutover"]
 }
