@@ -68,15 +68,26 @@ func Apply(ctx context.Context, opts ApplyOptions) hcl.Diagnostics {
 	if len(opts.Plan.Changes) > 0 {
 		diags = append(diags, walk(ctx, opts, log)...)
 	}
-	if pending := pendingDevices(opts.Plan); pending > 0 {
-		diags = append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagWarning,
-			Summary:  "Device actions not applied",
-			Detail: fmt.Sprintf("%d devices have device actions to run. This version of adshift plans device cutovers but does not run device actions yet: "+
-				"they need the device agents and the device provider. The directory changes were applied; the device plans stay in the plan for review.", pending),
-		})
+	if d := DeviceActionsNotApplied(opts.Plan); d != nil {
+		diags = append(diags, d)
 	}
 	return diags
+}
+
+// DeviceActionsNotApplied is the warning apply gives while device actions
+// cannot be run yet (they need the device agents), or nil when no device is
+// ready for them.
+func DeviceActionsNotApplied(p *plans.Plan) *hcl.Diagnostic {
+	pending := pendingDevices(p)
+	if pending == 0 {
+		return nil
+	}
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagWarning,
+		Summary:  "Device actions not applied",
+		Detail: fmt.Sprintf("%d devices are ready or scheduled for device actions. This version of adshift plans device cutovers but does not run device actions yet: "+
+			"they need the device agents and the device provider. Directory changes are applied; the device plans stay in the plan for review.", pending),
+	}
 }
 
 func pendingDevices(p *plans.Plan) int {

@@ -59,6 +59,9 @@ func runApply(m *meta, args []string) int {
 	}
 	o.plan(p)
 	if !p.HasChanges() {
+		if d := planner.DeviceActionsNotApplied(p); d != nil {
+			o.diags(hcl.Diagnostics{d})
+		}
 		return exitOK
 	}
 	if !autoApprove {
