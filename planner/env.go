@@ -184,7 +184,13 @@ func (c *conn) providerDiags(pd providers.Diagnostics) hcl.Diagnostics {
 // directory: it starts each environment's provider and checks the
 // provider-owned settings against the provider's schema.
 func Validate(ctx context.Context, cfg *config.Config, scope *config.Scope, l Launcher) hcl.Diagnostics {
-	cs, diags := openEnvs(ctx, cfg, scope, l, config.SortedNames(cfg.Environments), false)
+	var names []string
+	for _, name := range config.SortedNames(cfg.Environments) {
+		if cfg.Environments[name].Provider != "" {
+			names = append(names, name)
+		}
+	}
+	cs, diags := openEnvs(ctx, cfg, scope, l, names, false)
 	if cs != nil {
 		cs.close(ctx)
 	}

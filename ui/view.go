@@ -2,7 +2,10 @@ package ui
 
 import (
 	"bufio"
+	"bytes"
+	"fmt"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/fatih/color"
@@ -63,9 +66,21 @@ func (v *View) Diagnostics(diags hcl.Diagnostics) {
 		width = 100
 	}
 	bw := bufio.NewWriter(v.Err)
-	wr := hcl.NewDiagnosticTextWriter(bw, v.Files, uint(width), v.Color)
+	var buf bytes.Buffer
+	wr := hcl.NewDiagnosticTextWriter(&buf, v.Files, uint(width), v.Color)
 	for _, d := range diags {
+		buf.Reset()
 		_ = wr.WriteDiagnostic(d)
+		out := buf.String()
+		if d.Subject != nil {
+			// Name the position the way editors and CI annotations read
+			// it, file:line:col, where hcl writes "file line N".
+			s := d.Subject
+			from := fmt.Sprintf("on %s line %d", s.Filename, s.Start.Line)
+			to := fmt.Sprintf("on %s:%d:%d", s.Filename, s.Start.Line, s.Start.Column)
+			out = strings.Replace(out, from, to, 1)
+		}
+		bw.WriteString(out)
 	}
 	bw.Flush()
 }

@@ -32,12 +32,12 @@ func runValidate(m *meta, args []string) int {
 	in := config.Inputs{}
 	in.AddEnv(os.Environ())
 	cfg, diags := m.loadConfig()
-	if !diags.HasErrors() {
+	// Go on after errors: a user fixing a configuration wants every
+	// problem at once, and each phase only looks at what decoded.
+	if cfg != nil {
 		scope, d := cfg.Evaluate(config.EvalOptions{Inputs: in, AllowMissing: true})
 		diags = append(diags, d...)
-		if !d.HasErrors() {
-			diags = append(diags, planner.Validate(m.ctx, cfg, scope, launcher{m})...)
-		}
+		diags = append(diags, planner.Validate(m.ctx, cfg, scope, launcher{m})...)
 	}
 	o.diags(diags)
 	if diags.HasErrors() {

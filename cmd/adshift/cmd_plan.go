@@ -88,7 +88,7 @@ type loaded struct {
 // load reads and evaluates the configuration with the given inputs.
 func (m *meta) load(o *output, in config.Inputs, allowMissing bool) (*loaded, bool) {
 	cfg, diags := m.loadConfig()
-	if diags.HasErrors() {
+	if cfg == nil {
 		o.diags(diags)
 		return nil, false
 	}
