@@ -94,6 +94,11 @@ func decodeClaim(data []byte) (*claim, error) {
 		return nil, fmt.Errorf("claim of %d bytes is shorter than its header", len(data))
 	}
 	c := &claim{typ: binary.LittleEndian.Uint16(data[4:]), flags: binary.LittleEndian.Uint32(data[8:])}
+	switch c.typ {
+	case claimInt64, claimUint64, claimString, claimSID, claimBool, claimOctets:
+	default:
+		return nil, fmt.Errorf("unknown claim value type %#x", c.typ)
+	}
 	n := binary.LittleEndian.Uint32(data[12:])
 	if uint64(n) > uint64(len(data)-16)/4 {
 		return nil, fmt.Errorf("claim value count %d exceeds its data", n)

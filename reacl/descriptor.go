@@ -254,9 +254,21 @@ func ParseBinary(b []byte) (*Descriptor, error) {
 	return d, nil
 }
 
-// parseBinaryInto parses b into d, reusing aceBuf for ACE storage when it
-// has capacity (the translator's hot path).
-func parseBinaryInto(d *Descriptor, b []byte, aceBuf []ACE) error {
+// parseScratch is storage a Translator reuses between calls so that parsing
+// allocates nothing.
+type parseScratch struct {
+	owner, group SID
+	sacl, dacl   ACL
+	aces         []ACE
+}
+
+// parseBinaryInto parses b into d. With scratch, the components point into
+// it (valid until the next call); without, they are freshly allocated.
+func parseBinaryInto(d *Descriptor, b []byte, scratch *parseScratch) error {
+	var aceBuf []ACE
+	if scratch != nil {
+		aceBuf = scratch.aces[:0]
+	}
 	if len(b) < sdHeaderLen {
 		return fmt.Errorf("%w: %d bytes, need at least %d", ErrInvalidDescriptor, len(b), sdHeaderLen)
 	}
@@ -284,34 +296,56 @@ func parseBinaryInto(d *Descriptor, b []byte, aceBuf []ACE) error {
 		if err != nil {
 			return fmt.Errorf("%w: %s: %w", ErrInvalidDescriptor, componentNames[i], err)
 		}
+		var p *SID
+		switch {
+		case scratch == nil:
+			p = new(SID)
+		case i == 0:
+			p = &scratch.owner
+		default:
+			p = &scratch.group
+		}
+		*p = s
 		if i == 0 {
-			d.Owner = &s
+			d.Owner = p
 		} else {
-			d.Group = &s
+			d.Group = p
 		}
 	}
 	if offs[2] != 0 {
-		acl, rest, err := parseACL(b[offs[2]:], aceBuf)
+		var acl *ACL
+		if scratch != nil {
+			acl = &scratch.sacl
+		}
+		acl, rest, err := parseACL(b[offs[2]:], acl, aceBuf)
 		if err != nil {
 			return fmt.Errorf("SACL: %w", err)
 		}
 		d.SACL, aceBuf = acl, rest
 	}
 	if offs[3] != 0 {
-		acl, _, err := parseACL(b[offs[3]:], aceBuf)
+		var acl *ACL
+		if scratch != nil {
+			acl = &scratch.dacl
+		}
+		acl, rest, err := parseACL(b[offs[3]:], acl, aceBuf)
 		if err != nil {
 			return fmt.Errorf("DACL: %w", err)
 		}
-		d.DACL = acl
+		d.DACL, aceBuf = acl, rest
+	}
+	if scratch != nil && cap(aceBuf) > cap(scratch.aces) {
+		scratch.aces = aceBuf[:0]
 	}
 	return nil
 }
 
 var componentNames = [4]string{"owner", "group", "SACL", "DACL"}
 
-// parseACL parses an ACL at the start of b. The ACE slice is carved from
-// buf when it has room; the rest of buf is returned for the next ACL.
-func parseACL(b []byte, buf []ACE) (*ACL, []ACE, error) {
+// parseACL parses an ACL at the start of b into acl (allocated when nil).
+// The ACE slice is carved from buf when it has room; buf is returned
+// extended by the ACEs carved, for the next ACL.
+func parseACL(b []byte, acl *ACL, buf []ACE) (*ACL, []ACE, error) {
 	if len(b) < 8 {
 		return nil, buf, fmt.Errorf("%w: ACL header needs 8 bytes, have %d", ErrInvalidDescriptor, len(b))
 	}
@@ -324,7 +358,10 @@ func parseACL(b []byte, buf []ACE) (*ACL, []ACE, error) {
 	if count > (size-8)/4 {
 		return nil, buf, fmt.Errorf("%w: %d ACEs cannot fit in an ACL of %d bytes", ErrInvalidDescriptor, count, size)
 	}
-	acl := &ACL{Revision: b[0]}
+	if acl == nil {
+		acl = new(ACL)
+	}
+	acl.Revision = b[0]
 	if cap(buf)-len(buf) >= count {
 		acl.ACEs = buf[len(buf) : len(buf)+count : len(buf)+count]
 		buf = buf[:len(buf)+count]

@@ -274,7 +274,7 @@ type Translator struct {
 	m      *Map
 	opts   Options
 	d      Descriptor
-	in     []ACE
+	parse  parseScratch
 	out    []ACE
 	report Report
 }
@@ -300,11 +300,10 @@ func NewTranslator(m *Map, opts Options) (*Translator, error) {
 // until the next call.
 func (t *Translator) TranslateBinary(dst, src []byte) ([]byte, *Report, error) {
 	t.report.reset()
-	t.in = t.in[:0]
-	if cap(t.in) < 64 {
-		t.in = make([]ACE, 0, 64)
+	if cap(t.parse.aces) < 64 {
+		t.parse.aces = make([]ACE, 0, 64)
 	}
-	if err := parseBinaryInto(&t.d, src, t.in); err != nil {
+	if err := parseBinaryInto(&t.d, src, &t.parse); err != nil {
 		return dst, &t.report, fmt.Errorf("translate: %w", err)
 	}
 	t.apply(&t.d)
