@@ -753,8 +753,10 @@ func WriteTarget(w io.Writer, opts Options) (Stats, error) {
 		if class != classWorkstation || r.float() >= targetWorkstationShare {
 			continue
 		}
-		if r.float() < 0.5 {
-			pc.os = osWin11Ent // reimaged during the pilot
+		// Reimaged during the pilot: always when the source OS is one a
+		// cutover would block, otherwise half of the time.
+		if r.float() < 0.5 || pc.os == osXP || pc.os == osVista || pc.os == osWin7RTM || pc.os == osWin81Pro {
+			pc.os = osWin11Ent
 		}
 		e.computer(childDN("CN", pc.name, l.tgtWks), &pc, c.next(time.Minute, nextRID(), 0.5))
 		st.Computers++
