@@ -166,8 +166,15 @@ func (l *Local) Begin(ctx context.Context, s *State) (*Txn, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := s.check(); err != nil {
-		return nil, fmt.Errorf("begin recording into %s: %w", l.path, err)
+	// Only O(1) checks here: Begin must not cost O(state).
+	if s.Lineage == "" {
+		return nil, fmt.Errorf("begin recording into %s: the state has no lineage", l.path)
+	}
+	if s.Objects == nil {
+		s.Objects = map[string]*Object{}
+	}
+	if s.Devices == nil {
+		s.Devices = map[string]*Device{}
 	}
 	st, err := l.inspect()
 	if err != nil {
