@@ -140,8 +140,10 @@ func TestTxn_records(t *testing.T) {
 		{name: "delete absent object", do: func() error { return txn.DeleteObject("nothing") }, wantSerial: 1},
 		{name: "delete absent device", do: func() error { return txn.DeleteDevice("nothing") }, wantSerial: 1},
 		{
-			name:       "time out of range",
-			do:         func() error { return txn.PutObject(&Object{Address: "a", UpdatedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}) },
+			name: "time out of range",
+			do: func() error {
+				return txn.PutObject(&Object{Address: "a", UpdatedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)})
+			},
 			wantErr:    "record put_object:",
 			wantSerial: 1,
 		},
