@@ -44,6 +44,7 @@ import (
 // oracle is a running samba_oracle.py.
 type oracle struct {
 	t   *testing.T
+	dom *Domain
 	in  *bufio.Writer
 	out *bufio.Scanner
 	n   int
@@ -71,6 +72,12 @@ func sambaPython() string {
 
 func startOracle(t *testing.T) *oracle {
 	t.Helper()
+	return startOracleFor(t, testDomainSID)
+}
+
+// startOracleFor starts an oracle that resolves SDDL aliases against dom.
+func startOracleFor(t *testing.T, dom SID) *oracle {
+	t.Helper()
 	py := sambaPython()
 	if out, err := exec.Command(py, "-c", "import samba.dcerpc.security, samba.ndr, samba.descriptor").CombinedOutput(); err != nil {
 		if os.Getenv("ADSHIFT_LAB") != "" {
@@ -79,7 +86,7 @@ func startOracle(t *testing.T) *oracle {
 		t.Skipf("python3-samba not installed (%s: %v); install it with apt-get install python3-samba, "+
 			"or set ADSHIFT_LAB=1 to make its absence a failure", py, err)
 	}
-	cmd := exec.Command(py, "testdata/samba_oracle.py", testDomainSID.String())
+	cmd := exec.Command(py, "testdata/samba_oracle.py", dom.String())
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +107,7 @@ func startOracle(t *testing.T) *oracle {
 	})
 	sc := bufio.NewScanner(stdout)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	return &oracle{t: t, in: bufio.NewWriter(stdin), out: sc}
+	return &oracle{t: t, dom: NewDomain(dom), in: bufio.NewWriter(stdin), out: sc}
 }
 
 func (o *oracle) call(req map[string]string) oracleResp {
@@ -195,7 +202,7 @@ func checkAgainstSamba(t *testing.T, o *oracle, sddl string, d *Descriptor) erro
 		return fmt.Errorf("re-encoding samba binary\nsamba %s\nours  %x", r.Hex, again)
 	}
 	// 3. Samba's SDDL output parses to the descriptor Samba holds.
-	back, err := ParseSDDL(r.SDDL, testDomain)
+	back, err := ParseSDDL(r.SDDL, o.dom)
 	if err != nil {
 		return fmt.Errorf("parse samba as_sddl %q: %w", r.SDDL, err)
 	}
