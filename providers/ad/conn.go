@@ -1,0 +1,238 @@
+package ad
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+	"github.com/hashicorp/go-hclog"
+)
+
+// conn is one bound LDAP connection and the server it reached.
+type conn struct {
+	l      *ldap.Conn
+	server string
+}
+
+// backoff is the retry schedule: attempts in total, the first pause, and
+// the cap of the doubling pause.
+type backoff struct {
+	attempts int
+	first    time.Duration
+	max      time.Duration
+}
+
+var defaultBackoff = backoff{attempts: 6, first: 250 * time.Millisecond, max: 4 * time.Second}
+
+// pool hands out bound connections, at most cfg.Connections at a time, and
+// reuses them across calls. Safe for concurrent use.
+type pool struct {
+	cfg   *Config
+	log   hclog.Logger
+	retry backoff
+	slots chan struct{}
+
+	mu        sync.Mutex
+	idle      []*conn
+	preferred int // index in cfg.Servers of the last server that worked
+	closed    bool
+}
+
+func newPool(cfg *Config, log hclog.Logger, retry backoff) *pool {
+	return &pool{cfg: cfg, log: log, retry: retry, slots: make(chan struct{}, cfg.Connections)}
+}
+
+// get returns a connection, taking one of the pool's slots until put.
+func (p *pool) get(ctx context.Context) (*conn, error) {
+	select {
+	case p.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		<-p.slots
+		return nil, errors.New("provider stopped")
+	}
+	for len(p.idle) > 0 {
+		c := p.idle[len(p.idle)-1]
+		p.idle = p.idle[:len(p.idle)-1]
+		if !c.l.IsClosing() {
+			p.mu.Unlock()
+			return c, nil
+		}
+		_ = c.l.Close()
+	}
+	p.mu.Unlock()
+	c, err := p.dial(ctx)
+	if err != nil {
+		<-p.slots
+		return nil, err
+	}
+	return c, nil
+}
+
+// put returns c to the pool; a broken connection is closed instead.
+func (p *pool) put(c *conn, broken bool) {
+	p.mu.Lock()
+	if broken || p.closed || c.l.IsClosing() {
+		p.mu.Unlock()
+		_ = c.l.Close()
+	} else {
+		p.idle = append(p.idle, c)
+		p.mu.Unlock()
+	}
+	<-p.slots
+}
+
+// close closes the idle connections and refuses new ones.
+func (p *pool) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	for _, c := range p.idle {
+		_ = c.l.Close()
+	}
+	p.idle = nil
+}
+
+// dial connects and binds to the first server that answers, starting with
+// the one that worked last (failover in configuration order). A bind that
+// the server refuses is not retried elsewhere: other DCs of the domain would
+// refuse it too.
+func (p *pool) dial(ctx context.Context) (*conn, error) {
+	p.mu.Lock()
+	start := p.preferred
+	p.mu.Unlock()
+	var errs []error
+	for i := range p.cfg.Servers {
+		idx := (start + i) % len(p.cfg.Servers)
+		server := p.cfg.Servers[idx]
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		c, err := p.dialOne(ctx, server)
+		if err == nil {
+			p.mu.Lock()
+			p.preferred = idx
+			p.mu.Unlock()
+			return c, nil
+		}
+		p.log.Debug("domain controller failed", "server", server, "error", err)
+		errs = append(errs, err)
+		if !transportFailure(err) {
+			break // a refused bind or certificate: the next DC would say the same
+		}
+	}
+	return nil, errors.Join(errs...)
+}
+
+func (p *pool) dialOne(ctx context.Context, server string) (*conn, error) {
+	u, err := url.Parse(server)
+	if err != nil {
+		return nil, &OpError{Op: "connect", Server: server, Message: "invalid URL", Err: err}
+	}
+	tc := p.cfg.tls.Clone()
+	if tc.ServerName == "" {
+		tc.ServerName = u.Hostname()
+	}
+	d := &net.Dialer{Timeout: p.cfg.Timeout}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d.Timeout {
+		d.Deadline = dl
+	}
+	l, err := ldap.DialURL(server, ldap.DialWithDialer(d), ldap.DialWithTLSConfig(tc))
+	if err != nil {
+		return nil, mapError(opCtx{op: "connect", server: server}, err)
+	}
+	l.SetTimeout(p.cfg.Timeout)
+	if u.Scheme == "ldap" && p.cfg.StartTLS {
+		if err := l.StartTLS(tc); err != nil {
+			_ = l.Close()
+			return nil, mapError(opCtx{op: "start TLS", server: server}, err)
+		}
+	}
+	if err := l.Bind(p.cfg.Username, p.cfg.Password); err != nil {
+		_ = l.Close()
+		return nil, mapError(opCtx{op: "bind", dn: p.cfg.Username, server: server}, err)
+	}
+	return &conn{l: l, server: server}, nil
+}
+
+// do runs fn on a pooled connection. Busy and unavailable results and lost
+// connections are retried with exponential backoff (a lost connection is
+// redialled, possibly to the next server); other errors return at once,
+// mapped to an *OpError by oc. fn may be run more than once, on different
+// connections.
+func (p *pool) do(ctx context.Context, oc opCtx, fn func(c *conn) error) error {
+	pause := p.retry.first
+	var last error
+	for attempt := 1; ; attempt++ {
+		err := p.once(ctx, fn)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var oe *OpError
+		if errors.As(err, &oe) && oe.Op != oc.op {
+			last = err // a dial or bind failure: already mapped
+		} else {
+			if oe == nil {
+				oc.server = serverOf(err, oc.server)
+			}
+			last = mapError(oc, err)
+		}
+		if !retryable(err) || attempt >= p.retry.attempts {
+			if attempt > 1 {
+				return fmt.Errorf("after %d attempts: %w", attempt, last)
+			}
+			return last
+		}
+		p.log.Debug("retrying", "op", oc.op, "dn", oc.dn, "attempt", attempt, "pause", pause, "error", last)
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		pause = min(2*pause, p.retry.max)
+	}
+}
+
+// serverErr tags an error from fn with the server it ran against.
+type serverErr struct {
+	server string
+	err    error
+}
+
+func (e *serverErr) Error() string { return e.err.Error() }
+func (e *serverErr) Unwrap() error { return e.err }
+
+func serverOf(err error, def string) string {
+	var se *serverErr
+	if errors.As(err, &se) {
+		return se.server
+	}
+	return def
+}
+
+func (p *pool) once(ctx context.Context, fn func(c *conn) error) error {
+	c, err := p.get(ctx)
+	if err != nil {
+		return err
+	}
+	err = fn(c)
+	p.put(c, err != nil && transportFailure(err))
+	if err != nil {
+		return &serverErr{server: c.server, err: err}
+	}
+	return nil
+}

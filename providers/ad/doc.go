@@ -1,0 +1,33 @@
+// Package ad is the provider for live Active Directory over LDAP: it
+// discovers users, groups, computers, OUs, contacts and foreign security
+// principals from a domain controller and writes creates, minimal modify
+// deltas, moves and deletes to one.
+//
+// It is the only package that speaks LDAP (github.com/go-ldap/ldap/v3); no
+// go-ldap type crosses its API, which is providers.Provider plus a few pure
+// helpers (SID and GUID decoding, RFC 4514/4515 escaping).
+//
+// Connections: ldaps:// or ldap:// with StartTLS, certificate verification on
+// by default, several DC URLs tried in order, simple bind (UPN or DN), a pool
+// of a few connections reused across calls and redialled when the server
+// drops them. Busy and unavailable results and lost connections are retried
+// with exponential backoff; every other LDAP result becomes a sentence a user
+// can act on (see errors.go).
+//
+// Discovery runs one paged search per (subtree, kind) unit over the pool and
+// hands each page to the caller as it arrives. Large multi-valued attributes
+// (member) are requested explicitly in ranges and followed until the server
+// says "*", because Samba, unlike Windows, would otherwise return them whole
+// and the range loop would never be exercised.
+//
+// Writes: the planner sends providers.Change values in dependency order; the
+// provider maps Kinds to objectClass, stamps the created-object marker, sets
+// a generated password over the encrypted connection (never stored or
+// logged) or creates users disabled, pre-stages computers, sends group
+// membership as add/delete deltas split into chunks, and refuses to touch an
+// object whose uSNChanged moved since the plan (read before write: Samba
+// does not implement the LDAP assertion control).
+//
+// What it leaves to others: planning, diffing, delete thresholds (planner),
+// state (state), the plugin transport (providers).
+package ad

@@ -1,0 +1,138 @@
+package ad
+
+import (
+	"context"
+	"errors"
+	"os"
+	"sync"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/adshift/adshift/providers"
+)
+
+// Version of the ad provider.
+const Version = "0.1.0"
+
+// Provider is the ad provider. Create it with New. Configure must succeed
+// before Discover and Apply; the methods are safe for concurrent use after
+// that.
+type Provider struct {
+	log   hclog.Logger
+	retry backoff
+
+	mu   sync.Mutex
+	cfg  *Config
+	pool *pool
+}
+
+var _ providers.Provider = (*Provider)(nil)
+
+// New returns an unconfigured provider that logs to logger (nil: no logs).
+func New(logger hclog.Logger) *Provider {
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	return &Provider{log: logger, retry: defaultBackoff}
+}
+
+// GetSchema describes the provider-owned configuration and the kinds served.
+func (p *Provider) GetSchema(ctx context.Context) (*providers.Schema, error) {
+	return &providers.Schema{
+		Name:    "ad",
+		Version: Version,
+		Config:  configSchema,
+		Kinds:   append([]providers.Kind(nil), allKinds...),
+		PID:     os.Getpid(),
+	}, nil
+}
+
+// Configure decodes the configuration, then connects and binds once so a
+// wrong address, certificate or password is reported now, as an error
+// diagnostic naming the server. A configuration with
+// tls.insecure_skip_verify gets a warning every time.
+func (p *Provider) Configure(ctx context.Context, config cty.Value) (providers.Diagnostics, error) {
+	cfg, diags := decodeConfig(config)
+	if diags.HasErrors() {
+		return diags, nil
+	}
+	pl := newPool(cfg, p.log, p.retry)
+	c, err := pl.get(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return diags, ctx.Err()
+		}
+		summary := "Cannot connect to the domain controller"
+		attr := cty.GetAttrPath("servers")
+		var oe *OpError
+		if errors.As(err, &oe) && oe.Op == "bind" {
+			summary = "Cannot log in to the domain controller"
+			attr = cty.GetAttrPath("bind")
+		}
+		diags = append(diags, providers.Diagnostic{
+			Severity: providers.SeverityError, Summary: summary, Detail: err.Error() + ".", Attribute: attr,
+		})
+		return diags, nil
+	}
+	pl.put(c, false)
+	p.log.Debug("configured", "config", cfg.String(), "server", c.server)
+
+	p.mu.Lock()
+	old := p.pool
+	p.cfg, p.pool = cfg, pl
+	p.mu.Unlock()
+	if old != nil {
+		old.close()
+	}
+	return diags, nil
+}
+
+func (p *Provider) configured() (*Config, *pool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.pool == nil {
+		return nil, nil, errors.New("ad provider used before Configure")
+	}
+	return p.cfg, p.pool, nil
+}
+
+// Discover reads every object of scope's kinds under its include OUs (minus
+// the excluded subtrees) with paged searches over the pool's connections,
+// and calls emit with each page's objects as they arrive.
+func (p *Provider) Discover(ctx context.Context, scope providers.Scope, emit func([]providers.Object) error) error {
+	cfg, pl, err := p.configured()
+	if err != nil {
+		return err
+	}
+	s := &session{p: p, cfg: cfg, pool: pl}
+	return s.discover(ctx, scope, emit)
+}
+
+// Apply carries out the changes from in; see providers.Provider.
+func (p *Provider) Apply(ctx context.Context, in <-chan providers.Change, emit func(providers.Result) error) error {
+	cfg, pl, err := p.configured()
+	if err != nil {
+		return err
+	}
+	s := &session{p: p, cfg: cfg, pool: pl}
+	return s.apply(ctx, in, emit)
+}
+
+// Stop closes the provider's connections.
+func (p *Provider) Stop(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.pool != nil {
+		p.pool.close()
+		p.pool = nil
+	}
+	return nil
+}
+
+// session is one Discover or Apply call's view of the configuration.
+type session struct {
+	p    *Provider
+	cfg  *Config
+	pool *pool
+}
