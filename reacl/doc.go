@@ -8,4 +8,73 @@
 // The package is pure: no I/O, no logging, no imports from adshift. The
 // device agent reads descriptors through the platform API, hands the bytes
 // here, and writes back what it gets.
+//
+// # Pieces
+//
+//   - SID: a comparable value (usable as a map key); ParseSID, String,
+//     DecodeSID, AppendBinary. Well-known SIDs and the 66 SDDL aliases,
+//     domain-relative ones (DA, DU, EA, LA, …) resolved against a Domain.
+//   - Descriptor, ACL, ACE: ParseBinary / AppendBinary (self-relative,
+//     canonical layout), ParseSDDL / Descriptor.SDDL (canonical text).
+//     Every ACE type of MS-DTYP is read; unknown types and callback data
+//     are carried intact. Conditional expressions (XA, XD, ZA, XU) compile
+//     to and from their binary token form; resource attribute claims (RA)
+//     to and from CLAIM_SECURITY_ATTRIBUTE_RELATIVE_V1.
+//   - Translator: the ADMT modes add, replace and remove over a Map of
+//     source to target SIDs (objectSid and sIDHistory of matched users and
+//     groups), for owner, group, DACL, SACL and the SIDs inside conditional
+//     expressions, keeping ACE order; a Report of what changed and which
+//     source-domain SIDs had no mapping; Rollback restores the original
+//     bytes exactly from a Record.
+//
+// # Conformance
+//
+// The tests compare this package with Samba's own implementation
+// (python3-samba 4.17: security.descriptor.from_sddl, ndr_pack, ndr_unpack,
+// as_sddl) through one python3 process fed JSON lines: 3,000 random
+// descriptors (seeded, REACL_SEED), all 676 two-letter alias candidates,
+// Windows defaults (C:\Users\<name>, C:\Windows, registry hives, services,
+// printers, shares, an AD user object), the default nTSecurityDescriptor
+// values Samba writes when provisioning a DC (samba.descriptor), and, when
+// the lab is up, every nTSecurityDescriptor of both lab DCs (4,432 values
+// at the time of writing). Our binary equals Samba's byte for byte and our
+// SDDL parses to the descriptor Samba parses, except where Samba 4.17 and
+// MS-DTYP disagree; there we follow the spec (TestSambaDisagreements):
+//
+//   - Samba's from_sddl gives every ACL revision 4; Windows and the spec
+//     use 2 unless the ACL holds an object ACE.
+//   - Samba reads FA as 0x1ff; the spec says FILE_ALL_ACCESS, 0x1f01ff.
+//   - Samba reads decimal, octal and "0X" rights as 0, and silently
+//     accepts (and drops) numeric ACE flags, which the spec has none of.
+//   - Samba 4.17 does not parse ML, XA, XD, ZA, XU, RA or SP ACEs, the
+//     NR/NW/NX and KA/KR/KW/KX rights, the CR ACE flag, NO_ACCESS_CONTROL,
+//     hex identifier authorities, or ACL flags directly followed by the
+//     next component ("D:PS:…").
+//   - Samba's NDR drops the application data of callback ACEs (their
+//     conditional expression); its as_sddl crashes on an ML ACE.
+//   - Samba accepts a descriptor without SE_SELF_RELATIVE; we refuse it.
+//
+// Conditional expressions and claims could not be checked against Samba
+// 4.17; their tests assemble the expected tokens from MS-DTYP 2.4.4.17 by
+// hand. The claim byte layout we write is our own canonical one (NDR-style
+// alignment); any layout is read.
+//
+// # Robustness
+//
+// Parsers never panic and never allocate more than a small multiple of
+// their input: every offset, count and length is checked against the bytes
+// present before use (an ACL claiming 65,535 ACEs in 20 bytes is refused
+// before anything is allocated), and nesting in conditional expressions is
+// bounded. FuzzParseBinary and FuzzParseSDDL check that whatever parses
+// re-encodes to a fixed point and formats to SDDL that parses back to the
+// same descriptor; their corpus is kept in testdata/fuzz.
+//
+// Fuzzing (one worker, -parallel 1, on the shared 2-core CI machine):
+// FUZZ_NOTES
+//
+// # Performance
+//
+// A Translator reuses its buffers: translating a typical file descriptor
+// (8 ACEs, 3 mapped, binary in and out) allocates nothing and takes about
+// 1.5 µs of CPU (see BENCHMARKS.md, section "reacl").
 package reacl

@@ -37,6 +37,19 @@ func (m Mode) String() string {
 	return fmt.Sprintf("Mode(%d)", uint8(m))
 }
 
+// Inverse returns the mode that undoes m when run with the reversed map:
+// remove undoes add (it drops the added target ACEs, whose source twins are
+// still there), replace undoes replace, add undoes remove.
+func (m Mode) Inverse() Mode {
+	switch m {
+	case ModeAdd:
+		return ModeRemove
+	case ModeRemove:
+		return ModeAdd
+	}
+	return m
+}
+
 // ParseMode parses "add", "replace" or "remove".
 func ParseMode(s string) (Mode, error) {
 	switch s {
@@ -122,6 +135,26 @@ func (m *Map) Lookup(source SID) (SID, bool) {
 	return t, ok
 }
 
+// Reverse returns the map from targets back to sources, for undoing a
+// translation of a descriptor that changed since (see Rollback). It fails
+// with ErrMapConflict when two sources share a target (an objectSid and its
+// sIDHistory): the way back is then ambiguous.
+func (m *Map) Reverse() (*Map, error) {
+	r := NewMap()
+	for s, t := range m.m {
+		if old, ok := r.m[t]; ok {
+			return nil, fmt.Errorf("%w: %s and %s both map to %s", ErrMapConflict, old, s, t)
+		}
+		r.m[t] = s
+		r.targets[s] = struct{}{}
+		if t.IsDomainAccount() {
+			d, _ := t.Domain()
+			r.domains[d] = struct{}{}
+		}
+	}
+	return r, nil
+}
+
 // Len returns the number of mapped SIDs.
 func (m *Map) Len() int { return len(m.m) }
 
@@ -134,7 +167,9 @@ func (m *Map) isSource(s SID) bool {
 	return ok
 }
 
-// Options configure a translation.
+// Options configure a translation. Inherited ACEs (ID flag) are translated
+// in place like explicit ones, so every descriptor of a tree can be
+// rewritten on its own, without re-propagating inheritance from the root.
 type Options struct {
 	Mode Mode
 	// SkipOwner and SkipGroup leave the owner and the primary group alone.
@@ -484,8 +519,9 @@ type Record struct {
 // still what the translation wrote: identical bytes, or the same
 // descriptor in another layout (Windows may lay out a stored descriptor
 // differently from how it was written). Otherwise it fails with
-// ErrRollbackConflict and the caller decides (for example by translating
-// current back with a reversed map).
+// ErrRollbackConflict and the caller decides; translating current with
+// Map.Reverse and Mode.Inverse undoes the translation while keeping later
+// changes.
 func Rollback(current []byte, rec Record) ([]byte, error) {
 	if bytes.Equal(current, rec.Translated) {
 		return bytes.Clone(rec.Original), nil

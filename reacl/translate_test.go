@@ -377,3 +377,47 @@ func TestTranslateBinaryUnchangedIsIdentical(t *testing.T) {
 		t.Errorf("changed=%v, out %x, want %x", rep.Changed, out, src)
 	}
 }
+
+// TestInverseTranslation undoes a translation of a descriptor that changed
+// afterwards: the reversed map in the inverse mode restores the original
+// ACEs and keeps the later change.
+func TestInverseTranslation(t *testing.T) {
+	m := NewMap()
+	for _, rid := range []string{"1107", "1188", "1190", "513"} {
+		if err := m.Add(MustSID(srcDom+"-"+rid), MustSID(tgtDom+"-"+rid)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rev, err := m.Reverse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig, err := ParseSDDL(sddlVars.Replace(typicalFile), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := ACE{Type: AccessAllowed, Mask: 0x1200a9, SID: MustSID("S-1-5-32-555")}
+	for _, mode := range []Mode{ModeAdd, ModeReplace} {
+		t.Run(mode.String(), func(t *testing.T) {
+			tr, _, err := Translate(orig, m, Options{Mode: mode, SkipOwner: true, SkipGroup: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr.DACL.ACEs = append(tr.DACL.ACEs, later) // someone edits the ACL after cutover
+			back, _, err := Translate(tr, rev, Options{Mode: mode.Inverse(), SkipOwner: true, SkipGroup: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := orig.Clone()
+			want.DACL.ACEs = append(want.DACL.ACEs, later)
+			if !back.Equal(want) {
+				got, _ := back.SDDL(nil)
+				w, _ := want.SDDL(nil)
+				t.Errorf("inverse translation\n got %s\nwant %s", got, w)
+			}
+		})
+	}
+	if _, err := testMap(t).Reverse(); !errors.Is(err, ErrMapConflict) {
+		t.Errorf("Reverse of a map with sIDHistory: %v, want ErrMapConflict", err)
+	}
+}
