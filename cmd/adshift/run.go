@@ -114,6 +114,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return
 		}
 	}()
+	suffix := ""
+	if name == "provider-serve" && len(args) > 1 {
+		suffix = "provider-" + args[1]
+	}
+	defer startProfile(suffix)()
 	m := newMeta(ctx, dir, stdin, stdout, stderr, stop)
 	defer m.close()
 	return cmd.run(m, args[1:])
