@@ -591,3 +591,19 @@ func foldEqual(a, b string) bool {
 	}
 	return len(a) == 0 && len(b) == 0
 }
+
+// ParentKey returns the Key of the parent of the DN whose Key is key,
+// without parsing: the part after the first unescaped ','. It is the
+// allocation-free way to walk up a tree of keys; the parent key of a
+// single-RDN key is "".
+func ParentKey(key string) string {
+	for i := 0; i < len(key); i++ {
+		switch key[i] {
+		case '\\':
+			i++ // skip the escaped character (hex pairs contain no ',')
+		case ',':
+			return key[i+1:]
+		}
+	}
+	return ""
+}

@@ -263,6 +263,9 @@ func TestRoundTrip_random(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Parse(Key()) of %q: %v", k, err)
 		}
+		if got, want := ParentKey(k), d.Parent().Key(); got != want {
+			t.Fatalf("ParentKey(%q) = %q, want %q", k, got, want)
+		}
 		if kd.Key() != k || !kd.Equal(d) {
 			t.Fatalf("Key %q is not a fixed point (%q) or not Equal", k, kd.Key())
 		}
@@ -303,6 +306,9 @@ func FuzzParse(f *testing.F) {
 		}
 		if !utf8.ValidString(k) {
 			t.Fatalf("Key %q is not UTF-8", k)
+		}
+		if got, want := ParentKey(k), d.Parent().Key(); got != want {
+			t.Fatalf("ParentKey(%q) = %q, want %q", k, got, want)
 		}
 		if p := d.Parent(); !d.IsZero() && !d.IsDescendantOf(p) {
 			t.Fatalf("%q is not a descendant of its parent %q", out, p)

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/adshift/adshift/dn"
 )
 
 // Journal markers. The header is written and synced before anything else;
@@ -280,7 +282,7 @@ func writeSnapshot(out io.Writer, st *store, gen int64) error {
 			return nil
 		}
 		written[e] = true
-		if parent, ok := st.entries[e.dn.Parent().Key()]; ok && !written[parent] {
+		if parent, ok := st.entries[dn.ParentKey(e.key)]; ok && !written[parent] {
 			if err := write(parent); err != nil {
 				return err
 			}

@@ -202,6 +202,7 @@ func (p *Provider) Discover(ctx context.Context, scope providers.Scope, emit fun
 		return err
 	}
 	batch := make([]providers.Object, 0, batchSize)
+	names := make(map[string]string, 64) // attribute description -> discovered name
 	for _, e := range p.st.sorted() {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -213,7 +214,7 @@ func (p *Provider) Discover(ctx context.Context, scope providers.Scope, emit fun
 		if kinds != nil && !kinds[kind] && kind != providers.KindOU {
 			continue
 		}
-		batch = append(batch, toObject(e, kind, want))
+		batch = append(batch, toObject(e, kind, want, names))
 		if len(batch) == batchSize {
 			if err := emit(batch); err != nil {
 				return err
@@ -348,11 +349,15 @@ func discoverName(desc string) string {
 	return strings.Join(out, ";")
 }
 
-func toObject(e *entry, kind providers.Kind, want map[string]bool) providers.Object {
+func toObject(e *entry, kind providers.Kind, want map[string]bool, names map[string]string) providers.Object {
 	o := providers.Object{Kind: kind, DN: e.dnStr, GUID: e.guid(), SID: e.sid(), Token: token(e)}
 	o.Attrs = make(map[string][]string, len(e.attrs))
 	for _, a := range e.attrs {
-		name := discoverName(a.Name)
+		name, ok := names[a.Name]
+		if !ok {
+			name = discoverName(a.Name)
+			names[a.Name] = name
+		}
 		if want != nil && !want[name] {
 			continue
 		}

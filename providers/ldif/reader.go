@@ -53,8 +53,9 @@ type Reader struct {
 	line    int    // number of the last physical line read
 	buf     []byte // current logical line
 	started bool
-	intern  map[string]string
-	records int // records returned so far
+	intern  map[string]internedName
+	records int    // records returned so far
+	scratch []byte // base64 decoding buffer
 }
 
 // NewReader returns a Reader over r; name (usually the file name) prefixes
@@ -67,7 +68,7 @@ func NewReader(r io.Reader, name string, opts ReaderOptions) *Reader {
 		br:     bufio.NewReaderSize(r, 64<<10),
 		name:   name,
 		opts:   opts,
-		intern: make(map[string]string, 64),
+		intern: make(map[string]internedName, 64),
 	}
 }
 
@@ -169,6 +170,7 @@ func (r *Reader) readLogical() ([]byte, int, error) {
 // field is one parsed "name: value" line.
 type field struct {
 	name  string
+	lower string
 	value string
 	line  int
 }
@@ -186,28 +188,33 @@ func (r *Reader) parseLine(b []byte, number int) (field, error) {
 			return field{}, r.errorf(number, "invalid attribute name %q; names are letters, digits, '-' and ';options'", clip(nameB))
 		}
 	}
-	name, ok := r.intern[string(nameB)]
+	in, ok := r.intern[string(nameB)]
 	if !ok {
-		name = string(nameB)
+		in = internedName{name: string(nameB)}
+		in.lower = strings.ToLower(in.name)
 		if len(r.intern) < 4096 {
-			r.intern[name] = name
+			r.intern[in.name] = in
 		}
 	}
+	name := in.name
 	rest := b[colon+1:]
 	switch {
 	case len(rest) > 0 && rest[0] == ':':
 		enc := bytes.Trim(rest[1:], " ")
-		dec := make([]byte, base64.StdEncoding.DecodedLen(len(enc)))
+		if need := base64.StdEncoding.DecodedLen(len(enc)); cap(r.scratch) < need {
+			r.scratch = make([]byte, need)
+		}
+		dec := r.scratch[:cap(r.scratch)]
 		n, err := base64.StdEncoding.Decode(dec, enc)
 		if err != nil {
 			return field{}, r.errorf(number, "value of %q is not valid base64: %v; re-export the file (ldifde -f or ldapsearch -LLL) or fix the value by hand", name, err)
 		}
-		return field{name: name, value: string(dec[:n]), line: number}, nil
+		return field{name: name, lower: in.lower, value: string(dec[:n]), line: number}, nil
 	case len(rest) > 0 && rest[0] == '<':
 		v, err := r.readURL(name, string(bytes.Trim(rest[1:], " ")), number)
-		return field{name: name, value: v, line: number}, err
+		return field{name: name, lower: in.lower, value: v, line: number}, err
 	default:
-		return field{name: name, value: string(trimLeftSpace(rest)), line: number}, nil
+		return field{name: name, lower: in.lower, value: string(trimLeftSpace(rest)), line: number}, nil
 	}
 }
 
@@ -300,6 +307,7 @@ func (r *Reader) Next() (*Record, error) {
 	}
 	first := true
 	var mod *Mod
+	var ab attrBuilder
 	for {
 		line, number, err = r.readLogical()
 		if err == io.EOF || (err == nil && len(line) == 0) {
@@ -338,7 +346,7 @@ func (r *Reader) Next() (*Record, error) {
 		first = false
 		switch rec.ChangeType {
 		case "", ChangeAdd:
-			rec.Attrs = addValue(rec.Attrs, f.name, f.value)
+			ab.add(f.name, f.lower, f.value)
 		case ChangeDelete:
 			return nil, r.errorf(number, "a delete record has no attributes, found %q; end the record with a blank line", f.name)
 		case ChangeModRDN, ChangeModDN:
@@ -380,6 +388,7 @@ func (r *Reader) Next() (*Record, error) {
 			mod.Attr.Values = append(mod.Attr.Values, f.value)
 		}
 	}
+	rec.Attrs = ab.attrs
 	if mod != nil { // tolerate a missing final "-"
 		rec.Mods = append(rec.Mods, *mod)
 	}
@@ -393,20 +402,41 @@ func (r *Reader) Next() (*Record, error) {
 	return rec, nil
 }
 
-// addValue appends value to the attribute named name, creating it when
-// absent; an attribute repeated further down the record is merged.
-func addValue(attrs []Attr, name, value string) []Attr {
-	if n := len(attrs); n > 0 && attrs[n-1].Name == name {
-		attrs[n-1].Values = append(attrs[n-1].Values, value)
-		return attrs
+// internedName is an attribute description read before, with its
+// lower-cased form.
+type internedName struct{ name, lower string }
+
+// attrBuilder collects the attributes of an entry with few allocations:
+// the first value of each attribute lives in a shared arena (capacity-capped
+// so that appending a second value copies), and names compare by their
+// interned lower-case form. An attribute repeated further down the record
+// is merged.
+type attrBuilder struct {
+	attrs  []Attr
+	lowers []string
+	arena  []string
+}
+
+func (b *attrBuilder) add(name, lower, value string) {
+	if b.attrs == nil {
+		b.attrs = make([]Attr, 0, 20)
+		b.lowers = make([]string, 0, 20)
+		b.arena = make([]string, 0, 20)
 	}
-	for i := range attrs {
-		if strings.EqualFold(attrs[i].Name, name) {
-			attrs[i].Values = append(attrs[i].Values, value)
-			return attrs
+	if n := len(b.lowers); n > 0 && b.lowers[n-1] == lower {
+		b.attrs[n-1].Values = append(b.attrs[n-1].Values, value)
+		return
+	}
+	for i := range b.lowers {
+		if b.lowers[i] == lower {
+			b.attrs[i].Values = append(b.attrs[i].Values, value)
+			return
 		}
 	}
-	return append(attrs, Attr{Name: name, Values: []string{value}})
+	b.arena = append(b.arena, value)
+	k := len(b.arena)
+	b.attrs = append(b.attrs, Attr{Name: name, Values: b.arena[k-1 : k : k]})
+	b.lowers = append(b.lowers, lower)
 }
 
 // ReadAll reads every record of r.

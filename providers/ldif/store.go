@@ -2,13 +2,14 @@ package ldif
 
 import (
 	"bufio"
+	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -27,6 +28,8 @@ type entry struct {
 	key   string // dn.Key()
 	attrs []Attr // names as written; objectGUID/objectSid/sIDHistory raw binary
 	seq   int64  // position in file order
+
+	guidStr, sidStr string // decoded objectGUID and objectSid, kept by index
 }
 
 // get returns the attribute named name (case-insensitive, exact options).
@@ -79,29 +82,10 @@ func (e *entry) clone() *entry {
 }
 
 // guid returns the entry's objectGUID in string form, or "".
-func (e *entry) guid() string {
-	v := e.first("objectGUID")
-	if v == "" {
-		return ""
-	}
-	s, err := DecodeIdentity("objectguid", v)
-	if err != nil {
-		return ""
-	}
-	return s
-}
+func (e *entry) guid() string { return e.guidStr }
 
-func (e *entry) sid() string {
-	v := e.first("objectSid")
-	if v == "" {
-		return ""
-	}
-	s, err := DecodeIdentity("objectsid", v)
-	if err != nil {
-		return ""
-	}
-	return s
-}
+// sid returns the entry's objectSid in string form, or "".
+func (e *entry) sid() string { return e.sidStr }
 
 // store is the snapshot in memory plus indexes. It is owned by Provider,
 // which serialises access.
@@ -173,24 +157,47 @@ func (st *store) add(dnStr string, attrs []Attr) error {
 	e := &entry{dn: d, dnStr: dnStr, key: key, attrs: attrs, seq: st.nextSeq}
 	st.nextSeq++
 	st.entries[key] = e
-	st.children[d.Parent().Key()]++
+	st.children[dn.ParentKey(key)]++
 	st.index(e)
 	return nil
 }
 
-// index records the identity and counters of e.
+// index records the identity and counters of e, in one pass over its
+// attributes.
 func (st *store) index(e *entry) {
-	if g := e.guid(); g != "" {
-		st.byGUID[g] = e
-	}
-	for _, name := range []string{"uSNChanged", "uSNCreated"} {
-		if n, err := strconv.ParseInt(e.first(name), 10, 64); err == nil && n > st.usn {
-			st.usn = n
+	e.guidStr, e.sidStr = "", ""
+	domain := false
+	for i := range e.attrs {
+		a := &e.attrs[i]
+		if len(a.Values) == 0 {
+			continue
+		}
+		switch len(a.Name) {
+		case 9:
+			if strings.EqualFold(a.Name, "objectSid") {
+				e.sidStr, _ = DecodeIdentity("objectsid", a.Values[0])
+			}
+		case 10:
+			switch {
+			case strings.EqualFold(a.Name, "objectGUID"):
+				e.guidStr, _ = DecodeIdentity("objectguid", a.Values[0])
+			case strings.EqualFold(a.Name, "uSNChanged"), strings.EqualFold(a.Name, "uSNCreated"):
+				if n, err := strconv.ParseInt(a.Values[0], 10, 64); err == nil && n > st.usn {
+					st.usn = n
+				}
+			}
+		case 11:
+			if strings.EqualFold(a.Name, "objectClass") {
+				domain = containsFold(a.Values, "domainDNS") || containsFold(a.Values, "domain")
+			}
 		}
 	}
-	if sid := e.sid(); sid != "" {
+	if e.guidStr != "" {
+		st.byGUID[e.guidStr] = e
+	}
+	if sid := e.sidStr; sid != "" {
 		if i := strings.LastIndexByte(sid, '-'); i > 0 && strings.Count(sid, "-") >= 4 {
-			if hasObjectClass(e, "domainDNS") || hasObjectClass(e, "domain") {
+			if domain {
 				st.domainSID = sid
 			} else if rid, err := strconv.ParseUint(sid[i+1:], 10, 32); err == nil {
 				if uint32(rid) > st.maxRID[sid[:i]] {
@@ -242,7 +249,7 @@ func (st *store) sorted() []*entry {
 	for _, e := range st.entries {
 		out = append(out, e)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].seq < out[j].seq })
+	slices.SortFunc(out, func(a, b *entry) int { return cmp.Compare(a.seq, b.seq) })
 	return out
 }
 
@@ -317,7 +324,7 @@ func (st *store) applyRecord(rec *Record) error {
 		}
 		st.unindex(e)
 		delete(st.entries, e.key)
-		st.children[e.dn.Parent().Key()]--
+		st.children[dn.ParentKey(e.key)]--
 		delete(st.children, e.key)
 		return nil
 	case ChangeModify:
@@ -363,13 +370,15 @@ func (st *store) move(e *entry, to dn.DN, deleteOldRDN bool) error {
 	}
 	for _, x := range moved {
 		delete(st.entries, x.key)
-		st.children[x.dn.Parent().Key()]--
+		st.unindex(x)
+		st.children[dn.ParentKey(x.key)]--
 	}
 	for _, x := range moved {
 		nd, _ := x.dn.Relocate(from, to)
 		x.dn, x.dnStr, x.key = nd, nd.String(), nd.Key()
 		st.entries[x.key] = x
-		st.children[nd.Parent().Key()]++
+		st.index(x)
+		st.children[dn.ParentKey(x.key)]++
 		if x.get("distinguishedName") != nil {
 			x.set("distinguishedName", []string{x.dnStr})
 		}

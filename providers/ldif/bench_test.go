@@ -1,0 +1,143 @@
+package ldif
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/adshift/adshift/providers"
+)
+
+// genLDIF writes an ldifde-style export of n users in 100 OUs (plus the
+// OUs), with base64 objectGUID and objectSid, CRLF line ends.
+func genLDIF(n int) []byte {
+	var b bytes.Buffer
+	b.Grow(n * 900)
+	sidPrefix, _ := EncodeSID(domSID + "-0")
+	for ou := 0; ou < 100; ou++ {
+		fmt.Fprintf(&b, "dn: OU=Dept%02d,DC=source,DC=test\r\nchangetype: add\r\nobjectClass: top\r\nobjectClass: organizationalUnit\r\nou: Dept%02d\r\nuSNChanged: %d\r\n\r\n", ou, ou, 1000+ou)
+	}
+	guid := make([]byte, 16)
+	sid := append([]byte(nil), sidPrefix...)
+	for i := 0; i < n; i++ {
+		ou := i % 100
+		guid[0], guid[1], guid[2], guid[15] = byte(i), byte(i>>8), byte(i>>16), 0x5a
+		rid := uint32(1200 + i)
+		sid[len(sid)-4], sid[len(sid)-3], sid[len(sid)-2], sid[len(sid)-1] = byte(rid), byte(rid>>8), byte(rid>>16), byte(rid>>24)
+		fmt.Fprintf(&b, "dn: CN=User %06d,OU=Dept%02d,DC=source,DC=test\r\nchangetype: add\r\n"+
+			"objectClass: top\r\nobjectClass: person\r\nobjectClass: organizationalPerson\r\nobjectClass: user\r\n"+
+			"cn: User %06d\r\nsn: %06d\r\ngivenName: User\r\n"+
+			"distinguishedName: CN=User %06d,OU=Dept%02d,DC=source,DC=test\r\n"+
+			"displayName: User %06d\r\nsAMAccountName: u%06d\r\nuserPrincipalName: u%06d@source.test\r\n"+
+			"mail: user.%06d@source.test\r\nmemberOf: CN=Group %02d,OU=Dept%02d,DC=source,DC=test\r\n"+
+			"whenCreated: 20261101120000.0Z\r\nuSNChanged: %d\r\n"+
+			"objectGUID:: %s\r\nobjectSid:: %s\r\n\r\n",
+			i, ou, i, i, i, ou, i, i, i, i, ou, ou, 5000+i,
+			base64.StdEncoding.EncodeToString(guid), base64.StdEncoding.EncodeToString(sid))
+	}
+	return b.Bytes()
+}
+
+// BenchmarkReader parses a 100,000-entry export; entries/s is the figure
+// to watch (goal: >= 200k entries/s).
+func BenchmarkReader(b *testing.B) {
+	data := genLDIF(100_000)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	start, cpu0 := time.Now(), cpuTime()
+	for b.Loop() {
+		r := NewReader(bytes.NewReader(data), "bench.ldif", ReaderOptions{})
+		n := 0
+		for {
+			_, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		if n != 100_100 {
+			b.Fatalf("%d records", n)
+		}
+	}
+	b.ReportMetric(float64(100_100*b.N)/time.Since(start).Seconds(), "entries/s")
+	if cpu := cpuTime() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(100_100*b.N)/cpu.Seconds(), "entries/cpu-s")
+	}
+}
+
+// BenchmarkConfigureDiscover loads a 100,000-user snapshot and discovers it
+// all: what a plan of that directory costs in this provider.
+func BenchmarkConfigureDiscover(b *testing.B) {
+	file := filepath.Join(b.TempDir(), "big.ldif")
+	if err := os.WriteFile(file, genLDIF(100_000), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	for b.Loop() {
+		p := New(nil)
+		if diags, err := p.Configure(b.Context(), cty.ObjectVal(map[string]cty.Value{"file": cty.StringVal(file)})); err != nil || diags.HasErrors() {
+			b.Fatal(err, diags)
+		}
+		n := 0
+		err := p.Discover(b.Context(), providers.Scope{BaseDN: base, ExcludeOUs: []string{"OU=Dept99,DC=source,DC=test"}}, func(objs []providers.Object) error {
+			n += len(objs)
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n != 100_000-1000+99 {
+			b.Fatalf("%d objects", n)
+		}
+	}
+	b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
+}
+
+// BenchmarkApplyCreate applies 10,000 creates in one Apply call against a
+// 10,000-user snapshot, including the journal, changes file and fold.
+func BenchmarkApplyCreate(b *testing.B) {
+	data := genLDIF(10_000)
+	var cpu time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		file := filepath.Join(b.TempDir(), "t.ldif")
+		if err := os.WriteFile(file, data, 0o644); err != nil {
+			b.Fatal(err)
+		}
+		p := New(nil)
+		if diags, err := p.Configure(b.Context(), cty.ObjectVal(map[string]cty.Value{"file": cty.StringVal(file)})); err != nil || diags.HasErrors() {
+			b.Fatal(err, diags)
+		}
+		in := make(chan providers.Change, 10_000)
+		for i := 0; i < 10_000; i++ {
+			in <- providers.Change{ID: int64(i), Op: providers.OpCreate, Kind: providers.KindUser,
+				DN:    fmt.Sprintf("CN=New %05d,OU=Dept%02d,DC=source,DC=test", i, i%100),
+				Attrs: []providers.AttrChange{{Name: "sAMAccountName", Op: providers.AttrReplace, Values: []string{fmt.Sprintf("n%05d", i)}}}}
+		}
+		close(in)
+		b.StartTimer()
+		cpu0 := cpuTime()
+		err := p.Apply(b.Context(), in, func(r providers.Result) error {
+			if r.Error != "" {
+				return fmt.Errorf("%s", r.Error)
+			}
+			return nil
+		})
+		cpu += cpuTime() - cpu0
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
+}
