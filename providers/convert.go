@@ -408,7 +408,7 @@ func (e *batchEncoder) add(o *Object) {
 		// One backing array for the three index lists.
 		idx := make([]uint32, 0, 2*len(o.Attrs)+nvals)
 		p.AttrNames = idx[:0:len(o.Attrs)]
-		p.AttrValueCounts = idx[len(o.Attrs):len(o.Attrs):2*len(o.Attrs)]
+		p.AttrValueCounts = idx[len(o.Attrs) : len(o.Attrs) : 2*len(o.Attrs)]
 		p.ValueLengths = idx[2*len(o.Attrs) : 2*len(o.Attrs) : 2*len(o.Attrs)+nvals]
 		p.Values = make([]byte, 0, nbytes)
 		for name, vs := range o.Attrs {

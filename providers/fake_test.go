@@ -117,8 +117,8 @@ type fakeProvider struct {
 	objects    []Object
 	batch      int
 	stopped    bool
-	afterBatch func(n int)         // called after each emitted batch
-	onChange   func(c Change)      // called for each change received
+	afterBatch func(n int)           // called after each emitted batch
+	onChange   func(c Change)        // called for each change received
 	result     func(c Change) Result // overrides the result for a change
 
 	// blockDiscover makes Discover wait for its context to end; the
