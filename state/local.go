@@ -201,7 +201,7 @@ func (l *Local) Begin(ctx context.Context, s *State) (*Txn, error) {
 			return nil, err
 		}
 	}
-	return &Txn{local: l, state: s}, nil
+	return NewTxn(s, &localJournal{local: l}), nil
 }
 
 // fold makes s the snapshot and removes the journal. An empty s with no
@@ -456,4 +456,55 @@ func (k *localLock) Unlock() error {
 		return fmt.Errorf("unlock %s: %w", f.Name(), err)
 	}
 	return nil
+}
+
+// localJournal is Local's Journal: the file <path>.journal, created by the
+// first record.
+type localJournal struct {
+	local *Local
+	f     *os.File
+}
+
+func (j *localJournal) Append(rec []byte) error {
+	if j.f == nil {
+		path := j.local.JournalPath()
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o644)
+		if err != nil {
+			return fmt.Errorf("create %s: %w", path, err)
+		}
+		// The journal's directory entry must be durable before any record
+		// in it is reported durable.
+		if err := syncDir(filepath.Dir(path)); err != nil {
+			f.Close()
+			return fmt.Errorf("sync %s: %w", filepath.Dir(path), err)
+		}
+		j.f = f
+	}
+	if _, err := j.f.Write(rec); err != nil {
+		return fmt.Errorf("write %s: %w", j.local.JournalPath(), err)
+	}
+	return nil
+}
+
+func (j *localJournal) Sync() error {
+	if err := j.f.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", j.local.JournalPath(), err)
+	}
+	return nil
+}
+
+func (j *localJournal) Close() error {
+	if j.f == nil {
+		return nil
+	}
+	f := j.f
+	j.f = nil
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", j.local.JournalPath(), err)
+	}
+	return nil
+}
+
+func (j *localJournal) Fold(s *State) error {
+	return j.local.fold(s, true)
 }

@@ -4,10 +4,27 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sync"
 )
+
+// Journal is where a Txn persists its records; each backend implements it
+// (see NewTxn). The Txn serialises calls to Append and, separately, to
+// Sync; Sync may run while another record is being appended, and must then
+// make durable at least everything appended before it started.
+type Journal interface {
+	// Append writes one record, a JSON line ending in '\n'. It need not be
+	// durable before Sync returns.
+	Append(record []byte) error
+	// Sync makes every record appended so far durable.
+	Sync() error
+	// Close releases the journal without folding it; recorded changes
+	// stay and a later Load replays them.
+	Close() error
+	// Fold stores s as the new base state and discards the records, so
+	// that a crash at any point leaves either the old base and its
+	// records or the new base. It is called after Close.
+	Fold(s *State) error
+}
 
 // Txn records the changes an apply makes to a State: each Put or Delete
 // updates the State and appends one fsynced record to the journal before it
@@ -28,11 +45,10 @@ import (
 // While a Txn is open, read the State through the Txn (Object, Device,
 // SIDMap, Serial), not directly.
 type Txn struct {
-	local *Local
+	j Journal
 
 	mu      sync.Mutex // guards everything below except synced
 	state   *State
-	f       *os.File // the journal, opened by the first record
 	buf     bytes.Buffer
 	err     error  // sticky journal error
 	written uint64 // records written to f
@@ -43,6 +59,12 @@ type Txn struct {
 
 	syncMu sync.Mutex // serialises fsyncs; guards synced
 	synced uint64     // records known durable
+}
+
+// NewTxn returns a Txn recording into s through j. Backends call it from
+// Begin; s must be the State the journal's records follow on from.
+func NewTxn(s *State, j Journal) *Txn {
+	return &Txn{j: j, state: s}
 }
 
 // PutObject records o (a copy of it) under o.Address, replacing any object
@@ -111,8 +133,8 @@ func (t *Txn) record(r *record) error {
 		t.mu.Unlock()
 		return err
 	}
-	if err := t.write(); err != nil {
-		t.err = fmt.Errorf("write %s: %w", t.local.JournalPath(), err)
+	if err := t.j.Append(t.buf.Bytes()); err != nil {
+		t.err = err
 		err := t.err
 		t.mu.Unlock()
 		return err
@@ -125,25 +147,6 @@ func (t *Txn) record(r *record) error {
 	return t.sync(n)
 }
 
-// write appends t.buf to the journal, creating it on first use. t.mu is held.
-func (t *Txn) write() error {
-	if t.f == nil {
-		f, err := os.OpenFile(t.local.JournalPath(), os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o644)
-		if err != nil {
-			return err
-		}
-		// The journal's directory entry must be durable before any record
-		// in it is reported durable.
-		if err := syncDir(filepath.Dir(t.local.JournalPath())); err != nil {
-			f.Close()
-			return err
-		}
-		t.f = f
-	}
-	_, err := t.f.Write(t.buf.Bytes())
-	return err
-}
-
 // sync returns once record n is durable. One fsync covers every record
 // written before it starts, so concurrent callers share it.
 func (t *Txn) sync(n uint64) error {
@@ -153,15 +156,15 @@ func (t *Txn) sync(n uint64) error {
 		return nil
 	}
 	t.mu.Lock()
-	target, f, err := t.written, t.f, t.err
+	target, err := t.written, t.err
 	t.mu.Unlock()
 	if err != nil {
 		return err
 	}
-	if err := f.Sync(); err != nil {
+	if err := t.j.Sync(); err != nil {
 		t.mu.Lock()
 		if t.err == nil {
-			t.err = fmt.Errorf("sync %s: %w", t.local.JournalPath(), err)
+			t.err = err
 		}
 		err = t.err
 		t.mu.Unlock()
@@ -185,7 +188,7 @@ func (t *Txn) Commit() error {
 		return closeErr
 	}
 	// A journal that failed to close is about to be replaced anyway.
-	if err := t.local.fold(t.state, true); err != nil {
+	if err := t.j.Fold(t.state); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
@@ -208,12 +211,7 @@ func (t *Txn) end() error {
 	t.closed = true
 	t.mu.Unlock()
 	t.inflight.Wait()
-	if t.f != nil {
-		if err := t.f.Close(); err != nil {
-			return fmt.Errorf("close %s: %w", t.local.JournalPath(), err)
-		}
-	}
-	return nil
+	return t.j.Close()
 }
 
 // Object returns a copy of the object recorded at address.

@@ -182,7 +182,7 @@ func TestTxn_journalFails(t *testing.T) {
 	if err := txn.PutObject(testObject(1)); err != nil {
 		t.Fatal(err)
 	}
-	txn.f.Close() // the disk goes away under the journal
+	txn.j.(*localJournal).f.Close() // the disk goes away under the journal
 	if err := txn.PutObject(testObject(2)); err == nil {
 		t.Fatal("PutObject with a broken journal: want an error")
 	}
