@@ -108,6 +108,9 @@ func decodeClaim(data []byte) (*claim, error) {
 	if c.name, err = utf16zAt(data, binary.LittleEndian.Uint32(data[0:])); err != nil {
 		return nil, fmt.Errorf("claim name: %w", err)
 	}
+	// Offsets may point at the same bytes many times; bound what is decoded
+	// by what is there, as values of a well-formed claim do not overlap.
+	budget := len(data)
 	for i := 0; i < c.nvalue; i++ {
 		off := uint64(binary.LittleEndian.Uint32(data[16+4*i:]))
 		switch c.typ {
@@ -121,6 +124,9 @@ func decodeClaim(data []byte) (*claim, error) {
 			if err != nil {
 				return nil, fmt.Errorf("claim value %d: %w", i, err)
 			}
+			if budget -= 2*len(s) + 2; budget < 0 {
+				return nil, fmt.Errorf("claim strings overlap")
+			}
 			c.strs = append(c.strs, s)
 		case claimSID, claimOctets:
 			if off+4 > uint64(len(data)) {
@@ -129,6 +135,9 @@ func decodeClaim(data []byte) (*claim, error) {
 			l := uint64(binary.LittleEndian.Uint32(data[off:]))
 			if off+4+l > uint64(len(data)) {
 				return nil, fmt.Errorf("claim value %d length %d outside data", i, l)
+			}
+			if budget -= int(l) + 4; budget < 0 {
+				return nil, fmt.Errorf("claim values overlap")
 			}
 			c.blobs = append(c.blobs, data[off+4:off+4+l])
 		default:

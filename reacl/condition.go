@@ -470,6 +470,9 @@ func appendCondition(b []byte, data []byte) ([]byte, error) {
 	p := &sddlParser{s: s, dom: nil}
 	again, err := p.condition()
 	if err != nil || p.pos != len(s) || !bytes.Equal(again, data) {
+		if len(s) > 80 {
+			s = s[:80] + "…"
+		}
 		return nil, fmt.Errorf("%w: conditional expression %q does not round-trip", ErrNotRepresentable, s)
 	}
 	return append(b, s...), nil
@@ -478,6 +481,16 @@ func appendCondition(b []byte, data []byte) ([]byte, error) {
 type condItem struct {
 	s    string
 	attr bool // an attribute reference (valid left operand)
+}
+
+// condNode is a node of the expression tree decompilation builds: a leaf
+// (s) or an operator over kids. Writing the tree once at the end keeps the
+// work linear; concatenating strings per operator would be quadratic in a
+// hostile chain of thousands of operators.
+type condNode struct {
+	s    string
+	op   byte
+	kids []int
 }
 
 func decompileCondition(data []byte) (string, error) {
@@ -490,31 +503,21 @@ func decompileCondition(data []byte) (string, error) {
 	for end > 0 && body[end-1] == condPadding {
 		end--
 	}
-	var stack []condItem
+	var nodes []condNode
+	var stack []int
 	if err := decodeCondTokens(body[:end], 0, func(it condItem, op byte, nargs int) error {
 		if nargs == 0 {
-			stack = append(stack, it)
+			nodes = append(nodes, condNode{s: it.s})
+			stack = append(stack, len(nodes)-1)
 			return nil
 		}
 		if len(stack) < nargs {
 			return fmt.Errorf("operator %#x lacks operands", op)
 		}
-		args := stack[len(stack)-nargs:]
+		kids := append([]int(nil), stack[len(stack)-nargs:]...)
 		stack = stack[:len(stack)-nargs]
-		var s string
-		switch {
-		case op == condAnd:
-			s = "(" + args[0].s + " && " + args[1].s + ")"
-		case op == condOr:
-			s = "(" + args[0].s + " || " + args[1].s + ")"
-		case op == condNot:
-			s = "(!" + args[0].s + ")"
-		case nargs == 1:
-			s = "(" + condUnaryOps[op] + " " + args[0].s + ")"
-		default:
-			s = "(" + args[0].s + " " + condBinaryOps[op] + " " + args[1].s + ")"
-		}
-		stack = append(stack, condItem{s: s})
+		nodes = append(nodes, condNode{op: op, kids: kids})
+		stack = append(stack, len(nodes)-1)
 		return nil
 	}); err != nil {
 		return "", err
@@ -522,11 +525,56 @@ func decompileCondition(data []byte) (string, error) {
 	if len(stack) != 1 {
 		return "", fmt.Errorf("expression leaves %d values", len(stack))
 	}
-	s := stack[0].s
-	if s == "" || s[0] != '(' {
-		s = "(" + s + ")"
+	var sb strings.Builder
+	root := &nodes[stack[0]]
+	if root.op == 0 {
+		sb.WriteByte('(')
+		sb.WriteString(root.s)
+		sb.WriteByte(')')
+		return sb.String(), nil
 	}
-	return s, nil
+	writeCondNode(&sb, nodes, stack[0], false)
+	return sb.String(), nil
+}
+
+// writeCondNode writes node i parenthesised, or bare when it continues a
+// left-associative chain of the same logical operator ("(a && b && c)"
+// compiles to the same tokens as "((a && b) && c)" and nests no deeper).
+func writeCondNode(sb *strings.Builder, nodes []condNode, i int, bare bool) {
+	n := &nodes[i]
+	if n.op == 0 {
+		sb.WriteString(n.s)
+		return
+	}
+	if !bare {
+		sb.WriteByte('(')
+	}
+	switch {
+	case n.op == condAnd || n.op == condOr:
+		writeCondNode(sb, nodes, n.kids[0], nodes[n.kids[0]].op == n.op)
+		if n.op == condAnd {
+			sb.WriteString(" && ")
+		} else {
+			sb.WriteString(" || ")
+		}
+		writeCondNode(sb, nodes, n.kids[1], false)
+	case n.op == condNot:
+		sb.WriteByte('!')
+		writeCondNode(sb, nodes, n.kids[0], false)
+	case len(n.kids) == 1:
+		sb.WriteString(condUnaryOps[n.op])
+		sb.WriteByte(' ')
+		writeCondNode(sb, nodes, n.kids[0], false)
+	default:
+		writeCondNode(sb, nodes, n.kids[0], false)
+		sb.WriteByte(' ')
+		sb.WriteString(condBinaryOps[n.op])
+		sb.WriteByte(' ')
+		writeCondNode(sb, nodes, n.kids[1], false)
+	}
+	if !bare {
+		sb.WriteByte(')')
+	}
 }
 
 // decodeCondTokens walks tokens, calling emit with each operand (nargs 0)

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"runtime"
 	"testing"
 	"unicode/utf16"
 
@@ -96,7 +97,7 @@ func TestConditionCompile(t *testing.T) {
 			sddl: `((@User.clearance >= +0x10) && (@User.x < -010) && (@User.y != 0))`,
 			want: artx(tUTF16(0xf9, "clearance"), tInt(16, 1, 3), []byte{0x85}, tUTF16(0xf9, "x"), tInt(-8, 2, 1), []byte{0x82, 0xa0},
 				tUTF16(0xf9, "y"), tInt(0, 3, 2), []byte{0x81, 0xa0}),
-			canonical: `(((@User.clearance >= +0x10) && (@User.x < -010)) && (@User.y != 0))`,
+			canonical: `((@User.clearance >= +0x10) && (@User.x < -010) && (@User.y != 0))`,
 		},
 		{
 			name: "contains, any_of, octets and attribute escapes",
@@ -104,7 +105,7 @@ func TestConditionCompile(t *testing.T) {
 			want: artx(tUTF16(0xfa, "Tags"), tComposite(tUTF16(0x10, "a"), tUTF16(0x10, "b")), []byte{0x86},
 				tUTF16(0xf9, "blob"), tComposite([]byte{0x18, 2, 0, 0, 0, 0, 0xff}, []byte{0x18, 0, 0, 0, 0}), []byte{0x88, 0xa0},
 				tUTF16(0xf9, "a-b"), tUTF16(0xfb, "c"), []byte{0x83, 0xa0}),
-			canonical: `(((@Resource.Tags Contains {"a", "b"}) && (@User.blob Any_of {#00ff, #})) && (@User.a%002db <= @Device.c))`,
+			canonical: `((@Resource.Tags Contains {"a", "b"}) && (@User.blob Any_of {#00ff, #}) && (@User.a%002db <= @Device.c))`,
 		},
 	}
 	for _, tc := range tests {
@@ -265,4 +266,71 @@ func TestResourceAttributeClaims(t *testing.T) {
 			t.Errorf("%s: err = %v, want ErrInvalidSDDL", bad, err)
 		}
 	}
+}
+
+// TestConditionHostileSize formats the largest chain of operators an ACE
+// can hold and a claim whose value offsets all point at one long string:
+// work and memory stay linear in the input.
+func TestConditionHostileSize(t *testing.T) {
+	a := tUTF16(0xf8, "a")
+	data := []byte("artx")
+	data = append(data, a...)
+	for len(data)+len(a)+1 < 60000 {
+		data = append(data, a...)
+		data = append(data, 0xa0)
+	}
+	data = artx(data[4:])
+	d := &Descriptor{Revision: 1, Control: SelfRelative | DACLPresent, DACL: &ACL{Revision: 2, ACEs: []ACE{
+		{Type: AccessAllowedCallback, Mask: 1, SID: SIDEveryone, Data: data}}}}
+	var s string
+	alloc := allocBytes(func() {
+		var err error
+		if s, err = d.SDDL(nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Logf("formatting %d bytes of conditions allocated %d bytes", len(data), alloc)
+	if alloc > 200*int64(len(data)) {
+		t.Errorf("formatting %d bytes of conditions allocated %d bytes", len(data), alloc)
+	}
+	back, err := ParseSDDL(s, nil)
+	if err != nil || !back.Equal(d) {
+		t.Errorf("round trip of the long chain: %v", err)
+	}
+
+	// A claim of 4,000 string values that all point at one 30,000-character string.
+	long := make([]uint16, 30000)
+	for i := range long {
+		long[i] = 'x'
+	}
+	cl := &claim{name: []uint16{'n'}, typ: claimString, nvalue: 1, strs: [][]uint16{long}}
+	raw := cl.encode()
+	n := 4000
+	hostile := make([]byte, 16+4*n)
+	copy(hostile, raw[:16])
+	binary.LittleEndian.PutUint32(hostile[0:], uint32(len(hostile)))
+	binary.LittleEndian.PutUint32(hostile[12:], uint32(n))
+	shift := uint32(len(hostile) - 20)
+	hostile = append(hostile, raw[20:]...)
+	valOff := binary.LittleEndian.Uint32(raw[16:]) + shift
+	binary.LittleEndian.PutUint32(hostile[0:], binary.LittleEndian.Uint32(raw[0:])+shift)
+	for i := range n {
+		binary.LittleEndian.PutUint32(hostile[16+4*i:], valOff)
+	}
+	alloc = allocBytes(func() {
+		if _, err := decodeClaim(hostile); err == nil {
+			t.Error("overlapping claim values accepted")
+		}
+	})
+	if alloc > 20*int64(len(hostile)) {
+		t.Errorf("decoding a %d-byte hostile claim allocated %d bytes", len(hostile), alloc)
+	}
+}
+
+func allocBytes(f func()) int64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return int64(after.TotalAlloc - before.TotalAlloc)
 }
