@@ -2,8 +2,10 @@ package planner
 
 import (
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -44,8 +46,46 @@ type dnResult struct {
 	err error
 }
 
-// stageItem evaluates the template for one item and plans its create,
-// update or move.
+// stageAll evaluates every item's template, spread over the CPUs: each
+// evaluation reads only its own object, so they are independent. Errors are
+// gathered per worker and merged in item order, so output stays stable.
+func (pl *planning) stageAll() {
+	var todo []*item
+	for _, it := range pl.items {
+		if it.tmpl != nil && it.wf.HasStep("stage") && (it.status == plans.Matched || it.status == plans.New) {
+			pl.refs(it.tmpl) // fill the cache before the workers read it
+			todo = append(todo, it)
+		}
+	}
+	workers := runtime.GOMAXPROCS(0)
+	if len(todo) < 2000 {
+		workers = 1
+	}
+	chunk := (len(todo) + workers - 1) / max(workers, 1)
+	errs := make([]evalErrors, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		lo, hi := w*chunk, min((w+1)*chunk, len(todo))
+		if lo >= hi {
+			continue
+		}
+		wg.Add(1)
+		go func(part []*item, errs *evalErrors) {
+			defer wg.Done()
+			for _, it := range part {
+				if st, ok := stage(pl.opts.Scope, it.tmpl, pl.refCache[it.tmpl], it.src, errs); ok {
+					it.staged = st
+				}
+			}
+		}(todo[lo:hi], &errs[w])
+	}
+	wg.Wait()
+	for i := range errs {
+		pl.errs.merge(&errs[i])
+	}
+}
+
+// stageItem plans the create, update or move of one staged item.
 func (pl *planning) stageItem(it *item) {
 	if it.tgt != nil {
 		it.finalDN = it.tgt.DN
@@ -54,11 +94,10 @@ func (pl *planning) stageItem(it *item) {
 	if t == nil || !w.HasStep("stage") || (it.status != plans.Matched && it.status != plans.New) {
 		return
 	}
-	st, ok := stage(pl.opts.Scope, t, pl.refs(t), it.src, &pl.errs)
-	if !ok {
+	st := it.staged
+	if st == nil {
 		return
 	}
-	it.staged = st
 	if !w.HasStep("write") {
 		return
 	}

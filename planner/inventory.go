@@ -18,6 +18,7 @@ type inventory struct {
 	env     string
 	objects []*providers.Object
 	byKey   map[string]*providers.Object // dn.Key → object
+	byRaw   map[string]*providers.Object // DN as the directory spelled it
 	byGUID  map[string]*providers.Object
 	byKind  map[providers.Kind][]*providers.Object
 
@@ -34,6 +35,7 @@ func newInventory(env string) *inventory {
 	return &inventory{
 		env:     env,
 		byKey:   map[string]*providers.Object{},
+		byRaw:   map[string]*providers.Object{},
 		byGUID:  map[string]*providers.Object{},
 		byKind:  map[providers.Kind][]*providers.Object{},
 		indexes: map[attrIndexKey]map[string][]*providers.Object{},
@@ -47,6 +49,7 @@ func (inv *inventory) add(o *providers.Object) error {
 	}
 	inv.objects = append(inv.objects, o)
 	inv.byKey[key] = o
+	inv.byRaw[o.DN] = o
 	if o.GUID != "" {
 		inv.byGUID[strings.ToLower(o.GUID)] = o
 	}
@@ -54,8 +57,13 @@ func (inv *inventory) add(o *providers.Object) error {
 	return nil
 }
 
-// lookupDN finds an object by DN (any spelling).
+// lookupDN finds an object by DN (any spelling). DNs that reference
+// other entries (member values) are mostly spelled as the entry's own DN,
+// so the exact spelling is tried before normalising.
 func (inv *inventory) lookupDN(s string) *providers.Object {
+	if o, ok := inv.byRaw[s]; ok {
+		return o
+	}
 	key, err := dn.Key(s)
 	if err != nil {
 		return nil

@@ -201,6 +201,7 @@ func Plan(ctx context.Context, opts Options) (*plans.Plan, hcl.Diagnostics) {
 		}
 	}
 	pl.log.Debug("matched", "items", len(pl.items), "took", time.Since(start))
+	pl.stageAll()
 	for _, it := range pl.items {
 		pl.stageItem(it)
 	}

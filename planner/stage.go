@@ -200,6 +200,22 @@ func (e *evalErrors) add(rng hcl.Range, summary, detail string) {
 	e.order = append(e.order, rng)
 }
 
+// merge adds o's errors to e.
+func (e *evalErrors) merge(o *evalErrors) {
+	for _, r := range o.order {
+		x := o.byExpr[r]
+		if e.byExpr == nil {
+			e.byExpr = map[hcl.Range]*evalError{}
+		}
+		if have, ok := e.byExpr[r]; ok {
+			have.count += x.count
+			continue
+		}
+		e.byExpr[r] = x
+		e.order = append(e.order, r)
+	}
+}
+
 func (e *evalErrors) diags() hcl.Diagnostics {
 	var out hcl.Diagnostics
 	for _, r := range e.order {
