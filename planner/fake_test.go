@@ -50,7 +50,9 @@ func (f *fakeDir) GetSchema(context.Context) (*providers.Schema, error) {
 	return &providers.Schema{Name: "fake", Config: providers.Block{Attributes: []providers.Attribute{{Name: "file", Type: cty.String}}}}, nil
 }
 
-func (f *fakeDir) Configure(context.Context, cty.Value) (providers.Diagnostics, error) { return nil, nil }
+func (f *fakeDir) Configure(context.Context, cty.Value) (providers.Diagnostics, error) {
+	return nil, nil
+}
 
 func (f *fakeDir) Discover(_ context.Context, scope providers.Scope, emit func([]providers.Object) error) error {
 	f.mu.Lock()
