@@ -85,10 +85,13 @@
 // uSNChanged come from a counter above the highest USN in the snapshot.
 // The changes file never carries these directory-maintained attributes.
 //
-// Moving an OU moves its subtree. Not done: member values that point at a
-// moved or deleted object are not rewritten (AD does that itself when the
-// change file is imported; the snapshot keeps the old DN until the next
-// export).
+// Moving an OU moves its subtree. As in AD, link values (member, memberOf,
+// manager, managedBy, directReports, seeAlso) follow a moved object and
+// disappear with a deleted one; the changes file carries no records for
+// that, since AD maintains links itself. TestLab_importChanges (with
+// ADSHIFT_LAB=1) imports a changes file into the lab's Samba DC with
+// ldapmodify, exports the result with ldapsearch and compares it with the
+// snapshot.
 //
 // Test knob: the environment variable ADSHIFT_LDIF_APPLY_DELAY (a Go
 // duration such as "200ms") makes Apply sleep before each change and

@@ -1,6 +1,7 @@
 package ldif
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -372,7 +373,8 @@ func TestApply_roundTrip(t *testing.T) {
 		}
 	}
 	group := objs[groupDN]
-	wantMembers := []string{`CN=Smith\, John,OU=Users,OU=Staff,DC=source,DC=test`, "CN=Zoë Ñandú,OU=Migrated,DC=source,DC=test"}
+	// Smith moved after being added: the link follows him, as in AD.
+	wantMembers := []string{`CN=Smith\, John,OU=Migrated,DC=source,DC=test`, "CN=Zoë Ñandú,OU=Migrated,DC=source,DC=test"}
 	if diff := cmp.Diff(wantMembers, group.Attrs["member"]); diff != "" {
 		t.Errorf("members (-want +got):\n%s", diff)
 	}
@@ -488,3 +490,41 @@ func TestApply_concurrentChanges(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// TestApply_links: link values (member, manager, ...) follow a moved or
+// renamed object and its subtree, and vanish with a deleted one, in memory
+// and after replay from the journal.
+func TestApply_links(t *testing.T) {
+	for _, replay := range []bool{false, true} {
+		t.Run(fmt.Sprintf("replay=%v", replay), func(t *testing.T) {
+			p, file := setup(t)
+			p.skipFold = replay
+			res := apply(t, p,
+				providers.Change{ID: 1, Op: providers.OpUpdate, DN: smithDN, Attrs: []providers.AttrChange{
+					{Name: "manager", Op: providers.AttrReplace, Values: []string{mullerDN}}}},
+				providers.Change{ID: 2, Op: providers.OpMove, DN: "OU=Users,OU=Staff,DC=source,DC=test", NewDN: "OU=People,DC=source,DC=test"},
+				providers.Change{ID: 3, Op: providers.OpDelete, DN: "CN=Müller Jörg,OU=People,DC=source,DC=test"},
+			)
+			for id, r := range res {
+				if r.Error != "" {
+					t.Fatalf("change %d: %s", id, r.Error)
+				}
+			}
+			if replay {
+				p = configure(t, file)
+			}
+			objs := byDN(discover(t, p, providers.Scope{BaseDN: base}))
+			group := objs[groupDN]
+			if diff := cmp.Diff([]string{`CN=Smith\, John,OU=People,DC=source,DC=test`}, group.Attrs["member"]); diff != "" {
+				t.Errorf("members (-want +got):\n%s", diff)
+			}
+			smith := objs[`CN=Smith\, John,OU=People,DC=source,DC=test`]
+			if m, ok := smith.Attrs["manager"]; ok {
+				t.Errorf("manager of Smith still names the deleted Müller: %q", m)
+			}
+			if got := smith.Get("memberof"); got != groupDN {
+				t.Errorf("memberOf = %q", got)
+			}
+		})
+	}
+}

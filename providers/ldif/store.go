@@ -29,7 +29,8 @@ type entry struct {
 	attrs []Attr // names as written; objectGUID/objectSid/sIDHistory raw binary
 	seq   int64  // position in file order
 
-	guidStr, sidStr string // decoded objectGUID and objectSid, kept by index
+	guidStr, sidStr string   // decoded objectGUID and objectSid, kept by index
+	refKeys         []string // keys of the DNs this entry's link attributes name
 }
 
 // get returns the attribute named name (case-insensitive, exact options).
@@ -99,6 +100,11 @@ type store struct {
 	generation int64
 	maxRID     map[string]uint32 // domain SID -> highest RID seen
 	domainSID  string            // from the domain root entry, if any
+
+	// refs maps a DN key to the entries whose link attributes (member,
+	// manager, ...) name it, so a move or delete can fix the links as AD
+	// does. It is built on the first move or delete, then kept up to date.
+	refs map[string]map[*entry]struct{}
 }
 
 func newStore(name string) *store {
@@ -195,6 +201,7 @@ func (st *store) index(e *entry) {
 	if e.guidStr != "" {
 		st.byGUID[e.guidStr] = e
 	}
+	st.indexRefs(e)
 	if sid := e.sidStr; sid != "" {
 		if i := strings.LastIndexByte(sid, '-'); i > 0 && strings.Count(sid, "-") >= 4 {
 			if domain {
@@ -222,6 +229,106 @@ func hasObjectClass(e *entry, class string) bool {
 func (st *store) unindex(e *entry) {
 	if g := e.guid(); g != "" && st.byGUID[g] == e {
 		delete(st.byGUID, g)
+	}
+	st.dropRefs(e)
+}
+
+// linkAttrs are the DN-valued attributes whose values follow their target
+// when it is renamed or deleted.
+var linkAttrs = map[string]bool{
+	"member": true, "memberof": true, "manager": true, "managedby": true,
+	"directreports": true, "seealso": true,
+}
+
+func isLink(name string) bool { return linkAttrs[strings.ToLower(BaseName(name))] }
+
+func (st *store) buildRefs() {
+	if st.refs != nil {
+		return
+	}
+	st.refs = make(map[string]map[*entry]struct{})
+	for _, e := range st.entries {
+		st.indexRefs(e)
+	}
+}
+
+func (st *store) dropRefs(e *entry) {
+	if st.refs == nil {
+		return
+	}
+	for _, k := range e.refKeys {
+		if m := st.refs[k]; m != nil {
+			delete(m, e)
+			if len(m) == 0 {
+				delete(st.refs, k)
+			}
+		}
+	}
+	e.refKeys = e.refKeys[:0]
+}
+
+func (st *store) indexRefs(e *entry) {
+	if st.refs == nil {
+		return
+	}
+	st.dropRefs(e)
+	for _, a := range e.attrs {
+		if !isLink(a.Name) {
+			continue
+		}
+		for _, v := range a.Values {
+			k, err := dn.Key(v)
+			if err != nil {
+				continue
+			}
+			e.refKeys = append(e.refKeys, k)
+			m := st.refs[k]
+			if m == nil {
+				m = make(map[*entry]struct{})
+				st.refs[k] = m
+			}
+			m[e] = struct{}{}
+		}
+	}
+}
+
+// relink rewrites the link values naming oldKey to newDN, or removes them
+// when newDN is "" (the target was deleted).
+func (st *store) relink(renames map[string]string) {
+	touched := map[*entry]bool{}
+	for oldKey := range renames {
+		for r := range st.refs[oldKey] {
+			touched[r] = true
+		}
+	}
+	for r := range touched {
+		for i := range r.attrs {
+			a := &r.attrs[i]
+			if !isLink(a.Name) {
+				continue
+			}
+			out := a.Values[:0]
+			for _, v := range a.Values {
+				if k, err := dn.Key(v); err == nil {
+					if nv, ok := renames[k]; ok {
+						if nv == "" {
+							continue
+						}
+						v = nv
+					}
+				}
+				out = append(out, v)
+			}
+			a.Values = out
+		}
+		kept := r.attrs[:0]
+		for _, a := range r.attrs {
+			if len(a.Values) > 0 {
+				kept = append(kept, a)
+			}
+		}
+		r.attrs = kept
+		st.indexRefs(r)
 	}
 }
 
@@ -322,10 +429,12 @@ func (st *store) applyRecord(rec *Record) error {
 		if st.children[e.key] > 0 {
 			return fmt.Errorf("%s has child entries", rec.DN)
 		}
+		st.buildRefs()
 		st.unindex(e)
 		delete(st.entries, e.key)
 		st.children[dn.ParentKey(e.key)]--
 		delete(st.children, e.key)
+		st.relink(map[string]string{e.key: ""})
 		return nil
 	case ChangeModify:
 		for _, m := range rec.Mods {
@@ -368,12 +477,15 @@ func (st *store) move(e *entry, to dn.DN, deleteOldRDN bool) error {
 	} else {
 		moved = []*entry{e}
 	}
+	st.buildRefs()
+	renames := make(map[string]string, len(moved))
 	for _, x := range moved {
 		delete(st.entries, x.key)
 		st.unindex(x)
 		st.children[dn.ParentKey(x.key)]--
 	}
 	for _, x := range moved {
+		oldKey := x.key
 		nd, _ := x.dn.Relocate(from, to)
 		x.dn, x.dnStr, x.key = nd, nd.String(), nd.Key()
 		st.entries[x.key] = x
@@ -382,7 +494,9 @@ func (st *store) move(e *entry, to dn.DN, deleteOldRDN bool) error {
 		if x.get("distinguishedName") != nil {
 			x.set("distinguishedName", []string{x.dnStr})
 		}
+		renames[oldKey] = x.dnStr
 	}
+	st.relink(renames)
 	// The moved root takes its new RDN value as naming attribute and name.
 	typ, val := to.RDN()
 	oldTyp, oldVal := from.RDN()
