@@ -26,12 +26,24 @@ var knownKinds = map[Kind]bool{
 	KindForeignPrincipal: true,
 }
 
+// kindFromProto checks a kind from the wire. It returns the package's
+// constant, so decoded objects share one string per kind.
 func kindFromProto(s string) (Kind, error) {
-	k := Kind(s)
-	if !knownKinds[k] {
-		return "", fmt.Errorf("unknown object kind %q", s)
+	switch Kind(s) {
+	case KindOU:
+		return KindOU, nil
+	case KindUser:
+		return KindUser, nil
+	case KindGroup:
+		return KindGroup, nil
+	case KindComputer:
+		return KindComputer, nil
+	case KindContact:
+		return KindContact, nil
+	case KindForeignPrincipal:
+		return KindForeignPrincipal, nil
 	}
-	return k, nil
+	return "", fmt.Errorf("unknown object kind %q", s)
 }
 
 func kindsToProto(ks []Kind) []string {
@@ -499,9 +511,6 @@ func objectFromProto(p *proto.Object, names []string, o *Object) error {
 			return fmt.Errorf("object %q: attribute name index %d outside the batch's %d names", p.Dn, ni, len(names))
 		}
 		name := names[ni]
-		if _, dup := o.Attrs[name]; dup {
-			return fmt.Errorf("object %q: attribute %q given twice", p.Dn, name)
-		}
 		n := int(p.AttrValueCounts[a])
 		vs := vals[vi : vi+n : vi+n]
 		for j := range vs {
@@ -511,6 +520,9 @@ func objectFromProto(p *proto.Object, names []string, o *Object) error {
 		}
 		vi += n
 		o.Attrs[name] = vs
+	}
+	if len(o.Attrs) != len(p.AttrNames) {
+		return fmt.Errorf("object %q: an attribute is given twice", p.Dn)
 	}
 	return nil
 }

@@ -316,5 +316,5 @@ func BenchmarkDiscover_process(b *testing.B) {
 	})); err != nil {
 		b.Fatal(err)
 	}
-	benchmarkDiscover(b, c)
+	benchmarkDiscover(b, c, c.PID())
 }
