@@ -85,6 +85,11 @@
 // uSNChanged come from a counter above the highest USN in the snapshot.
 // The changes file never carries these directory-maintained attributes.
 //
+// Password attributes (unicodePwd, userPassword, ...) are write-only, as in
+// AD: they go to the changes file, which ldapmodify needs and which is
+// created with mode 0600, but never into the snapshot, the journal or a
+// message.
+//
 // Moving an OU moves its subtree. As in AD, link values (member, memberOf,
 // manager, managedBy, directReports, seeAlso) follow a moved object and
 // disappear with a deleted one; the changes file carries no records for

@@ -558,6 +558,24 @@ var systemAttrs = map[string]bool{
 	"usncreated": true, "usnchanged": true, "whencreated": true, "whenchanged": true,
 }
 
+// writeOnly are password attributes: AD accepts them in writes and never
+// returns them, so they go to the changes file (for ldapmodify) but never
+// into the snapshot or the journal, and never into a message.
+var writeOnly = map[string]bool{
+	"unicodepwd": true, "userpassword": true, "clearpassword": true, "dbcspwd": true,
+	"supplementalcredentials": true, "ntpwdhistory": true, "lmpwdhistory": true,
+}
+
+func modOp(op providers.AttrOp) string {
+	switch op {
+	case providers.AttrAdd:
+		return ModAdd
+	case providers.AttrDelete:
+		return ModDelete
+	}
+	return ModReplace
+}
+
 func generalizedTime(t time.Time) string { return t.UTC().Format("20060102150405") + ".0Z" }
 
 func (p *Provider) create(c providers.Change) (providers.Result, []*Record, []*Record) {
@@ -616,7 +634,12 @@ func (p *Provider) create(c providers.Change) (providers.Result, []*Record, []*R
 	st.usn++
 	usn := strconv.FormatInt(st.usn, 10)
 	now := generalizedTime(time.Now())
-	full := append([]Attr(nil), user...)
+	full := make([]Attr, 0, len(user)+8)
+	for _, a := range user {
+		if !writeOnly[strings.ToLower(BaseName(a.Name))] {
+			full = append(full, a)
+		}
+	}
 	full = append(full,
 		Attr{Name: "distinguishedName", Values: []string{dnStr}},
 		Attr{Name: "name", Values: []string{rdnValue}},
@@ -677,7 +700,7 @@ func (p *Provider) update(c providers.Change, e *entry) (providers.Result, []*Re
 	st := p.st
 	rdnType, _ := e.dn.RDN()
 	scratch := e.clone()
-	var mods []Mod
+	var mods, secret []Mod
 	for _, ac := range c.Attrs {
 		lower := strings.ToLower(BaseName(ac.Name))
 		if systemAttrs[lower] {
@@ -689,6 +712,10 @@ func (p *Provider) update(c providers.Change, e *entry) (providers.Result, []*Re
 		vals, err := encodeValues(lower, ac.Values)
 		if err != nil {
 			return fail(c, "Value of %s for %s: %v.", ac.Name, e.dnStr, err)
+		}
+		if writeOnly[lower] {
+			secret = append(secret, Mod{Op: modOp(ac.Op), Attr: Attr{Name: ac.Name, Values: vals}})
+			continue
 		}
 		lenient := lower == "member"
 		cur := scratch.get(ac.Name)
@@ -748,7 +775,7 @@ func (p *Provider) update(c providers.Change, e *entry) (providers.Result, []*Re
 		mods = append(mods, m)
 	}
 	res := providers.Result{ID: c.ID, DN: e.dnStr, GUID: e.guid(), SID: e.sid()}
-	if len(mods) == 0 {
+	if len(mods) == 0 && len(secret) == 0 {
 		res.Token = token(e)
 		return res, nil, nil // nothing to do: already as wanted
 	}
@@ -762,11 +789,14 @@ func (p *Provider) update(c providers.Change, e *entry) (providers.Result, []*Re
 		return fail(c, "Updating %s failed: %v.", e.dnStr, err)
 	}
 	res.Token = token(e)
-	return res, []*Record{jrec}, []*Record{{DN: e.dnStr, ChangeType: ChangeModify, Mods: mods}}
+	return res, []*Record{jrec}, []*Record{{DN: e.dnStr, ChangeType: ChangeModify, Mods: append(mods, secret...)}}
 }
 
 // printable shows a value in a message; binary identities in string form.
 func printable(lower, v string) string {
+	if writeOnly[lower] {
+		return "(hidden)"
+	}
 	if IsBinaryIdentity(lower) {
 		if s, err := DecodeIdentity(lower, v); err == nil {
 			return s

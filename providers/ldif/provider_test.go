@@ -528,3 +528,44 @@ func TestApply_links(t *testing.T) {
 		})
 	}
 }
+
+// TestApply_passwords: password attributes reach the changes file (for
+// ldapmodify) but never the snapshot, the journal or a result.
+func TestApply_passwords(t *testing.T) {
+	p, file := setup(t)
+	const secret = "\"S3cret-Passw0rd\""
+	res := apply(t, p,
+		providers.Change{ID: 1, Op: providers.OpCreate, Kind: providers.KindUser, DN: "CN=pw,OU=Staff,DC=source,DC=test", Attrs: []providers.AttrChange{
+			{Name: "unicodePwd", Op: providers.AttrReplace, Values: []string{secret}}}},
+		providers.Change{ID: 2, Op: providers.OpUpdate, DN: smithDN, Attrs: []providers.AttrChange{
+			{Name: "unicodePwd", Op: providers.AttrReplace, Values: []string{secret}}}},
+	)
+	for _, r := range res {
+		if r.Error != "" || strings.Contains(fmt.Sprint(r), "S3cret") {
+			t.Fatalf("result %+v", r)
+		}
+	}
+	if snap, _ := os.ReadFile(file); strings.Contains(string(snap), "unicodePwd") {
+		t.Error("the snapshot holds a password")
+	}
+	recs, err := ReadAll(NewReader(mustOpen(t, DefaultChangesFile(file)), "changes", ReaderOptions{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 2 || recs[0].Get("unicodePwd") == nil || len(recs[1].Mods) != 1 || recs[1].Mods[0].Attr.Values[0] != secret {
+		t.Errorf("changes file records %+v", recs)
+	}
+	if tok := byDN(discover(t, p, providers.Scope{BaseDN: base}))[smithDN].Token; tok == "5028" {
+		t.Error("a password change did not change the token")
+	}
+}
+
+func mustOpen(t *testing.T, path string) *os.File {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
