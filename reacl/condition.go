@@ -804,7 +804,7 @@ func mapCondTokens(out, b []byte, depth int, m *Map, unmapped func(SID)) ([]byte
 				if err != nil || used != len(val) {
 					return nil, false, fmt.Errorf("bad SID token")
 				}
-				if to, ok := m.m[sid]; ok {
+				if to, ok := m.Lookup(sid); ok {
 					out = append(out, condSID)
 					out = binary.LittleEndian.AppendUint32(out, uint32(to.Len()))
 					out = to.appendBinary(out)

@@ -78,6 +78,9 @@ type Map struct {
 	m       map[SID]SID
 	targets map[SID]struct{}
 	domains map[SID]struct{}
+	// other counts sources that are not domain account SIDs; while it is
+	// zero, lookups of well-known SIDs (SY, BA, CO, …) are skipped.
+	other int
 }
 
 // NewMap returns an empty map.
@@ -108,6 +111,9 @@ func (m *Map) Add(source, target SID) error {
 	}
 	m.m[source] = target
 	m.targets[target] = struct{}{}
+	if !source.IsDomainAccount() {
+		m.other++
+	}
 	if d, ok := source.Domain(); ok && source.IsDomainAccount() {
 		m.domains[d] = struct{}{}
 	}
@@ -131,6 +137,9 @@ func (m *Map) AddSourceDomain(domain SID) { m.domains[domain] = struct{}{} }
 
 // Lookup returns the target of source.
 func (m *Map) Lookup(source SID) (SID, bool) {
+	if m.other == 0 && !source.IsDomainAccount() {
+		return SID{}, false
+	}
 	t, ok := m.m[source]
 	return t, ok
 }
@@ -147,6 +156,9 @@ func (m *Map) Reverse() (*Map, error) {
 		}
 		r.m[t] = s
 		r.targets[s] = struct{}{}
+		if !t.IsDomainAccount() {
+			r.other++
+		}
 		if t.IsDomainAccount() {
 			d, _ := t.Domain()
 			r.domains[d] = struct{}{}
@@ -407,7 +419,7 @@ func (t *Translator) apply(d *Descriptor) {
 }
 
 func (t *Translator) single(s *SID, in Component, skip bool) {
-	to, ok := t.m.m[*s]
+	to, ok := t.m.Lookup(*s)
 	if !ok {
 		if t.m.isSource(*s) {
 			t.report.unmapped(*s)
@@ -477,7 +489,7 @@ func (t *Translator) translateACE(a *ACE) (ACE, bool) {
 	}
 	n := *a
 	mapped := false
-	if to, ok := t.m.m[a.SID]; ok {
+	if to, ok := t.m.Lookup(a.SID); ok {
 		n.SID = to
 		mapped = true
 	} else if t.m.isSource(a.SID) {
