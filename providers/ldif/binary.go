@@ -32,7 +32,10 @@ func DecodeGUID(b []byte) (string, error) {
 // EncodeGUID is the inverse of DecodeGUID. It accepts upper or lower case
 // and optional braces.
 func EncodeGUID(s string) ([]byte, error) {
-	t := strings.TrimSuffix(strings.TrimPrefix(s, "{"), "}")
+	t := s
+	if len(t) == 38 && t[0] == '{' && t[37] == '}' {
+		t = t[1:37]
+	}
 	if len(t) != 36 || t[8] != '-' || t[13] != '-' || t[18] != '-' || t[23] != '-' {
 		return nil, fmt.Errorf("parse GUID %q: want xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", s)
 	}
