@@ -2,8 +2,8 @@
 # bench/plan.sh: time `adshift plan` on generated estates of growing size.
 #
 # For each size it generates an estate with bench/genestate (source.ldif,
-# target.ldif, main.hcl under bench/out/estate-N, reused when already there
-# for the same seed), runs
+# target.ldif, main.hcl under bench/out/estate-N, reused when already made
+# by the same generator with the same seed), runs
 #
 #     adshift -chdir=DIR plan -no-color > /dev/null
 #
@@ -62,14 +62,17 @@ mib() {
 
 echo "| objects | source.ldif (MiB) | target.ldif (MiB) | generate (s) | plan wall (s) | plan CPU (s) | plan peak RSS (MiB) | plan exit |"
 echo "|--------:|------------------:|------------------:|-------------:|--------------:|-------------:|--------------------:|----------:|"
+# An estate is reused only when made by this very generator binary (Go builds
+# are reproducible, so the hash changes exactly when the generator does).
+genhash=$(sha256sum "$OUT/genestate" | cut -c1-16)
 for n in $SIZES; do
 	dir="$OUT/estate-$n"
-	stamp="$dir/.seed"
+	stamp="$dir/.stamp"
 	gen="cached"
-	if [ "$REGEN" = 1 ] || [ ! -f "$dir/main.hcl" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$SEED" ]; then
+	if [ "$REGEN" = 1 ] || [ ! -f "$dir/main.hcl" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$SEED $genhash" ]; then
 		mkdir -p "$dir"
 		"$TIME" -v -o "$OUT/gen-$n.time" "$OUT/genestate" -objects "$n" -seed "$SEED" -out "$dir" 2>"$OUT/gen-$n.log"
-		echo "$SEED" >"$stamp"
+		echo "$SEED $genhash" >"$stamp"
 		gen=$(seconds "$(field 'Elapsed (wall clock) time (h:mm:ss or m:ss)' "$OUT/gen-$n.time")")
 	fi
 	src=$(mib "$(stat -c %s "$dir/source.ldif")")
