@@ -8,7 +8,9 @@
 #     adshift -chdir=DIR plan -no-color > /dev/null
 #
 # under /usr/bin/time -v, and prints a Markdown table of wall time, CPU time
-# and peak RSS. Run from anywhere:
+# and peak RSS. CPU time includes the provider plugin processes adshift
+# starts and reaps; peak RSS is that of the largest single process (getrusage
+# maxrss), not a sum over plugins. Run from anywhere:
 #
 #     bench/plan.sh                      # 10k 20k 40k 60k 80k 100k objects
 #     SIZES="1000 5000" RUNS=3 bench/plan.sh
