@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/adshift/adshift/planner/plans"
 )
@@ -42,7 +43,7 @@ func (v *View) Plan(p *plans.Plan) {
 	if len(record) > 0 {
 		fmt.Fprintf(bw, "\n%s\n", pal.bold(fmt.Sprintf("Matches to record in state (%d):", len(record))))
 		for _, m := range record {
-			fmt.Fprintf(bw, "  %s %s ↔ %q (by %s)\n", pal.dim("="), m.Address, m.Target.DN, m.Rule)
+			fmt.Fprintf(bw, "  %s %s ↔ %s (by %s)\n", pal.dim("="), m.Address, quoted(m.Target.DN), m.Rule)
 		}
 	}
 	if probs := problems(p); len(probs) > 0 {
@@ -50,7 +51,7 @@ func (v *View) Plan(p *plans.Plan) {
 		for _, m := range probs {
 			fmt.Fprintf(bw, "  %s %s: %s\n", pal.warn("!"), m.Address, m.Reason)
 			for _, c := range m.Candidates {
-				fmt.Fprintf(bw, "      candidate %q\n", c)
+				fmt.Fprintf(bw, "      candidate %s\n", quoted(c))
 			}
 		}
 	}
@@ -130,7 +131,7 @@ func writeChange(w io.Writer, pal palette, c *plans.Change) {
 		b = append(b, ' ')
 		b = append(b, c.Kind...)
 		b = append(b, ' ')
-		b = strconv.AppendQuote(b, c.DN)
+		b = appendQuoted(b, c.DN)
 	}
 	attr := func(mark, name string, width int) {
 		b = append(b, "      "...)
@@ -171,7 +172,7 @@ func writeChange(w io.Writer, pal palette, c *plans.Change) {
 				for _, v := range vals {
 					attr(mark, a.Name, 0)
 					b = append(b, ' ')
-					b = strconv.AppendQuote(b, v)
+					b = appendQuoted(b, v)
 					b = append(b, '\n')
 				}
 			default:
@@ -191,7 +192,7 @@ func writeChange(w io.Writer, pal palette, c *plans.Change) {
 	case plans.Move:
 		head(pal.move("→"))
 		b = append(b, "\n      -> "...)
-		b = strconv.AppendQuote(b, c.NewDN)
+		b = appendQuoted(b, c.NewDN)
 		b = append(b, '\n')
 	case plans.Delete:
 		head(pal.del("-"))
@@ -205,14 +206,14 @@ func appendValues(b []byte, vs []string) []byte {
 	case 0:
 		return append(b, "(none)"...)
 	case 1:
-		return strconv.AppendQuote(b, vs[0])
+		return appendQuoted(b, vs[0])
 	}
 	b = append(b, '[')
 	for i, v := range vs {
 		if i > 0 {
 			b = append(b, ", "...)
 		}
-		b = strconv.AppendQuote(b, v)
+		b = appendQuoted(b, v)
 	}
 	return append(b, ']')
 }
@@ -268,7 +269,8 @@ func writeCutover(w io.Writer, pal palette, co *plans.Cutover, all []*plans.Devi
 		if osName == "" {
 			osName = "?"
 		}
-		fmt.Fprintf(w, "  %s %-*s  %-*s  %-9s%s\n", mark, nameW, d.Name, osW, osName, d.Status, target)
+		line := fmt.Sprintf("  %s %-*s  %-*s  %-9s%s", mark, nameW, d.Name, osW, osName, d.Status, target)
+		fmt.Fprintln(w, strings.TrimRight(line, " "))
 		if len(d.Done) > 0 {
 			fmt.Fprintf(w, "      done: %s\n", strings.Join(d.Done, ", "))
 		}
@@ -284,3 +286,31 @@ func writeCutover(w io.Writer, pal palette, co *plans.Cutover, all []*plans.Devi
 	}
 	fmt.Fprintf(w, "  %d devices: %d ready, %d scheduled, %d blocked, %d done\n", co.Devices, co.Ready, co.Scheduled, co.Blocked, co.Done)
 }
+
+// appendQuoted quotes a value for display. Unlike strconv.Quote it leaves
+// backslashes alone, so a DN such as CN=Smith\, John reads as the
+// directory spells it; only quotes and control characters are escaped.
+func appendQuoted(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == '"':
+			b = append(b, '\\', '"')
+		case r == utf8.RuneError && size == 1:
+			b = append(b, fmt.Sprintf("\\x%02x", s[i])...)
+		case !unicode.IsPrint(r) && r != ' ':
+			if r < 0x10000 {
+				b = append(b, fmt.Sprintf("\\u%04x", r)...)
+			} else {
+				b = append(b, fmt.Sprintf("\\U%08x", r)...)
+			}
+		default:
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
+}
+
+func quoted(s string) string { return string(appendQuoted(nil, s)) }

@@ -1,0 +1,113 @@
+package ui
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/adshift/adshift/planner/plans"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func samplePlan() *plans.Plan {
+	return &plans.Plan{
+		FormatVersion: plans.FormatVersion,
+		Changes: []*plans.Change{
+			{ID: 1, Address: `environment.target.ou["OU=Users,DC=t"]`, Environment: "target", Kind: "ou", Action: plans.Create, DN: "OU=Users,DC=t", Reason: "a target_ou that does not exist yet"},
+			{ID: 2, DependsOn: []int64{1}, Address: `workflow.id.user["jgarcia"]`, Workflow: "id", Environment: "target", Kind: "user", Action: plans.Create,
+				DN: `CN=García\, José,OU=Users,DC=t`, Reason: "no target object matches by mail",
+				Attrs: []plans.AttrDiff{{Name: "sAMAccountName", Op: "replace", After: []string{"jgarcia"}}, {Name: "displayName", Op: "replace", After: []string{"José García"}}, {Name: "otherMailbox", Op: "replace", After: []string{"a@x", "b@x"}}}},
+			{ID: 3, Address: `workflow.id.user["ann"]`, Workflow: "id", Environment: "target", Kind: "user", Action: plans.Update, DN: "CN=Ann,DC=t", Reason: "matched by mail",
+				Attrs: []plans.AttrDiff{{Name: "title", Op: "replace", Before: []string{"Clerk"}, After: []string{"Manager"}}, {Name: "employeeID", Op: "replace", After: []string{"7"}}}},
+			{ID: 4, Address: `workflow.id.group["g"]`, Workflow: "id", Environment: "target", Kind: "group", Action: plans.Update, DN: "CN=G,DC=t", Members: true,
+				Attrs: []plans.AttrDiff{{Name: "member", Op: "add", After: []string{`CN=García\, José,OU=Users,DC=t`}}, {Name: "member", Op: "delete", Before: []string{"CN=Old,DC=t"}}}},
+			{ID: 5, Address: `workflow.id.user["bo"]`, Workflow: "id", Environment: "target", Kind: "user", Action: plans.Move, DN: "CN=Bo,DC=t", NewDN: "CN=Bo,OU=Users,DC=t"},
+			{ID: 6, Address: `workflow.id.user["x"]`, Workflow: "id", Environment: "target", Kind: "user", Action: plans.Delete, DN: "CN=X,DC=t", Reason: "the source object is gone from scope"},
+		},
+		Matches: []*plans.Match{
+			{Address: `workflow.id.user["ann"]`, Workflow: "id", Kind: "user", Status: plans.Matched, Target: plans.Identity{DN: "CN=Ann,DC=t"}, Rule: "mail"},
+			{Address: `workflow.id.user["dup"]`, Workflow: "id", Kind: "user", Status: plans.Ambiguous, Reason: "2 target objects fit by mail; none is chosen", Candidates: []string{"CN=D1,DC=t", "CN=D2,DC=t"}},
+		},
+		Counts: []plans.MatchCount{{Workflow: "id", Kind: "user", Source: 4, Matched: 1, New: 1, Ambiguous: 1, Unmatched: 1}},
+		Devices: []*plans.Device{
+			{Address: `device_cutover.w1["WS-1"]`, Cutover: "w1", Name: "WS-1", OS: "Windows 10", Status: plans.DeviceReady, Target: plans.Identity{DN: "CN=WS-1,DC=t"}, Actions: []string{"reacl", "cutover"}, Checks: []string{"PowerShell 2.0 or newer"}},
+			{Address: `device_cutover.w1["WS-2"]`, Cutover: "w1", Name: "WS-2", OS: "Windows XP Professional", Status: plans.DeviceBlocked, Actions: []string{"reacl", "cutover"},
+				Blockers: []plans.Blocker{{Code: "os_unsupported", Message: "Windows XP Professional is not a supported operating system"}}},
+			{Address: `device_cutover.w1["WS-3"]`, Cutover: "w1", Name: "WS-3", OS: "Windows 11", Status: plans.DeviceDone, Done: []string{"reacl", "cutover"}},
+		},
+		Cutovers: []*plans.Cutover{{Name: "w1", Workflow: "dev", Actions: []string{"reacl", "cutover"}, NotBefore: time.Date(2026, 12, 5, 22, 0, 0, 0, time.UTC), BatchSize: 50, Devices: 3, Ready: 1, Blocked: 1, Done: 1}},
+		Warnings: []plans.Warning{{Address: `workflow.id.group["g"]`, Summary: "Group members not mapped", Detail: "1 member(s) have no target counterpart"}},
+	}
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./ui -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("%s (-want +got):\n%s", name, diff)
+	}
+}
+
+func TestPlanHuman(t *testing.T) {
+	var out bytes.Buffer
+	v := &View{Out: &out, Err: &out}
+	v.Plan(samplePlan())
+	golden(t, "plan.txt", out.Bytes())
+
+	out.Reset()
+	v.Plan(&plans.Plan{})
+	golden(t, "plan_empty.txt", out.Bytes())
+}
+
+func TestPlanColor(t *testing.T) {
+	var out bytes.Buffer
+	v := &View{Out: &out, Err: &out, Color: true}
+	v.Plan(samplePlan())
+	if !bytes.Contains(out.Bytes(), []byte("\x1b[32m+")) {
+		t.Errorf("colour on: want a green +, got:\n%q", out.String()[:200])
+	}
+	out.Reset()
+	v.Color = false
+	v.Plan(samplePlan())
+	if bytes.Contains(out.Bytes(), []byte("\x1b[")) {
+		t.Errorf("colour off must write no escape codes")
+	}
+}
+
+func TestPlanJSON(t *testing.T) {
+	var out bytes.Buffer
+	j := NewJSON(&out)
+	j.now = func() time.Time { return time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC) }
+	j.Version("0.1.0-test")
+	j.Plan(samplePlan())
+	r := hcl.Range{Filename: "main.hcl", Start: hcl.Pos{Line: 3, Column: 5, Byte: 20}, End: hcl.Pos{Line: 3, Column: 9, Byte: 24}}
+	j.Diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Bad", Detail: "Fix it.", Subject: &r}})
+	golden(t, "plan.jsonl", out.Bytes())
+}
+
+func TestDiagnosticsFileLineCol(t *testing.T) {
+	src := []byte("environment \"x\" {\n  provder = \"ldif\"\n}\n")
+	f := &hcl.File{Bytes: src}
+	r := hcl.Range{Filename: "main.hcl", Start: hcl.Pos{Line: 2, Column: 3, Byte: 20}, End: hcl.Pos{Line: 2, Column: 10, Byte: 27}}
+	var out bytes.Buffer
+	v := &View{Out: &out, Err: &out, Files: map[string]*hcl.File{"main.hcl": f}}
+	v.Diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Unsupported argument", Detail: "Did you mean \"provider\"?", Subject: &r}})
+	golden(t, "diagnostic.txt", out.Bytes())
+}
