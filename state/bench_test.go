@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"testing"
+	"time"
 )
 
 // committedLocal returns a Local whose snapshot holds a state of n objects
@@ -20,6 +21,14 @@ func committedLocal(b *testing.B, n int) (*Local, *State) {
 
 var benchSizes = []int{1_000, 100_000}
 
+// reportCPU reports the CPU time per operation since start (see cpuTime).
+func reportCPU(b *testing.B, start time.Duration) {
+	if start == 0 {
+		return
+	}
+	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+}
+
 // BenchmarkPutObject measures recording one change (encode, append, fsync)
 // into states of different sizes: the cost must not grow with the state.
 func BenchmarkPutObject(b *testing.B) {
@@ -29,6 +38,7 @@ func BenchmarkPutObject(b *testing.B) {
 			txn := mustBegin(b, l, s)
 			b.ReportAllocs()
 			i := 0
+			cpu := cpuTime()
 			for b.Loop() {
 				o := testObject(i % n)
 				o.Created = i%2 == 1
@@ -37,6 +47,7 @@ func BenchmarkPutObject(b *testing.B) {
 				}
 				i++
 			}
+			reportCPU(b, cpu)
 			b.StopTimer()
 			if err := txn.Close(); err != nil {
 				b.Fatal(err)
@@ -87,11 +98,13 @@ func BenchmarkLoad(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.SetBytes(fi.Size())
+			cpu := cpuTime()
 			for b.Loop() {
 				if _, err := l.Load(b.Context()); err != nil {
 					b.Fatal(err)
 				}
 			}
+			reportCPU(b, cpu)
 		})
 	}
 }
@@ -110,11 +123,13 @@ func BenchmarkLoadJournal(b *testing.B) {
 	if err := txn.Close(); err != nil {
 		b.Fatal(err)
 	}
+	cpu := cpuTime()
 	for b.Loop() {
 		if _, err := l.Load(b.Context()); err != nil {
 			b.Fatal(err)
 		}
 	}
+	reportCPU(b, cpu)
 }
 
 // BenchmarkCommit measures the fold at the end of an apply: one recorded
@@ -124,6 +139,7 @@ func BenchmarkCommit(b *testing.B) {
 		b.Run(fmt.Sprintf("objects=%d", n), func(b *testing.B) {
 			l, s := committedLocal(b, n)
 			i := 0
+			var cpu time.Duration
 			for b.Loop() {
 				b.StopTimer()
 				txn := mustBegin(b, l, s)
@@ -132,10 +148,13 @@ func BenchmarkCommit(b *testing.B) {
 				}
 				i++
 				b.StartTimer()
+				start := cpuTime()
 				if err := txn.Commit(); err != nil {
 					b.Fatal(err)
 				}
+				cpu += cpuTime() - start
 			}
+			b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
 		})
 	}
 }

@@ -24,15 +24,15 @@
 //     loses nothing that was recorded. A torn last line (a crash in the
 //     middle of a write) is ignored; records already folded into the
 //     snapshot (a crash between the rename and the journal's removal) are
-//     skipped by serial. Load itself never writes: it may run without the
-//     lock. The next Begin folds a journal it finds, before recording
-//     anything new.
+//     skipped by serial. Load itself never writes; the next Begin folds a
+//     journal it finds, before recording anything new.
 //
 // Locking is separate from loading: Lock takes an OS-level lock on
 // "<path>.lock" (flock on unix, LockFileEx on windows) and writes a JSON
 // LockInfo into that file so a second run can say who holds it. The OS
 // releases the lock when its holder dies, so a crashed run never leaves the
-// state locked. Callers hold the lock around Load, Begin and Commit.
+// state locked. Callers hold the lock around Load, Begin and Commit: a Load
+// without it, while another run commits, may see an older state or fail.
 //
 // This package is a leaf: it imports nothing of adshift. A PostgreSQL
 // backend will implement the same Backend interface.

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 )
@@ -228,6 +229,7 @@ func (l *Local) fold(s *State, haveSnapshot bool) error {
 // snapshot, never a torn one.
 func (l *Local) writeSnapshot(s *State) (err error) {
 	dir := filepath.Dir(l.path)
+	l.removeStaleTemps()
 	tmp, err := os.CreateTemp(dir, filepath.Base(l.path)+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", l.path, err)
@@ -267,6 +269,22 @@ func (l *Local) writeSnapshot(s *State) (err error) {
 		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	return nil
+}
+
+// removeStaleTemps removes temporary snapshots a crashed run left behind
+// ("<path>.tmp-*"). Only a run holding the lock writes snapshots, so none
+// of them is in use. Failures are ignored: the files are only clutter.
+func (l *Local) removeStaleTemps() {
+	dir, prefix := filepath.Dir(l.path), filepath.Base(l.path)+".tmp-"
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), prefix) && e.Type().IsRegular() {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 // keepBackup makes <path>.backup the current snapshot, atomically: a hard
@@ -315,7 +333,8 @@ func copyFile(from, to string) error {
 // that is already done means "try once": a zero -lock-timeout) and then
 // every 20ms to 1s until ctx is done, when it returns a *LockError naming
 // the holder. On success the holder's LockInfo is written into the lock
-// file; empty fields of info are filled as NewLockInfo does.
+// file; empty fields of info are filled as NewLockInfo does. The returned
+// Unlocker also has a method Info() LockInfo giving the info as written.
 func (l *Local) Lock(ctx context.Context, info LockInfo) (Unlocker, error) {
 	info.fill()
 	path := l.LockPath()

@@ -387,6 +387,10 @@ func TestLocal_commitKeepsBackup(t *testing.T) {
 	if !bytes.Equal(backup, first) {
 		t.Error("backup is not the previous snapshot")
 	}
+	// A temporary snapshot left by a crashed run is cleaned up.
+	if err := os.WriteFile(l.Path()+".tmp-12345", []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	commit(3)
 	if backup, _ = os.ReadFile(l.BackupPath()); !bytes.Equal(backup, second) {
 		t.Error("backup is not the previous snapshot after a third commit")
