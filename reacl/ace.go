@@ -6,6 +6,8 @@ import (
 	"fmt"
 )
 
+//go:generate stringer -type=ACEType
+
 // ACEType is the AceType byte of an ACE header (MS-DTYP 2.4.4.1).
 type ACEType uint8
 

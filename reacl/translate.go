@@ -6,6 +6,8 @@ import (
 	"fmt"
 )
 
+//go:generate stringer -type=Mode,Action,Component -linecomment
+
 // Mode is an ADMT security translation mode.
 type Mode uint8
 
@@ -14,28 +16,15 @@ const (
 	// ModeAdd keeps every source ACE and adds an equal ACE for the target
 	// SID right after it (coexistence: both accounts have the same access).
 	// Repeatable: a target ACE that already exists is not added again.
-	ModeAdd Mode = iota + 1
+	ModeAdd Mode = iota + 1 // add
 	// ModeReplace swaps the source SID for the target SID in place. A
 	// source ACE whose target twin already exists is dropped instead, so
 	// replace after add leaves no duplicates.
-	ModeReplace
+	ModeReplace // replace
 	// ModeRemove drops source ACEs whose target twin exists (cleanup after
 	// cutover). A source ACE without a target twin is kept and reported.
-	ModeRemove
+	ModeRemove // remove
 )
-
-// String returns "add", "replace" or "remove".
-func (m Mode) String() string {
-	switch m {
-	case ModeAdd:
-		return "add"
-	case ModeReplace:
-		return "replace"
-	case ModeRemove:
-		return "remove"
-	}
-	return fmt.Sprintf("Mode(%d)", uint8(m))
-}
 
 // Inverse returns the mode that undoes m when run with the reversed map:
 // remove undoes add (it drops the added target ACEs, whose source twins are
@@ -49,6 +38,26 @@ func (m Mode) Inverse() Mode {
 	}
 	return m
 }
+
+// MarshalText implements encoding.TextMarshaler ("add", …).
+func (m Mode) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (m *Mode) UnmarshalText(b []byte) error {
+	v, err := ParseMode(string(b))
+	if err != nil {
+		return err
+	}
+	*m = v
+	return nil
+}
+
+// MarshalText implements encoding.TextMarshaler ("added", …), so reports
+// read well as JSON.
+func (a Action) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
+
+// MarshalText implements encoding.TextMarshaler ("owner", "DACL", …).
+func (c Component) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
 
 // ParseMode parses "add", "replace" or "remove".
 func ParseMode(s string) (Mode, error) {
@@ -193,60 +202,35 @@ type Options struct {
 	SkipSACL bool
 }
 
-// Action says what translation did to an ACE, owner or group.
+// Action says what translation did to an ACE, owner or group:
+//
+//   - Added: an ACE for To was added after the ACE for From (add).
+//   - Replaced: From was replaced by To (replace; owner and group in any mode).
+//   - Removed: the ACE for From was dropped, its twin for To exists (remove).
+//   - Merged: the ACE for From was dropped because an equal ACE for To
+//     already existed (replace).
+//   - Kept: the ACE for From was kept, no equal ACE for To exists (remove).
 type Action uint8
 
 // Actions.
 const (
-	Added    Action = iota + 1 // an ACE for To was added after the ACE for From
-	Replaced                   // From was replaced by To
-	Removed                    // the ACE for From was dropped (its twin for To exists)
-	Merged                     // replace: the ACE for From was dropped, an equal ACE for To already existed
-	Kept                       // remove: the ACE for From was kept, no equal ACE for To exists
+	Added    Action = iota + 1 // added
+	Replaced                   // replaced
+	Removed                    // removed
+	Merged                     // merged
+	Kept                       // kept
 )
-
-// String names the action.
-func (a Action) String() string {
-	switch a {
-	case Added:
-		return "added"
-	case Replaced:
-		return "replaced"
-	case Removed:
-		return "removed"
-	case Merged:
-		return "merged"
-	case Kept:
-		return "kept"
-	}
-	return fmt.Sprintf("Action(%d)", uint8(a))
-}
 
 // Component names where a change happened.
 type Component uint8
 
 // Components.
 const (
-	InOwner Component = iota + 1
-	InGroup
-	InDACL
-	InSACL
+	InOwner Component = iota + 1 // owner
+	InGroup                      // group
+	InDACL                       // DACL
+	InSACL                       // SACL
 )
-
-// String names the component.
-func (c Component) String() string {
-	switch c {
-	case InOwner:
-		return "owner"
-	case InGroup:
-		return "group"
-	case InDACL:
-		return "DACL"
-	case InSACL:
-		return "SACL"
-	}
-	return fmt.Sprintf("Component(%d)", uint8(c))
-}
 
 // Change is one entry of a Report.
 type Change struct {
