@@ -421,3 +421,28 @@ func TestInverseTranslation(t *testing.T) {
 		t.Errorf("Reverse of a map with sIDHistory: %v, want ErrMapConflict", err)
 	}
 }
+
+func TestReportJSON(t *testing.T) {
+	d, err := ParseSDDL(sddlVars.Replace("O:$S1107D:(A;;FA;;;$S1188)(A;;FR;;;$S2001)"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rep, err := Translate(d, testMap(t), Options{Mode: ModeAdd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"Changed":true,"Added":1,"Replaced":0,"Removed":0,"Merged":0,"Kept":0,"Changes":[` +
+		`{"In":"owner","Index":0,"Action":"replaced","From":"$S1107","To":"$T1107"},` +
+		`{"In":"DACL","Index":0,"Action":"added","From":"$S1188","To":"$T1188"}],"Unmapped":["$S2001"]}`
+	if diff := cmp.Diff(sddlVars.Replace(want), string(b)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	var m Mode
+	if err := json.Unmarshal([]byte(`"replace"`), &m); err != nil || m != ModeReplace {
+		t.Errorf("mode from JSON: %v %v", m, err)
+	}
+}
