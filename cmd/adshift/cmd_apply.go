@@ -42,17 +42,11 @@ func runApply(m *meta, args []string) int {
 	if !ok {
 		return exitError
 	}
-	unlock, err := m.lock(l.backend, "apply", f.lockTimeout)
-	if err != nil {
-		o.diags(errDiag("State is locked", err, "Wait for the other run to finish, use -lock-timeout to wait for it, or if it died run adshift force-unlock with the lock ID."))
+	st, unlock, ok := m.lockedState(o, l, "apply", f.lockTimeout)
+	if !ok {
 		return exitError
 	}
 	defer unlock.Unlock()
-	st, err := l.backend.Load(m.ctx)
-	if err != nil {
-		o.diags(errDiag("Cannot read state", err, ""))
-		return exitError
-	}
 	p, ok := m.makePlan(o, l, st, &f)
 	if !ok {
 		return exitError
@@ -163,17 +157,11 @@ func applySaved(m *meta, o *output, f *planFlags, path string) int {
 		}})
 		return exitError
 	}
-	unlock, err := m.lock(l.backend, "apply", f.lockTimeout)
-	if err != nil {
-		o.diags(errDiag("State is locked", err, "Wait for the other run to finish, use -lock-timeout to wait for it, or if it died run adshift force-unlock with the lock ID."))
+	st, unlock, ok := m.lockedState(o, l, "apply", f.lockTimeout)
+	if !ok {
 		return exitError
 	}
 	defer unlock.Unlock()
-	st, err := l.backend.Load(m.ctx)
-	if err != nil {
-		o.diags(errDiag("Cannot read state", err, ""))
-		return exitError
-	}
 	if st.Serial == 0 && p.Serial == 0 && len(st.Objects) == 0 && len(st.Devices) == 0 {
 		// No state was ever written: the plan's lineage was made up for it,
 		// and this apply writes the state under that lineage.

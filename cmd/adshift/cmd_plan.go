@@ -150,17 +150,11 @@ func runPlan(m *meta, args []string) int {
 	if !ok {
 		return exitError
 	}
-	unlock, err := m.lock(l.backend, "plan", f.lockTimeout)
-	if err != nil {
-		o.diags(errDiag("State is locked", err, "Wait for the other run to finish, use -lock-timeout to wait for it, or if it died run adshift force-unlock with the lock ID."))
+	st, unlock, ok := m.lockedState(o, l, "plan", f.lockTimeout)
+	if !ok {
 		return exitError
 	}
 	defer unlock.Unlock()
-	st, err := l.backend.Load(m.ctx)
-	if err != nil {
-		o.diags(errDiag("Cannot read state", err, ""))
-		return exitError
-	}
 	p, ok := m.makePlan(o, l, st, &f)
 	if !ok {
 		return exitError
@@ -179,6 +173,22 @@ func runPlan(m *meta, args []string) int {
 		return exitChanges
 	}
 	return exitOK
+}
+
+// lockedState takes the state lock for op and loads the state.
+func (m *meta) lockedState(o *output, l *loaded, op string, timeout time.Duration) (*state.State, state.Unlocker, bool) {
+	unlock, err := m.lock(l.backend, op, timeout)
+	if err != nil {
+		o.diags(errDiag("State is locked", err, "Wait for the other run to finish, use -lock-timeout to wait for it, or if it died run adshift force-unlock with the lock ID."))
+		return nil, nil, false
+	}
+	st, err := l.backend.Load(m.ctx)
+	if err != nil {
+		unlock.Unlock()
+		o.diags(errDiag("Cannot read state", err, ""))
+		return nil, nil, false
+	}
+	return st, unlock, true
 }
 
 // errDiag wraps an error as a diagnostic without a source range.
