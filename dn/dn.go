@@ -502,8 +502,13 @@ func appendKeyAVA(buf []byte, a ava) []byte {
 	return appendEscaped(buf, a.val, true)
 }
 
-// Key parses s and returns its Key.
+// Key parses s and returns its Key. DNs made of plain ASCII (no escapes,
+// no spaces around separators, no multi-valued RDNs) take a fast path
+// that makes a single allocation.
 func Key(s string) (string, error) {
+	if k, ok := keyFast(s); ok {
+		return k, nil
+	}
 	d, err := Parse(s)
 	if err != nil {
 		return "", err
@@ -530,30 +535,77 @@ func EscapeValue(v string) string {
 
 const hexDigits = "0123456789abcdef"
 
-func appendEscaped(buf []byte, v string, lower bool) []byte {
-	for i := 0; i < len(v); {
-		c := v[i]
+// Byte classes for escaping.
+const (
+	clPlain  = iota // copied as is (lower-cased for keys)
+	clEscape        // preceded by '\'
+	clHex           // written as \XX
+	clMulti         // first byte of a multi-byte (or invalid) UTF-8 sequence
+)
+
+var escapeClass = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
 		switch {
-		case c == ' ' && (i == 0 || i == len(v)-1), c == '#' && i == 0,
-			c == ',', c == '+', c == '"', c == '\\', c == '<', c == '>', c == ';', c == '=':
-			buf = append(buf, '\\', c)
 		case c < 0x20 || c == 0x7f:
-			buf = append(buf, '\\', hexDigits[c>>4], hexDigits[c&15])
-		case c < utf8.RuneSelf:
-			if lower && c >= 'A' && c <= 'Z' {
-				c += 'a' - 'A'
+			t[c] = clHex
+		case c >= 0x80:
+			t[c] = clMulti
+		}
+	}
+	for _, c := range []byte{',', '+', '"', '\\', '<', '>', ';', '='} {
+		t[c] = clEscape
+	}
+	return t
+}()
+
+var lowerASCII = func() (t [256]byte) {
+	for c := 0; c < 256; c++ {
+		t[c] = byte(c)
+		if c >= 'A' && c <= 'Z' {
+			t[c] = byte(c) + 'a' - 'A'
+		}
+	}
+	return t
+}()
+
+func appendEscaped(buf []byte, v string, lower bool) []byte {
+	n := len(v)
+	for i := 0; i < n; {
+		c := v[i]
+		cl := escapeClass[c]
+		if cl == clPlain && c != ' ' && c != '#' {
+			// a run of plain bytes
+			j := i + 1
+			for j < n && escapeClass[v[j]] == clPlain && (v[j] != ' ' || j < n-1) {
+				j++
 			}
+			if lower {
+				for k := i; k < j; k++ {
+					buf = append(buf, lowerASCII[v[k]])
+				}
+			} else {
+				buf = append(buf, v[i:j]...)
+			}
+			i = j
+			continue
+		}
+		switch {
+		case c == ' ' && (i == 0 || i == n-1), c == '#' && i == 0, cl == clEscape:
+			buf = append(buf, '\\', c)
+		case c == ' ' || c == '#':
 			buf = append(buf, c)
-		default:
-			r, n := utf8.DecodeRuneInString(v[i:])
-			if r == utf8.RuneError && n == 1 {
+		case cl == clHex:
+			buf = append(buf, '\\', hexDigits[c>>4], hexDigits[c&15])
+		default: // clMulti
+			r, size := utf8.DecodeRuneInString(v[i:])
+			if r == utf8.RuneError && size == 1 {
 				buf = append(buf, '\\', hexDigits[c>>4], hexDigits[c&15])
 			} else if lower {
 				buf = utf8.AppendRune(buf, unicode.ToLower(r))
 			} else {
-				buf = append(buf, v[i:i+n]...)
+				buf = append(buf, v[i:i+size]...)
 			}
-			i += n
+			i += size
 			continue
 		}
 		i++
@@ -606,4 +658,76 @@ func ParentKey(key string) string {
 		}
 	}
 	return ""
+}
+
+// keyFast computes Key for the common plain DN in one pass, or reports
+// false when s needs the full parser.
+func keyFast(s string) (string, bool) {
+	if len(s) == 0 {
+		return "", false
+	}
+	buf := make([]byte, len(s))
+	i := 0
+	for {
+		// attribute type
+		start := i
+		if i >= len(s) {
+			return "", false
+		}
+		switch c := s[i]; {
+		case isAlpha(c):
+			for i < len(s) && (isAlpha(s[i]) || isDigit(s[i]) || s[i] == '-') {
+				i++
+			}
+		case isDigit(c):
+			for i < len(s) && (isDigit(s[i]) || s[i] == '.') {
+				i++
+			}
+			if s[i-1] == '.' {
+				return "", false
+			}
+		default:
+			return "", false
+		}
+		for k := start; k < i; k++ {
+			buf[k] = s[k] | 0x20*boolByte(s[k] >= 'A' && s[k] <= 'Z')
+		}
+		if i >= len(s) || s[i] != '=' {
+			return "", false
+		}
+		buf[i] = '='
+		i++
+		// value: printable ASCII without specials, no space at either end
+		vstart := i
+		for i < len(s) && s[i] != ',' {
+			c := s[i]
+			if c < 0x20 || c >= 0x7f {
+				return "", false
+			}
+			switch c {
+			case '\\', '+', '"', ';', '<', '>', '=', '#':
+				return "", false
+			}
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			buf[i] = c
+			i++
+		}
+		if i == vstart || s[vstart] == ' ' || s[i-1] == ' ' {
+			return "", false
+		}
+		if i == len(s) {
+			return bytesToString(buf), true
+		}
+		buf[i] = ','
+		i++
+	}
+}
+
+func boolByte(b bool) byte {
+	if b {
+		return 1
+	}
+	return 0
 }
