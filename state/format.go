@@ -9,6 +9,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strconv"
 )
 
 // ErrNewerFormat is wrapped by the error for a state file or journal written
@@ -196,50 +197,58 @@ func (s *State) check() error {
 // Encode writes s as a version-FormatVersion state document: indented JSON
 // with keys in a fixed order (objects and devices sorted by address), so the
 // same State always gives the same bytes and diffs under version control
-// stay readable. Encode streams one object at a time; it does not build the
-// whole document in memory.
+// stay readable. Encode streams; it does not build the whole document in
+// memory.
 func Encode(w io.Writer, s *State) error {
 	bw := bufio.NewWriterSize(w, 256<<10)
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("    ", "  ")
-	str := func(v string) []byte {
-		buf.Reset()
-		_ = enc.Encode(v) // a string always encodes
-		return bytes.TrimRight(buf.Bytes(), "\n")
-	}
-	fmt.Fprintf(bw, "{\n  \"version\": %d,\n  \"lineage\": %s,\n  \"serial\": %d,\n", FormatVersion, str(s.Lineage), s.Serial)
-	if err := encodeMap(bw, &buf, enc, str, "objects", s.Objects); err != nil {
+	b := make([]byte, 0, 64<<10)
+	b = append(b, "{\n  \"version\": "...)
+	b = strconv.AppendInt(b, FormatVersion, 10)
+	b = append(b, ",\n  \"lineage\": "...)
+	b = appendString(b, s.Lineage)
+	b = append(b, ",\n  \"serial\": "...)
+	b = strconv.AppendUint(b, s.Serial, 10)
+	b = append(b, ",\n  \"objects\": "...)
+	b, err := encodeMap(bw, b, "object", s.Objects, appendObject)
+	if err != nil {
 		return err
 	}
-	bw.WriteString(",\n")
-	if err := encodeMap(bw, &buf, enc, str, "devices", s.Devices); err != nil {
+	b = append(b, ",\n  \"devices\": "...)
+	if b, err = encodeMap(bw, b, "device", s.Devices, appendDevice); err != nil {
 		return err
 	}
-	bw.WriteString("\n}\n")
+	b = append(b, "\n}\n"...)
+	if _, err := bw.Write(b); err != nil {
+		return err
+	}
 	return bw.Flush()
 }
 
-func encodeMap[V any](bw *bufio.Writer, buf *bytes.Buffer, enc *json.Encoder, str func(string) []byte, name string, m map[string]V) error {
-	fmt.Fprintf(bw, "  %q: {", name)
+// encodeMap appends m as a JSON object at depth 1, its values at depth 2,
+// in key order, writing b out to bw whenever it grows large.
+func encodeMap[V any](bw *bufio.Writer, b []byte, what string, m map[string]V, appendValue func([]byte, int, V) ([]byte, error)) ([]byte, error) {
 	if len(m) == 0 {
-		bw.WriteString("}")
-		return nil
+		return append(b, "{}"...), nil
 	}
+	b = append(b, '{')
 	for i, k := range slices.Sorted(maps.Keys(m)) {
 		if i > 0 {
-			bw.WriteString(",")
+			b = append(b, ',')
 		}
-		bw.WriteString("\n    ")
-		bw.Write(str(k))
-		bw.WriteString(": ")
-		buf.Reset()
-		if err := enc.Encode(m[k]); err != nil {
-			return fmt.Errorf("encode %s %q: %w", name, k, err)
+		b = newline(b, 2)
+		b = appendString(b, k)
+		b = append(b, ": "...)
+		var err error
+		if b, err = appendValue(b, 2, m[k]); err != nil {
+			return b, fmt.Errorf("encode %s %q: %w", what, k, err)
 		}
-		bw.Write(bytes.TrimRight(buf.Bytes(), "\n"))
+		if len(b) >= 48<<10 {
+			if _, err := bw.Write(b); err != nil {
+				return b, err
+			}
+			b = b[:0]
+		}
 	}
-	bw.WriteString("\n  }")
-	return nil
+	b = newline(b, 1)
+	return append(b, '}'), nil
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -28,6 +29,39 @@ func goldenState() *State {
 	s.Objects[ou.Address] = ou
 	d := testDevice(1)
 	s.Devices[d.Address] = d
+	return s
+}
+
+// trickyState has every optional field both set and empty and strings that
+// need escaping.
+func trickyState() *State {
+	s := New()
+	s.Lineage = "quote\" back\\ <html> & \u2028 \x00"
+	s.Serial = 1<<64 - 1
+	odd := []string{
+		"", "plain", "tab\tnl\nret\r bs\b ff\f", "\x00\x01\x1f\x7f", "invalid \xff\xfe utf8",
+		"sep \u2028 \u2029", "é ü 日本 🎉", `<script>&amp;</script>`, "half \xe6\x97",
+	}
+	zone := time.FixedZone("CET", 3600)
+	for i, v := range odd {
+		o := &Object{Address: "o" + v, Workflow: v, Kind: v, Source: Identity{DN: v}, Target: Identity{GUID: v, SID: v}}
+		if i%2 == 0 {
+			o.SIDHistory = []string{v, v + "x"}
+			o.Created = true
+			o.UpdatedAt = time.Date(2026, 1, 2, 3, 4, 5, 123456789, zone)
+		} else {
+			o.SIDHistory = []string{}
+		}
+		s.Objects[o.Address] = o
+		d := &Device{Address: "d" + v, Cutover: v, Name: v, Target: Identity{DN: v}}
+		if i%2 == 1 {
+			d.Actions = []DeviceAction{{Name: v, Status: v, Detail: v, At: at}, {}}
+			d.UpdatedAt = at
+		}
+		s.Devices[d.Address] = d
+	}
+	s.Objects["nil"] = nil
+	s.Devices["nil"] = nil
 	return s
 }
 
@@ -55,7 +89,7 @@ func TestEncode_golden(t *testing.T) {
 // what encoding/json writes for the whole State, indented, so the file is
 // valid, sorted and stable.
 func TestEncode_isPrettyJSON(t *testing.T) {
-	for _, s := range []*State{New(), goldenState(), testState(50)} {
+	for _, s := range []*State{New(), goldenState(), testState(50), trickyState()} {
 		var got, want bytes.Buffer
 		if err := Encode(&got, s); err != nil {
 			t.Fatal(err)

@@ -2,9 +2,11 @@ package state
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -73,6 +75,37 @@ func FuzzReplay(f *testing.F) {
 		// The replayed state must be encodable, since Begin folds it.
 		if err := got.check(); err != nil {
 			t.Fatalf("replayed state fails its checks: %v", err)
+		}
+	})
+}
+
+// FuzzEncode checks the hand-written snapshot writer against encoding/json
+// for arbitrary strings and times.
+func FuzzEncode(f *testing.F) {
+	f.Add("user", "S-1-5-21-1", "a\"b\\c", int64(0), true)
+	f.Add("\u2028\x00<>&", "\xff", "日本", int64(1767225600123456789), false)
+	f.Fuzz(func(t *testing.T, a, b, c string, nanos int64, created bool) {
+		s := New()
+		s.Lineage = a
+		var ts time.Time
+		if nanos != 0 {
+			ts = time.Unix(0, nanos).In(time.FixedZone("", int(nanos%50000)))
+		}
+		s.Objects[a] = &Object{Address: a, Workflow: b, Kind: c, Source: Identity{DN: b, SID: c},
+			SIDHistory: []string{a, c}, Created: created, UpdatedAt: ts}
+		s.Devices[b] = &Device{Address: b, Name: c, Target: Identity{GUID: a},
+			Actions: []DeviceAction{{Name: a, Status: b, Detail: c, At: ts}}}
+		var got, want bytes.Buffer
+		gotErr := Encode(&got, s)
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		wantErr := enc.Encode(s)
+		if (gotErr != nil) != (wantErr != nil) {
+			t.Fatalf("Encode err = %v, encoding/json err = %v", gotErr, wantErr)
+		}
+		if gotErr == nil && got.String() != want.String() {
+			t.Fatalf("Encode differs from encoding/json:\n got %q\nwant %q", got.String(), want.String())
 		}
 	})
 }
