@@ -358,3 +358,30 @@ func tail(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// TestStateLock checks that a second run is refused while an apply holds
+// the state lock, names the holder, and with -lock-timeout waits for it.
+func TestStateLock(t *testing.T) {
+	bin, dir := adshiftBin(t), quickstart(t)
+	cmd := exec.Command(bin, "-chdir="+dir, "apply", "-auto-approve", "-parallelism=1")
+	cmd.Env = append(os.Environ(), "ADSHIFT_LDIF_APPLY_DELAY=10ms")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	journal := filepath.Join(dir, "adshift.state.journal")
+	deadline := time.Now().Add(60 * time.Second)
+	for lineCount(journal) < 3 && time.Now().Before(deadline) {
+		time.Sleep(2 * time.Millisecond)
+	}
+	r := runAdshift(t, bin, dir, nil, "plan")
+	if r.code != 1 || !strings.Contains(r.stderr, "State is locked") || !strings.Contains(r.stderr, `"apply"`) {
+		t.Errorf("a plan during an apply: exit %d\n%s", r.code, r.stderr)
+	}
+	r = runAdshift(t, bin, dir, nil, "plan", "-lock-timeout=120s", "-detailed-exitcode")
+	if r.code != 0 {
+		t.Errorf("plan -lock-timeout must wait for the apply and then find nothing to do: exit %d\n%s", r.code, r.stderr)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("the apply: %v", err)
+	}
+}
