@@ -33,6 +33,7 @@ func TestMain(m *testing.M) {
 //	normal          a well-behaved provider
 //	crash-discover  exits with status 3 after three Discover batches
 //	crash-apply     exits with status 4 on receiving the change with ID 6
+//	panic-discover  panics after two Discover batches
 //	garbage-stdout  writes nonsense to stdout instead of the handshake
 //	bad-kind        Discover returns an object of kind "printer"
 //	unknown-id      Apply reports a result for change 999 nobody sent
@@ -55,6 +56,12 @@ func runTestPlugin(mode string) int {
 				os.Exit(4)
 			}
 		}
+	case "panic-discover":
+		f.afterBatch = func(n int) {
+			if n == 2 {
+				panic("fake provider panicked on purpose")
+			}
+		}
 	case "garbage-stdout":
 		fmt.Println("hello, I am not a plugin|really|not")
 		return 0
@@ -66,6 +73,7 @@ func runTestPlugin(mode string) int {
 		fmt.Fprintf(os.Stderr, "unknown test plugin mode %q\n", mode)
 		return 2
 	}
+	f.logger = logger
 	logger.Info("fake provider starting", "mode", mode, "argv0", os.Args[0])
 	Serve(f, logger)
 	return 0
@@ -120,6 +128,8 @@ type fakeProvider struct {
 	afterBatch func(n int)           // called after each emitted batch
 	onChange   func(c Change)        // called for each change received
 	result     func(c Change) Result // overrides the result for a change
+
+	logger hclog.Logger // nil: no logs
 
 	// blockDiscover makes Discover wait for its context to end; the
 	// context's error is then sent on cancelled.
@@ -236,6 +246,17 @@ func (f *fakeProvider) Discover(ctx context.Context, scope Scope, emit func([]Ob
 		f.started <- struct{}{}
 		<-ctx.Done()
 		f.cancelled <- ctx.Err()
+		return ctx.Err()
+	}
+	if scope.BaseDN == "block" {
+		// One batch, then wait for the host to cancel.
+		if err := emit(objs[:1]); err != nil {
+			return err
+		}
+		<-ctx.Done()
+		if f.logger != nil {
+			f.logger.Info("discover cancelled", "error", ctx.Err())
+		}
 		return ctx.Err()
 	}
 	if scope.BaseDN == "env" {

@@ -1,12 +1,16 @@
 package providers
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -42,6 +46,44 @@ type LaunchOptions struct {
 	Logger hclog.Logger
 	// StartTimeout bounds the handshake; zero means one minute.
 	StartTimeout time.Duration
+	// SHA256, when set, is the expected SHA-256 of the executable (from a
+	// lock file); Launch refuses a binary that does not match.
+	SHA256 []byte
+}
+
+// BuiltinOptions returns the options that start the built-in provider name
+// from the running adshift binary: os.Executable() re-executed as
+// "adshift provider-serve NAME" in the configuration directory dir.
+func BuiltinOptions(name, dir string, logger hclog.Logger) (LaunchOptions, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return LaunchOptions{}, fmt.Errorf("built-in provider %q: %w", name, err)
+	}
+	return LaunchOptions{
+		Name:   name,
+		Path:   exe,
+		Argv0:  "adshift",
+		Args:   []string{"provider-serve", name},
+		Dir:    dir,
+		Logger: logger,
+	}, nil
+}
+
+// checkSHA256 compares the SHA-256 of the file at path with want.
+func checkSHA256(path string, want []byte) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return fmt.Errorf("hash %s: %w", path, err)
+	}
+	if got := h.Sum(nil); !bytes.Equal(got, want) {
+		return fmt.Errorf("%s has SHA-256 %x, want %x", path, got, want)
+	}
+	return nil
 }
 
 // Client is a provider running in its own process. It implements Provider
@@ -49,10 +91,21 @@ type LaunchOptions struct {
 // died during a call) and must be closed. Its methods are safe for
 // concurrent use.
 type Client struct {
-	name string
-	pc   *plugin.Client
-	proc *process
-	rpc  *grpcClient
+	name   string
+	pc     *plugin.Client
+	proc   *process
+	rpc    *grpcClient
+	closed atomic.Bool
+}
+
+// ErrClosed is wrapped by the error of a call on a closed Client.
+var ErrClosed = errors.New("provider client is closed")
+
+func (c *Client) check(call string) error {
+	if c.closed.Load() {
+		return fmt.Errorf("provider %q: %s: %w", c.name, call, ErrClosed)
+	}
+	return nil
 }
 
 var _ Provider = (*Client)(nil)
@@ -78,6 +131,11 @@ func Launch(ctx context.Context, opts LaunchOptions) (*Client, error) {
 			return nil, fmt.Errorf("launch provider %q: %w", opts.Name, err)
 		}
 		path = abs
+	}
+	if opts.SHA256 != nil {
+		if err := checkSHA256(path, opts.SHA256); err != nil {
+			return nil, fmt.Errorf("launch provider %q: %w", opts.Name, err)
+		}
 	}
 	argv0 := opts.Argv0
 	if argv0 == "" {
@@ -168,27 +226,49 @@ func (c *Client) PID() int { return c.proc.pid() }
 // Close ends the plugin process: it closes the connection, waits up to two
 // seconds for the plugin to exit and then kills it. Call Stop first to let
 // the provider finish its work. Close may be called more than once.
-func (c *Client) Close() { c.pc.Kill() }
+func (c *Client) Close() {
+	c.closed.Store(true)
+	c.pc.Kill()
+}
 
 // GetSchema implements Provider.
-func (c *Client) GetSchema(ctx context.Context) (*Schema, error) { return c.rpc.GetSchema(ctx) }
+func (c *Client) GetSchema(ctx context.Context) (*Schema, error) {
+	if err := c.check("GetSchema"); err != nil {
+		return nil, err
+	}
+	return c.rpc.GetSchema(ctx)
+}
 
 // Configure implements Provider.
 func (c *Client) Configure(ctx context.Context, config cty.Value) (Diagnostics, error) {
+	if err := c.check("Configure"); err != nil {
+		return nil, err
+	}
 	return c.rpc.Configure(ctx, config)
 }
 
 // Discover implements Provider; emit is called once per batch as it
 // arrives, never after Discover returns.
 func (c *Client) Discover(ctx context.Context, scope Scope, emit func([]Object) error) error {
+	if err := c.check("Discover"); err != nil {
+		return err
+	}
 	return c.rpc.Discover(ctx, scope, emit)
 }
 
 // Apply implements Provider; emit is called from Apply's goroutine only,
 // and every result that arrived is emitted before Apply returns an error.
 func (c *Client) Apply(ctx context.Context, in <-chan Change, emit func(Result) error) error {
+	if err := c.check("Apply"); err != nil {
+		return err
+	}
 	return c.rpc.Apply(ctx, in, emit)
 }
 
 // Stop implements Provider.
-func (c *Client) Stop(ctx context.Context) error { return c.rpc.Stop(ctx) }
+func (c *Client) Stop(ctx context.Context) error {
+	if err := c.check("Stop"); err != nil {
+		return err
+	}
+	return c.rpc.Stop(ctx)
+}

@@ -178,14 +178,22 @@ func (t *tailBuffer) tail() string {
 	t.mu.Unlock()
 	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
 	var out []string
+	panicAt := -1
 	for _, l := range lines {
 		l = strings.TrimRight(l, "\r")
 		if strings.TrimSpace(l) == "" {
 			continue
 		}
+		if strings.HasPrefix(l, "panic: ") || strings.HasPrefix(l, "fatal error: ") {
+			panicAt = len(out)
+		}
 		out = append(out, "  "+renderLogLine(l))
 	}
-	if len(out) > tailLines {
+	switch {
+	case panicAt >= 0:
+		// A Go panic: its message and the top of its stack say most.
+		out = out[panicAt:min(len(out), panicAt+tailLines)]
+	case len(out) > tailLines:
 		out = out[len(out)-tailLines:]
 	}
 	return strings.ToValidUTF8(strings.Join(out, "\n"), "\uFFFD")

@@ -3,6 +3,7 @@ package providers
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"os"
 	"os/exec"
@@ -245,6 +246,78 @@ func TestProcess_crashDuringApply(t *testing.T) {
 	}
 	if diff := cmp.Diff([]int64{1, 2, 3, 4}, ids); diff != "" {
 		t.Errorf("results delivered (-want +got):\n%s", diff)
+	}
+}
+
+func TestProcess_panic(t *testing.T) {
+	c, _ := launchTestPlugin(t, "panic-discover", nil)
+	if _, err := c.Configure(t.Context(), fakeConfig(map[string]cty.Value{"batch": cty.NumberIntVal(2)})); err != nil {
+		t.Fatal(err)
+	}
+	err := c.Discover(t.Context(), Scope{}, func([]Object) error { return nil })
+	t.Logf("error: %v", err)
+	var exit *ExitError
+	if !errors.As(err, &exit) {
+		t.Fatalf("error = %v, want an *ExitError", err)
+	}
+	for _, want := range []string{"exited unexpectedly during Discover: exit status 2", "panic: fake provider panicked on purpose"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q", want)
+		}
+	}
+}
+
+func TestProcess_cancel(t *testing.T) {
+	logs := &syncBuffer{}
+	c, _ := launchTestPlugin(t, "normal", logs)
+	ctx, cancel := context.WithCancel(t.Context())
+	err := c.Discover(ctx, Scope{BaseDN: "block"}, func([]Object) error { cancel(); return nil })
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("error = %v, want context.Canceled", err)
+	}
+	var exit *ExitError
+	if errors.As(err, &exit) {
+		t.Fatalf("a cancelled call is not a crash: %v", err)
+	}
+	// The plugin lives on, and its Discover saw the cancellation.
+	if _, err := c.GetSchema(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Stop(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if !strings.Contains(logs.String(), "discover cancelled: error=\"context canceled\"") {
+		t.Errorf("the plugin did not log the cancellation:\n%s", logs)
+	}
+	// A closed client says so instead of reporting a crash.
+	if _, err := c.GetSchema(t.Context()); !errors.Is(err, ErrClosed) {
+		t.Errorf("GetSchema after Close: %v, want ErrClosed", err)
+	}
+}
+
+func TestLaunch_checksum(t *testing.T) {
+	opts, err := BuiltinOptions("fake", t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Env = []string{testPluginEnv + "=normal"}
+	data, err := os.ReadFile(opts.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	opts.SHA256 = sum[:]
+	c, err := Launch(t.Context(), opts)
+	if err != nil {
+		t.Fatalf("matching checksum: %v", err)
+	}
+	c.Close()
+
+	opts.SHA256 = make([]byte, 32)
+	_, err = Launch(t.Context(), opts)
+	if err == nil || !strings.HasPrefix(err.Error(), `launch provider "fake": `) || !strings.Contains(err.Error(), "has SHA-256") {
+		t.Errorf("mismatching checksum: error = %v", err)
 	}
 }
 
