@@ -111,3 +111,14 @@ func TestDiagnosticsFileLineCol(t *testing.T) {
 	v.Diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Unsupported argument", Detail: "Did you mean \"provider\"?", Subject: &r}})
 	golden(t, "diagnostic.txt", out.Bytes())
 }
+
+func TestPlanMarkdown(t *testing.T) {
+	var out bytes.Buffer
+	p := samplePlan()
+	p.Created = time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	p.Version = "0.1.0"
+	if err := Markdown(&out, p); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "plan.md", out.Bytes())
+}

@@ -106,9 +106,10 @@ func runInit(m *meta, args []string) int {
 }
 
 func runShow(m *meta, args []string) int {
-	var jsonMode, noColor bool
+	var jsonMode, noColor, markdown bool
 	fs := newFlags(m, "show", "show [options] [PLANFILE]")
 	fs.BoolVar(&jsonMode, "json", false, "Write one JSON document")
+	fs.BoolVar(&markdown, "markdown", false, "Write a saved plan as a Markdown review for a change board")
 	fs.BoolVar(&noColor, "no-color", false, "Do not colour the output")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -120,13 +121,18 @@ func runShow(m *meta, args []string) int {
 			m.view.Diagnostics(errDiag("Cannot read plan", err, "Pass a file written by adshift plan -out."))
 			return exitError
 		}
-		if jsonMode {
+		switch {
+		case jsonMode:
 			if err := ui.Document(m.stdout, "plan", p); err != nil {
 				return exitError
 			}
-			return exitOK
+		case markdown:
+			if err := ui.Markdown(m.stdout, p); err != nil {
+				return exitError
+			}
+		default:
+			m.view.Plan(p)
 		}
-		m.view.Plan(p)
 		return exitOK
 	}
 	cfg, _ := m.loadConfig()
