@@ -569,3 +569,24 @@ func mustOpen(t *testing.T, path string) *os.File {
 	t.Cleanup(func() { f.Close() })
 	return f
 }
+
+// TestDiscover_objectsAreStable: objects handed out by Discover do not
+// change when a later Apply changes the same entries (in-process hosts keep
+// them for the plan).
+func TestDiscover_objectsAreStable(t *testing.T) {
+	p, _ := setup(t)
+	before := byDN(discover(t, p, providers.Scope{BaseDN: base}))[groupDN]
+	want := append([]string(nil), before.Attrs["member"]...)
+	apply(t, p,
+		providers.Change{ID: 1, Op: providers.OpUpdate, DN: groupDN, Attrs: []providers.AttrChange{
+			{Name: "member", Op: providers.AttrDelete, Values: []string{smithDN}}}},
+		providers.Change{ID: 2, Op: providers.OpMove, DN: mullerDN, NewDN: "CN=M,OU=Staff,DC=source,DC=test"},
+	)
+	if diff := cmp.Diff(want, before.Attrs["member"]); diff != "" {
+		t.Errorf("a discovered object changed under its holder (-want +got):\n%s", diff)
+	}
+	after := byDN(discover(t, p, providers.Scope{BaseDN: base}))[groupDN]
+	if diff := cmp.Diff([]string{"CN=M,OU=Staff,DC=source,DC=test"}, after.Attrs["member"]); diff != "" {
+		t.Errorf("members after apply (-want +got):\n%s", diff)
+	}
+}

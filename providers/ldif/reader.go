@@ -54,8 +54,10 @@ type Reader struct {
 	buf     []byte // current logical line
 	started bool
 	intern  map[string]internedName
-	records int    // records returned so far
-	scratch []byte // base64 decoding buffer
+	records int      // records returned so far
+	scratch []byte   // base64 decoding buffer
+	attrs   []Attr   // reused while building a record
+	lowers  []string // reused while building a record
 }
 
 // NewReader returns a Reader over r; name (usually the file name) prefixes
@@ -307,7 +309,7 @@ func (r *Reader) Next() (*Record, error) {
 	}
 	first := true
 	var mod *Mod
-	var ab attrBuilder
+	ab := attrBuilder{attrs: r.attrs[:0], lowers: r.lowers[:0]}
 	for {
 		line, number, err = r.readLogical()
 		if err == io.EOF || (err == nil && len(line) == 0) {
@@ -388,7 +390,12 @@ func (r *Reader) Next() (*Record, error) {
 			mod.Attr.Values = append(mod.Attr.Values, f.value)
 		}
 	}
-	rec.Attrs = ab.attrs
+	if len(ab.attrs) > 0 {
+		rec.Attrs = make([]Attr, len(ab.attrs)) // exact size; the builder's slices are reused
+		copy(rec.Attrs, ab.attrs)
+	}
+	clear(ab.attrs) // drop references to this record's values
+	r.attrs, r.lowers = ab.attrs[:0], ab.lowers[:0]
 	if mod != nil { // tolerate a missing final "-"
 		rec.Mods = append(rec.Mods, *mod)
 	}
@@ -418,9 +425,7 @@ type attrBuilder struct {
 }
 
 func (b *attrBuilder) add(name, lower, value string) {
-	if b.attrs == nil {
-		b.attrs = make([]Attr, 0, 20)
-		b.lowers = make([]string, 0, 20)
+	if b.arena == nil {
 		b.arena = make([]string, 0, 20)
 	}
 	if n := len(b.lowers); n > 0 && b.lowers[n-1] == lower {

@@ -307,7 +307,7 @@ func (st *store) relink(renames map[string]string) {
 			if !isLink(a.Name) {
 				continue
 			}
-			out := a.Values[:0]
+			out := make([]string, 0, len(a.Values)) // never in place: see applyMod
 			for _, v := range a.Values {
 				if k, err := dn.Key(v); err == nil {
 					if nv, ok := renames[k]; ok {
@@ -531,7 +531,7 @@ func containsFold(vals []string, v string) bool {
 }
 
 func removeFold(vals []string, v string) []string {
-	out := vals[:0]
+	out := make([]string, 0, len(vals))
 	for _, x := range vals {
 		if !strings.EqualFold(x, v) {
 			out = append(out, x)
@@ -568,7 +568,8 @@ func applyMod(e *entry, m Mod) error {
 		if a := e.get(m.Attr.Name); a != nil {
 			for _, v := range m.Attr.Values {
 				if i := indexValue(m.Attr.Name, a.Values, v); i >= 0 {
-					a.Values = append(a.Values[:i], a.Values[i+1:]...)
+					// a new slice: discovered Objects may share the old one
+					a.Values = append(a.Values[:i:i], a.Values[i+1:]...)
 				}
 			}
 			if len(a.Values) == 0 {
