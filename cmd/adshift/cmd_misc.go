@@ -15,6 +15,7 @@ import (
 	"github.com/adshift/adshift/planner"
 	"github.com/adshift/adshift/planner/plans"
 	"github.com/adshift/adshift/providers"
+	"github.com/adshift/adshift/providers/ad"
 	"github.com/adshift/adshift/providers/ldif"
 	"github.com/adshift/adshift/state"
 	"github.com/adshift/adshift/ui"
@@ -241,6 +242,8 @@ func runProviderServe(m *meta, args []string) int {
 	switch args[0] {
 	case "ldif":
 		p = ldif.New(logger)
+	case "ad":
+		p = ad.New(logger)
 	default:
 		fmt.Fprintf(m.stderr, "adshift: no built-in provider %q\n", args[0])
 		return exitError
