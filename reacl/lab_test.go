@@ -101,6 +101,9 @@ func checkLabDescriptor(t *testing.T, o *oracle, dom *Domain, b []byte) string {
 	if err := checkAgainstSamba(t, o, ours, mustParseSDDL(t, ours, dom)); err != nil {
 		return err.Error()
 	}
+	// Translation algebra on a real directory's descriptors: every account
+	// of the DC's domain mapped to the same RID elsewhere.
+	checkTranslationProperties(t, d, mapDomain(t, d, dom.SID))
 	return ""
 }
 
