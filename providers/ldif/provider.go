@@ -119,6 +119,8 @@ func (p *Provider) Configure(ctx context.Context, config cty.Value) (providers.D
 		detail := fmt.Sprintf("The LDIF snapshot %q does not exist or is not a regular file. Export the directory with \"ldifde -f %s\" (or ldapsearch -LLL > %s), or create an empty file for an empty directory. Relative paths are relative to the configuration directory.", file, filepath.Base(file), filepath.Base(file))
 		return append(diags, providers.Diagnostic{Severity: providers.SeverityError, Summary: "LDIF file not found", Detail: detail, Attribute: cty.GetAttrPath("file")}), nil
 	}
+	p.applyMu.Lock() // never swap the snapshot under a running Apply
+	defer p.applyMu.Unlock()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.file, p.changes, p.st = file, changes, nil
