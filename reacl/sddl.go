@@ -340,7 +340,12 @@ func parseACEFlags(s string) (ACEFlags, error) {
 		if len(s) < 2 {
 			return 0, fmt.Errorf("bad ACE flag %q", s)
 		}
-		found := false
+		// TP (trust protected filter) shares bit 0x40 with SA; it is read
+		// but written as SA.
+		found := s[:2] == "TP"
+		if found {
+			f |= SuccessfulAccess
+		}
 		for _, c := range aceFlagCodes {
 			if s[:2] == c.code {
 				f |= c.f
