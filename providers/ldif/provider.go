@@ -601,6 +601,9 @@ func (p *Provider) create(c providers.Change) (providers.Result, []*Record, []*R
 	user := []Attr{{Name: "objectClass", Values: append([]string(nil), classes...)}}
 	for _, ac := range c.Attrs {
 		lower := strings.ToLower(BaseName(ac.Name))
+		if !validName(ac.Name) {
+			return fail(c, "%q is not a valid LDAP attribute name; fix the template.", ac.Name)
+		}
 		if systemAttrs[lower] {
 			return fail(c, "%s is maintained by the directory and cannot be set on %s; remove it from the template.", ac.Name, c.DN)
 		}
@@ -705,6 +708,9 @@ func (p *Provider) update(c providers.Change, e *entry) (providers.Result, []*Re
 	var mods, secret []Mod
 	for _, ac := range c.Attrs {
 		lower := strings.ToLower(BaseName(ac.Name))
+		if !validName(ac.Name) {
+			return fail(c, "%q is not a valid LDAP attribute name; fix the template.", ac.Name)
+		}
 		if systemAttrs[lower] {
 			return fail(c, "%s is maintained by the directory and cannot be changed on %s; remove it from the template.", ac.Name, e.dnStr)
 		}

@@ -285,6 +285,10 @@ func TestApply_errors(t *testing.T) {
 		{"move into itself", providers.Change{Op: providers.OpMove, DN: "OU=Staff,DC=source,DC=test", NewDN: "OU=Staff,OU=Users,OU=Staff,DC=source,DC=test"}, "below itself"},
 		{"move onto existing", providers.Change{Op: providers.OpMove, DN: smithDN, NewDN: mullerDN}, "already exists"},
 		{"move to missing parent", providers.Change{Op: providers.OpMove, DN: smithDN, NewDN: "CN=x,OU=Gone,DC=source,DC=test"}, "does not exist"},
+		{"invalid attribute name", providers.Change{Op: providers.OpUpdate, DN: smithDN,
+			Attrs: []providers.AttrChange{{Name: "display Name", Op: providers.AttrReplace, Values: []string{"x"}}}}, "not a valid LDAP attribute name"},
+		{"invalid attribute name on create", providers.Change{Op: providers.OpCreate, Kind: providers.KindUser, DN: "CN=n,OU=Staff,DC=source,DC=test",
+			Attrs: []providers.AttrChange{{Name: "mail:", Op: providers.AttrReplace, Values: []string{"x"}}}}, "not a valid LDAP attribute name"},
 		{"bad SID value", providers.Change{Op: providers.OpUpdate, DN: smithDN,
 			Attrs: []providers.AttrChange{{Name: "sIDHistory", Op: providers.AttrAdd, Values: []string{"S-1-x"}}}}, "Value of sIDHistory"},
 	}

@@ -185,10 +185,8 @@ func (r *Reader) parseLine(b []byte, number int) (field, error) {
 		return field{}, r.errorf(number, "expected \"name: value\", found %q; check for a value wrapped onto a new line without a leading space", clip(b))
 	}
 	nameB := b[:colon]
-	for _, c := range nameB {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == ';' || c == '=' || c == '.' || c == '_') {
-			return field{}, r.errorf(number, "invalid attribute name %q; names are letters, digits, '-' and ';options'", clip(nameB))
-		}
+	if !validName(nameB) {
+		return field{}, r.errorf(number, "invalid attribute name %q; names are letters, digits, '-' and ';options'", clip(nameB))
 	}
 	in, ok := r.intern[string(nameB)]
 	if !ok {
@@ -218,6 +216,21 @@ func (r *Reader) parseLine(b []byte, number int) (field, error) {
 	default:
 		return field{name: name, lower: in.lower, value: string(trimLeftSpace(rest)), line: number}, nil
 	}
+}
+
+// validName reports whether b is an attribute description the Reader
+// accepts (and so the Writer may write).
+func validName[T string | []byte](b T) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == ';' || c == '=' || c == '.' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 func trimLeftSpace(b []byte) []byte {
