@@ -5,6 +5,7 @@ import (
 	"bytes"
 	stdcontext "context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -313,5 +314,86 @@ func TestRecover_foldedJournal(t *testing.T) {
 	}
 	if n := bytes.Count(after, []byte("dn: OU=Once,")); n != 1 {
 		t.Errorf("OU=Once appears %d times", n)
+	}
+}
+
+// TestReplay_randomChanges applies a long random mix of changes (creates,
+// updates with link values, moves of leaves and subtrees, deletes, some of
+// them failing) without folding, then checks that replaying the journal
+// from the old snapshot reproduces the in-memory state byte for byte.
+func TestReplay_randomChanges(t *testing.T) {
+	for seed := uint64(1); seed <= 3; seed++ {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			p, file := setup(t)
+			p.skipFold = true
+			r := rand.New(rand.NewPCG(seed, 7))
+			ous := []string{"OU=Staff,DC=source,DC=test", "OU=Users,OU=Staff,DC=source,DC=test", "OU=Workstations,DC=source,DC=test"}
+			var users []string
+			pick := func(s []string) string { return s[r.IntN(len(s))] }
+			var changes []providers.Change
+			for i := 0; i < 300; i++ {
+				id := int64(i)
+				switch k := r.IntN(10); {
+				case k < 2:
+					dnStr := fmt.Sprintf("OU=o%d,%s", i, pick(ous))
+					ous = append(ous, dnStr)
+					changes = append(changes, providers.Change{ID: id, Op: providers.OpCreate, Kind: providers.KindOU, DN: dnStr})
+				case k < 5:
+					dnStr := fmt.Sprintf("CN=u%d,%s", i, pick(ous))
+					users = append(users, dnStr)
+					changes = append(changes, providers.Change{ID: id, Op: providers.OpCreate, Kind: providers.KindUser, DN: dnStr,
+						Attrs: []providers.AttrChange{{Name: "description", Op: providers.AttrReplace, Values: []string{fmt.Sprint("d ", i)}}}})
+				case k < 7 && len(users) > 0:
+					changes = append(changes, providers.Change{ID: id, Op: providers.OpUpdate, DN: groupDN, Attrs: []providers.AttrChange{
+						{Name: "member", Op: []providers.AttrOp{providers.AttrAdd, providers.AttrDelete}[r.IntN(2)], Values: []string{pick(users)}}}})
+				case k < 8:
+					from := pick(append(users, ous...))
+					typ := "CN"
+					if strings.HasPrefix(from, "OU=") {
+						typ = "OU"
+					}
+					to := fmt.Sprintf("%s=m%d,%s", typ, i, pick(ous))
+					changes = append(changes, providers.Change{ID: id, Op: providers.OpMove, DN: from, NewDN: to})
+				case k < 9 && len(users) > 0:
+					changes = append(changes, providers.Change{ID: id, Op: providers.OpDelete, DN: pick(users)})
+				default:
+					changes = append(changes, providers.Change{ID: id, Op: providers.OpUpdate, DN: smithDN, Attrs: []providers.AttrChange{
+						{Name: "manager", Op: providers.AttrReplace, Values: []string{pick(append(users, mullerDN))}}}})
+				}
+			}
+			// One change at a time (one batch each) in one Apply call.
+			in := make(chan providers.Change)
+			got := make(chan providers.Result)
+			done := make(chan error, 1)
+			go func() { done <- p.Apply(t.Context(), in, func(r providers.Result) error { got <- r; return nil }) }()
+			failed := 0
+			for _, c := range changes {
+				in <- c
+				if res := <-got; res.Error != "" {
+					failed++
+				}
+			}
+			close(in)
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			var mem bytes.Buffer
+			p.mu.Lock()
+			if err := writeSnapshot(&mem, p.st, 1); err != nil {
+				t.Fatal(err)
+			}
+			p.mu.Unlock()
+			fresh := configure(t, file) // replays the journal
+			var replayed bytes.Buffer
+			fresh.mu.Lock()
+			if err := writeSnapshot(&replayed, fresh.st, 1); err != nil {
+				t.Fatal(err)
+			}
+			fresh.mu.Unlock()
+			if !bytes.Equal(mem.Bytes(), replayed.Bytes()) {
+				t.Fatalf("replayed state differs from the applied one (%d vs %d bytes)", mem.Len(), replayed.Len())
+			}
+			t.Logf("%d changes, %d refused", len(changes), failed)
+		})
 	}
 }
