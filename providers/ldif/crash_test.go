@@ -397,3 +397,54 @@ func TestReplay_randomChanges(t *testing.T) {
 		})
 	}
 }
+
+// FuzzConfigure feeds arbitrary snapshot and journal files to Configure:
+// it must report problems as diagnostics or errors, never panic, and a
+// successful load must survive a fold and a reload unchanged.
+func FuzzConfigure(f *testing.F) {
+	fixture, err := os.ReadFile("testdata/source.ldif")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(fixture, []byte(nil))
+	f.Add([]byte("dn: DC=x\nobjectClass: domainDNS\n\ndn: OU=a,DC=x\nobjectClass: organizationalUnit\n"),
+		[]byte(journalHeader+"0 changes-size=0\n\ndn: CN=u,OU=a,DC=x\nchangetype: add\nobjectClass: user\nmember: CN=v,DC=x\n\n"+batchMarker+"10\n\n"+
+			"dn: OU=a,DC=x\nchangetype: moddn\nnewrdn: OU=b\ndeleteoldrdn: 1\n\n"+batchMarker+"20\n\ndn: CN=u,OU=b,DC=x\nchangetype: delete\n\n"))
+	f.Add([]byte(generationPrefix+"3\ndn: CN=a,DC=x\ncn: a\n"), []byte(journalHeader+"2 changes-size=0\n\n"))
+	f.Fuzz(func(t *testing.T, snapshot, journal []byte) {
+		dir := t.TempDir()
+		file := filepath.Join(dir, "s.ldif")
+		if err := os.WriteFile(file, snapshot, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if journal != nil {
+			if err := os.WriteFile(JournalPath(file), journal, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p := New(nil)
+		diags, err := p.Configure(t.Context(), cty.ObjectVal(map[string]cty.Value{"file": cty.StringVal(file)}))
+		if err != nil || diags.HasErrors() {
+			return
+		}
+		var before bytes.Buffer
+		p.mu.Lock()
+		writeSnapshot(&before, p.st, 0)
+		if err := fold(p.st, file); err != nil {
+			p.mu.Unlock()
+			t.Fatalf("fold: %v", err)
+		}
+		p.mu.Unlock()
+		q := New(nil)
+		diags, err = q.Configure(t.Context(), cty.ObjectVal(map[string]cty.Value{"file": cty.StringVal(file)}))
+		if err != nil || diags.HasErrors() {
+			t.Fatalf("reload of a folded snapshot: %v %v", err, diags)
+		}
+		var after bytes.Buffer
+		writeSnapshot(&after, q.st, 0)
+		if !bytes.Equal(before.Bytes(), after.Bytes()) {
+			t.Fatalf("fold and reload changed the state:\n%s\n---\n%s", before.Bytes(), after.Bytes())
+		}
+		_ = q.Discover(t.Context(), providers.Scope{}, func([]providers.Object) error { return nil })
+	})
+}
