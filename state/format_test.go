@@ -226,7 +226,8 @@ func TestUpgrade(t *testing.T) {
 			}
 		})
 	}
-	if len(upgrades) != FormatVersion-1 {
-		t.Errorf("upgrades has %d functions, want one per old version (%d)", len(upgrades), FormatVersion-1)
+	if len(upgrades) != FormatVersion-1 || len(recordUpgrades) != FormatVersion-1 {
+		t.Errorf("upgrades has %d functions and recordUpgrades %d, want one per old version (%d)",
+			len(upgrades), len(recordUpgrades), FormatVersion-1)
 	}
 }

@@ -15,6 +15,10 @@ const (
 	opDeleteDevice = "delete_device"
 )
 
+// recordUpgrades[v] turns a version-v journal record into a version-(v+1)
+// one, like upgrades does for snapshots; empty while only version 1 exists.
+var recordUpgrades = map[int]func([]byte) ([]byte, error){}
+
 // record is one line of a journal: one change, the lineage of the state it
 // belongs to and the serial the state has once the change is applied.
 type record struct {
@@ -115,6 +119,16 @@ func replay(s *State, data []byte, journalName, stateName string) (*State, repla
 			return nil, res, &newerFormatError{what: journalName, version: r.Version}
 		case r.Version < 1:
 			return nil, res, fmt.Errorf("%s line %d: missing or invalid format version %d", journalName, lineNo, r.Version)
+		case r.Version < FormatVersion:
+			// A journal left by a crash of an older adshift.
+			up, err := upgrade(line, r.Version, FormatVersion, recordUpgrades)
+			if err == nil {
+				r = record{}
+				err = json.Unmarshal(up, &r)
+			}
+			if err != nil {
+				return nil, res, fmt.Errorf("%s line %d: upgrade: %w", journalName, lineNo, err)
+			}
 		}
 		if err := r.validate(); err != nil {
 			return nil, res, fmt.Errorf("%s line %d: %w", journalName, lineNo, err)
