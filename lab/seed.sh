@@ -4,9 +4,9 @@
 # Creates OU=NAME under the domain, USERS disabled users spread over OUS
 # sub-OUs (OU=p00..), and, when MEMBERS > 0, a global security group
 # CN=NAME-big in OU=NAME holding the first MEMBERS users. The LDIF goes into
-# the local DC database in one transaction through Samba's own module stack
-# (seed-load.py), so a seed is all or nothing. Idempotent: OU=NAME carries
-# description "adshift-seed USERS MEMBERS OUS" and is then left alone.
+# the local DC database through Samba's own module stack (seed-load.py, which
+# skips what exists, so an interrupted seed resumes). Idempotent: OU=NAME gets
+# description "adshift-seed USERS MEMBERS OUS" when complete and is then left alone.
 #   lab/seed.sh source Scale 3000 2000 4
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
@@ -31,7 +31,7 @@ start=$(date +%s)
 ldif="$(mktemp)"; trap 'rm -f "$ldif"' EXIT
 awk -v ou="$ou" -v name="$name" -v users="$users" -v members="$members" -v ous="$ous" -v realm="${dc}.test" '
 BEGIN {
-	printf "dn: %s\nobjectClass: organizationalUnit\ndescription: adshift-seed %d %d %d\n\n", ou, users, members, ous
+	printf "dn: %s\nobjectClass: organizationalUnit\n\n", ou
 	for (p = 0; p < ous; p++) printf "dn: OU=p%02d,%s\nobjectClass: organizationalUnit\n\n", p, ou
 	for (i = 0; i < users; i++) {
 		u = sprintf("%s-u%05d", tolower(name), i)
@@ -45,8 +45,6 @@ BEGIN {
 		printf "\n"
 	}
 }' >"$ldif"
-if ldap ldapsearch -LLL -b "$ou" -s base dn 2>/dev/null | grep -q '^dn:'; then
-	die "$dc: $ou exists but was not seeded as \"$stamp\"; delete it first"
-fi
 /usr/bin/python3 "$LAB_DIR/seed-load.py" "$(dc_dir "$dc")/etc/smb.conf" "$ldif"
+printf 'dn: %s\nchangetype: modify\nreplace: description\ndescription: %s\n' "$ou" "$stamp" | ldap ldapmodify >/dev/null
 log "$dc: seeded $ou with $users users in $ous OUs, group of $members in $(($(date +%s) - start)) s"

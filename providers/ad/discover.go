@@ -65,6 +65,9 @@ func KindFilter(kinds []providers.Kind) (string, error) {
 type searchUnit struct {
 	base  string
 	scope int
+	// skipNonLeaf drops entries that can hold objects: in a split, each
+	// such child is searched (itself included) by its own subtree unit.
+	skipNonLeaf bool
 }
 
 // discovery is the state of one Discover call.
@@ -172,14 +175,12 @@ func (d *discovery) excluded(ndn string) bool {
 // subtree search per child that can hold objects; excluded children are not
 // searched at all.
 func (d *discovery) split(ctx context.Context, root string) ([]searchUnit, error) {
-	units := []searchUnit{{base: root, scope: ldap.ScopeBaseObject}, {base: root, scope: ldap.ScopeSingleLevel}}
+	units := []searchUnit{{base: root, scope: ldap.ScopeBaseObject}, {base: root, scope: ldap.ScopeSingleLevel, skipNonLeaf: true}}
 	err := d.s.pool.do(ctx, opCtx{op: "search", dn: root}, func(c *conn) error {
 		units = units[:2]
 		return pagedSearch(c, root, ldap.ScopeSingleLevel, "(objectClass=*)", []string{"objectClass"}, d.s.cfg.PageSize, func(es []*ldap.Entry) error {
 			for _, e := range es {
-				classes := e.GetAttributeValues("objectClass")
-				leaf := slices.ContainsFunc(classes, func(c string) bool { return slices.Contains(leafClasses, strings.ToLower(c)) })
-				if !leaf && !d.excluded(NormalizeDN(e.DN)) {
+				if !isLeaf(e) && !d.excluded(NormalizeDN(e.DN)) {
 					units = append(units, searchUnit{base: e.DN, scope: ldap.ScopeWholeSubtree})
 				}
 			}
@@ -187,6 +188,13 @@ func (d *discovery) split(ctx context.Context, root string) ([]searchUnit, error
 		})
 	})
 	return units, err
+}
+
+// isLeaf reports whether e cannot hold objects of the served kinds.
+func isLeaf(e *ldap.Entry) bool {
+	return slices.ContainsFunc(e.GetAttributeValues("objectClass"), func(c string) bool {
+		return slices.Contains(leafClasses, strings.ToLower(c))
+	})
 }
 
 // requestAttrs returns the attribute list to request, the wanted lower-cased
@@ -258,7 +266,7 @@ func (d *discovery) search(ctx context.Context, u searchUnit) error {
 			}
 			batch := make([]providers.Object, 0, len(es))
 			for _, e := range es {
-				if d.excluded(NormalizeDN(e.DN)) {
+				if (u.skipNonLeaf && !isLeaf(e)) || d.excluded(NormalizeDN(e.DN)) {
 					continue
 				}
 				o, err := d.object(c, e)
