@@ -22,7 +22,6 @@ const (
 	groupGlobalSecurity      = -2147483646
 	groupDomainLocalSecurity = -2147483644
 	groupUniversalSecurity   = -2147483640
-	groupGlobalDistribution  = 2
 	groupUniversalDistrib    = 8
 )
 
@@ -72,7 +71,7 @@ func (e *emitter) int(name string, v int64) {
 	e.w.Attr(name, string(e.num))
 }
 
-// ADTime formats t as AD's GeneralizedTime ("20240115093000.0Z").
+// adTime formats t as AD's GeneralizedTime ("20240115093000.0Z").
 func adTime(t time.Time) string {
 	return t.UTC().Format("20060102150405") + ".0Z"
 }

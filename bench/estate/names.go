@@ -179,7 +179,6 @@ const (
 	tagAdmin
 	tagGroup
 	tagComputer
-	tagNative
 	tagTargetUser
 	tagTargetGroup
 	tagTargetComputer
