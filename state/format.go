@@ -146,15 +146,27 @@ func Decode(name string, data []byte) (*State, error) {
 	if data, err = upgrade(data, h.Version, FormatVersion, upgrades); err != nil {
 		return nil, fmt.Errorf("upgrade %s: %w", name, err)
 	}
-	var s State
-	if err := json.Unmarshal(data, &s); err != nil {
-		return nil, fmt.Errorf("decode %s: %w", name, err)
+	s, ok := fastDecode(data)
+	if !ok {
+		s = &State{}
+		if err := json.Unmarshal(data, s); err != nil {
+			return nil, fmt.Errorf("decode %s: %w", name, err)
+		}
 	}
 	s.Version = FormatVersion
 	if err := s.check(); err != nil {
 		return nil, fmt.Errorf("decode %s: %w", name, err)
 	}
-	return &s, nil
+	return s, nil
+}
+
+// decodeSlow is Decode's second path alone, for tests comparing the two.
+func decodeSlow(data []byte) (*State, error) {
+	s := &State{}
+	if err := json.Unmarshal(data, s); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // check validates a decoded State and fills what may be left out: nil maps

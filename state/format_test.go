@@ -231,3 +231,41 @@ func TestUpgrade(t *testing.T) {
 			len(upgrades), len(recordUpgrades), FormatVersion-1)
 	}
 }
+
+// TestDecode_fastPath checks that everything Encode writes takes the fast
+// parser and that it reads exactly what encoding/json reads.
+func TestDecode_fastPath(t *testing.T) {
+	tricky := trickyState()
+	delete(tricky.Objects, "nil")
+	delete(tricky.Devices, "nil")
+	for name, s := range map[string]*State{"new": New(), "golden": goldenState(), "100": testState(100), "tricky": tricky} {
+		t.Run(name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := Encode(&buf, s); err != nil {
+				t.Fatal(err)
+			}
+			fast, ok := fastDecode(buf.Bytes())
+			if !ok {
+				t.Fatal("fastDecode gave up on Encode's output")
+			}
+			slow, err := decodeSlow(buf.Bytes())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(slow, fast); diff != "" {
+				t.Errorf("(-encoding/json +fast):\n%s", diff)
+			}
+		})
+	}
+	for _, doc := range []string{
+		`{"version": 1, "lineage": "L", "objects": {"a": {"Address": "a"}}}`, // field names match case-insensitively
+		`{"version": 1, "lineage": "L", "objects": {"a": {"source": {"dn": "x"}, "source": {"sid": "y"}}}}`,
+		`{"version": 1, "lineage": "L", "objects": null}`,
+		`{"version": 1, "lineage": "L", "serial": 1e3}`,
+		`{"version": 1, "lineage": "L", "unknown": 1}`,
+	} {
+		if _, ok := fastDecode([]byte(doc)); ok {
+			t.Errorf("fastDecode accepted %s; it must leave it to encoding/json", doc)
+		}
+	}
+}
