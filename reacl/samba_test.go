@@ -133,6 +133,40 @@ func (o *oracle) call(req map[string]string) oracleResp {
 	return r
 }
 
+// batch sends every request before reading the answers (a goroutine
+// writes while this one reads, so neither pipe can fill up and stall):
+// thousands of requests cost one round trip instead of thousands.
+func (o *oracle) batch(reqs []map[string]string) []oracleResp {
+	o.t.Helper()
+	werr := make(chan error, 1)
+	go func() {
+		for _, r := range reqs {
+			b, err := json.Marshal(r)
+			if err != nil {
+				werr <- err
+				return
+			}
+			o.in.Write(b)
+			o.in.WriteByte('\n')
+		}
+		werr <- o.in.Flush()
+	}()
+	out := make([]oracleResp, len(reqs))
+	for i := range out {
+		if !o.out.Scan() {
+			o.t.Fatalf("samba oracle ended after %d of %d answers: %v", i, len(reqs), o.out.Err())
+		}
+		if err := json.Unmarshal(o.out.Bytes(), &out[i]); err != nil {
+			o.t.Fatalf("samba oracle answer %q: %v", o.out.Text(), err)
+		}
+	}
+	if err := <-werr; err != nil {
+		o.t.Fatalf("write to samba oracle: %v", err)
+	}
+	o.n += len(reqs)
+	return out
+}
+
 func (o *oracle) fromSDDL(s string) oracleResp {
 	return o.call(map[string]string{"op": "sddl", "sddl": samba417SDDL(s)})
 }
@@ -180,18 +214,50 @@ func mustBinary(t *testing.T, d *Descriptor) []byte {
 	return b
 }
 
+// sambaCase is one descriptor for checkBatchAgainstSamba: d and the SDDL
+// that describes it (ours, or one from Windows or Samba).
+type sambaCase struct {
+	sddl string
+	d    *Descriptor
+}
+
 // checkAgainstSamba runs every comparison for one descriptor that SDDL and
 // Samba 4.17 can both express, and returns a description of the first
 // mismatch.
 func checkAgainstSamba(t *testing.T, o *oracle, sddl string, d *Descriptor) error {
-	// 1. Samba parses our SDDL (or the given one) to our binary, byte for byte.
-	want := mustBinary(t, withACLRevision(d, ACLRevisionDS))
-	r := o.fromSDDL(sddl)
+	return checkBatchAgainstSamba(t, o, []sambaCase{{sddl, d}})[0]
+}
+
+// checkBatchAgainstSamba checks many descriptors with two pipelined
+// round trips to the oracle; errs[i] describes the first mismatch of case i.
+func checkBatchAgainstSamba(t *testing.T, o *oracle, cases []sambaCase) []error {
+	t.Helper()
+	reqs := make([]map[string]string, len(cases))
+	for i, c := range cases {
+		reqs[i] = map[string]string{"op": "sddl", "sddl": samba417SDDL(c.sddl)}
+	}
+	fromSDDL := o.batch(reqs)
+	ours := make([][]byte, len(cases))
+	for i, c := range cases {
+		ours[i] = mustBinary(t, c.d)
+		reqs[i] = map[string]string{"op": "bin", "hex": hex.EncodeToString(ours[i])}
+	}
+	repacked := o.batch(reqs)
+	errs := make([]error, len(cases))
+	for i, c := range cases {
+		errs[i] = compareWithSamba(t, o, c, ours[i], fromSDDL[i], repacked[i])
+	}
+	return errs
+}
+
+func compareWithSamba(t *testing.T, o *oracle, c sambaCase, ours []byte, r, r2 oracleResp) error {
+	// 1. Samba parses the SDDL to our binary, byte for byte.
+	want := mustBinary(t, withACLRevision(c.d, ACLRevisionDS))
 	if r.Err != "" {
-		return fmt.Errorf("samba from_sddl(%q): %s", sddl, r.Err)
+		return fmt.Errorf("samba from_sddl(%q): %s", c.sddl, r.Err)
 	}
 	if r.Hex != hex.EncodeToString(want) {
-		return fmt.Errorf("binary differs for %q\nsamba %s\nours  %x", sddl, r.Hex, want)
+		return fmt.Errorf("binary differs for %q\nsamba %s\nours  %x", c.sddl, r.Hex, want)
 	}
 	// 2. Our binary codec reproduces Samba's encoding exactly, revisions and all.
 	sb, _ := hex.DecodeString(r.Hex)
@@ -208,11 +274,9 @@ func checkAgainstSamba(t *testing.T, o *oracle, sddl string, d *Descriptor) erro
 		return fmt.Errorf("parse samba as_sddl %q: %w", r.SDDL, err)
 	}
 	if !withACLRevision(back, ACLRevisionDS).Equal(withACLRevision(got, ACLRevisionDS)) {
-		return fmt.Errorf("samba as_sddl %q parses to a different descriptor than %q", r.SDDL, sddl)
+		return fmt.Errorf("samba as_sddl %q parses to a different descriptor than %q", r.SDDL, c.sddl)
 	}
 	// 4. Samba reads our spec-revision binary and packs it back unchanged.
-	ours := mustBinary(t, d)
-	r2 := o.repack(ours)
 	if r2.Err != "" || r2.Hex != hex.EncodeToString(ours) {
 		return fmt.Errorf("samba repack of %x: %s %s", ours, r2.Err, r2.Hex)
 	}
@@ -240,7 +304,7 @@ func TestSambaRandomDescriptors(t *testing.T) {
 	if testing.Short() {
 		n = 300
 	}
-	failures := 0
+	cases := make([]sambaCase, n)
 	for i := range n {
 		d := genDescriptor(r, genOptions{samba417: true})
 		s, err := d.SDDL(testDomain)
@@ -255,7 +319,11 @@ func TestSambaRandomDescriptors(t *testing.T) {
 		if !back.Equal(d) {
 			t.Fatalf("descriptor %d: SDDL round trip changed %q", i, s)
 		}
-		if err := checkAgainstSamba(t, o, s, d); err != nil {
+		cases[i] = sambaCase{s, d}
+	}
+	failures := 0
+	for i, err := range checkBatchAgainstSamba(t, o, cases) {
+		if err != nil {
 			failures++
 			t.Errorf("descriptor %d: %v", i, err)
 			if failures > 10 {
