@@ -1,10 +1,7 @@
 package providers
 
 import (
-	"os"
-	"strconv"
-	"strings"
-	"syscall"
+	"context"
 	"testing"
 	"time"
 )
@@ -12,37 +9,6 @@ import (
 // benchObjects is the size of the discovery benchmarks: 100,000 users of
 // ten attributes each (plus one OU).
 const benchObjects = 100_000
-
-// cpuTime is the CPU time (user and system) this process has used.
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// procCPUTime is the CPU time process pid has used, from /proc (Linux),
-// or -1 when unknown.
-func procCPUTime(pid int) time.Duration {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return -1
-	}
-	// Fields after the command name, which is in parentheses.
-	s := string(data)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	if len(fields) < 13 {
-		return -1
-	}
-	ut, err1 := strconv.ParseInt(fields[11], 10, 64)
-	st, err2 := strconv.ParseInt(fields[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return -1
-	}
-	const clockTicks = 100 // USER_HZ on Linux
-	return time.Duration(ut+st) * time.Second / clockTicks
-}
 
 // benchmarkDiscover discovers the 100,000 objects b.N times and reports,
 // besides the wall time, the CPU time this process (and, for pluginPID > 0,
@@ -82,4 +48,29 @@ func BenchmarkDiscover_inProcess(b *testing.B) {
 	f.objects = makeObjects(benchObjects, 10)
 	f.batch = 1000
 	benchmarkDiscover(b, inProcess(b, f), 0)
+}
+
+// BenchmarkApply_inProcess measures 10,000 changes and their results
+// crossing the gRPC boundary in this process.
+func BenchmarkApply_inProcess(b *testing.B) {
+	const n = 10_000
+	p := inProcess(b, newFakeProvider())
+	changes := make([]Change, n)
+	for i := range changes {
+		changes[i] = Change{ID: int64(i + 1), Op: OpUpdate, Kind: KindUser, DN: "CN=user,OU=Staff,DC=fake,DC=test", GUID: "g", Token: "1",
+			Attrs: []AttrChange{{Name: "displayName", Op: AttrReplace, Values: []string{"User"}}, {Name: "mail", Op: AttrReplace, Values: []string{"user@fake.test"}}}}
+	}
+	b.ReportAllocs()
+	cpu0 := cpuTime(b)
+	for b.Loop() {
+		got := 0
+		err := p.Apply(context.Background(), sendChanges(changes), func(Result) error { got++; return nil })
+		if err != nil {
+			b.Fatal(err)
+		}
+		if got != n {
+			b.Fatalf("%d results, want %d", got, n)
+		}
+	}
+	b.ReportMetric(float64((cpuTime(b)-cpu0).Nanoseconds())/float64(b.N)/1e6, "cpu-ms/op")
 }

@@ -119,6 +119,8 @@ func fakeConfig(attrs map[string]cty.Value) cty.Value {
 // fakeProvider is an in-memory Provider. Discover emits objects in batches
 // of batch; Apply answers changes in pairs, the second first (so results
 // arrive out of order), failing changes whose DN starts with "CN=fail".
+// Holding a result back is fine for transport tests; a real provider must
+// report each result at once (the planner may wait for it).
 type fakeProvider struct {
 	mu         sync.Mutex
 	config     cty.Value
