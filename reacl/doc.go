@@ -33,8 +33,9 @@
 // (python3-samba 4.17: security.descriptor.from_sddl, ndr_pack, ndr_unpack,
 // as_sddl) through one python3 process fed JSON lines: 3,000 random
 // descriptors (seeded, REACL_SEED), all 676 two-letter alias candidates,
-// Windows defaults (C:\Users\<name>, C:\Windows, registry hives, services,
-// printers, shares, an AD user object), the default nTSecurityDescriptor
+// Windows defaults written down from their well-known form (C:\Users\<name>,
+// C:\Windows, registry hives, services, printers, shares, an AD user
+// object; no Windows host is reachable here to capture them), the default nTSecurityDescriptor
 // values Samba writes when provisioning a DC (samba.descriptor), and, when
 // the lab is up, every nTSecurityDescriptor of both lab DCs (8,213 values
 // when last run, 50 of them distinct: seeded objects share their class's

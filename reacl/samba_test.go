@@ -362,9 +362,12 @@ func TestSambaAliases(t *testing.T) {
 	}
 }
 
-// realWorldSDDL are descriptors as Windows writes them (read from Windows
-// 10/11 and Server 2019 hosts with icacls /save, Get-Acl and sc sdshow;
-// account SIDs replaced by test-domain ones).
+// realWorldSDDL are descriptors in the shape Windows gives them by default
+// (profile folders, system folders, registry hives, services, printers,
+// shares, an AD user object), written down from the well-known defaults
+// that Get-Acl, icacls and sc sdshow print, with account SIDs from the test
+// domain. No Windows host is reachable from CI, so they are not captures;
+// the lab test adds real nTSecurityDescriptor values from Samba DCs.
 var realWorldSDDL = []struct{ name, sddl string }{
 	{"C:\\Users\\jdoe", "O:S-1-5-21-1004336348-1177238915-682003330-1107G:DUD:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;S-1-5-21-1004336348-1177238915-682003330-1107)"},
 	{"C:\\Users\\jdoe\\Documents", "O:S-1-5-21-1004336348-1177238915-682003330-1107G:DUD:AI(A;OICIID;FA;;;SY)(A;OICIID;FA;;;BA)(A;OICIID;FA;;;S-1-5-21-1004336348-1177238915-682003330-1107)"},
