@@ -253,6 +253,10 @@ type Report struct {
 	// group and ACE trustees), each once, in order of first appearance.
 	// Their access is unchanged: after cutover those principals lose it.
 	Unmapped []SID
+	// NonCanonicalDACL is set when the input DACL was not in canonical
+	// order (explicit deny, explicit allow, then inherited). Translation
+	// keeps the order it found; Windows tools may warn about such an ACL.
+	NonCanonicalDACL bool
 }
 
 func (r *Report) reset() {
@@ -395,6 +399,7 @@ func (t *Translator) apply(d *Descriptor) {
 		t.single(d.Group, InGroup, t.opts.SkipGroup)
 	}
 	if d.DACL != nil {
+		t.report.NonCanonicalDACL = !d.DACL.IsCanonical()
 		t.acl(d.DACL, InDACL)
 	}
 	if d.SACL != nil && !t.opts.SkipSACL {
@@ -486,6 +491,27 @@ func (t *Translator) translateACE(a *ACE) (ACE, bool) {
 		}
 	}
 	return n, mapped
+}
+
+// IsCanonical reports whether the ACEs are in canonical order: explicit
+// deny ACEs, then explicit allow (and other) ACEs, then inherited ACEs.
+func (a *ACL) IsCanonical() bool {
+	rank := 0
+	for i := range a.ACEs {
+		e := &a.ACEs[i]
+		r := 1
+		switch {
+		case e.Flags&Inherited != 0:
+			r = 2
+		case e.Type.IsDeny():
+			r = 0
+		}
+		if r < rank {
+			return false
+		}
+		rank = r
+	}
+	return true
 }
 
 // hasTwin reports whether aces holds an ACE equal to n.

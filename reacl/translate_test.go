@@ -204,15 +204,6 @@ func TestTranslateCanonicalOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rank := func(a ACE) int {
-		switch {
-		case a.Flags&Inherited != 0:
-			return 2
-		case a.Type.IsDeny():
-			return 0
-		}
-		return 1
-	}
 	for _, mode := range []Mode{ModeAdd, ModeReplace, ModeRemove} {
 		d := in
 		// Remove after add, so that it has twins to remove.
@@ -223,11 +214,9 @@ func TestTranslateCanonicalOrder(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i := 1; i < len(got.DACL.ACEs); i++ {
-			if rank(got.DACL.ACEs[i-1]) > rank(got.DACL.ACEs[i]) {
-				s, _ := got.SDDL(nil)
-				t.Errorf("%s: ACE %d out of canonical order in %s", mode, i, s)
-			}
+		if !got.DACL.IsCanonical() {
+			s, _ := got.SDDL(nil)
+			t.Errorf("%s: out of canonical order: %s", mode, s)
 		}
 	}
 }
@@ -437,12 +426,36 @@ func TestReportJSON(t *testing.T) {
 	}
 	want := `{"Changed":true,"Added":1,"Replaced":0,"Removed":0,"Merged":0,"Kept":0,"Changes":[` +
 		`{"In":"owner","Index":0,"Action":"replaced","From":"$S1107","To":"$T1107"},` +
-		`{"In":"DACL","Index":0,"Action":"added","From":"$S1188","To":"$T1188"}],"Unmapped":["$S2001"]}`
+		`{"In":"DACL","Index":0,"Action":"added","From":"$S1188","To":"$T1188"}],"Unmapped":["$S2001"],"NonCanonicalDACL":false}`
 	if diff := cmp.Diff(sddlVars.Replace(want), string(b)); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 	var m Mode
 	if err := json.Unmarshal([]byte(`"replace"`), &m); err != nil || m != ModeReplace {
 		t.Errorf("mode from JSON: %v %v", m, err)
+	}
+}
+
+func TestIsCanonical(t *testing.T) {
+	tests := map[string]bool{
+		"D:": true,
+		"D:(D;;FA;;;WD)(A;;FA;;;SY)(A;ID;FA;;;BA)":                         true,
+		"D:(A;;FA;;;SY)(D;;FA;;;WD)":                                       false,
+		"D:(A;ID;FA;;;BA)(A;;FA;;;SY)":                                     false,
+		"D:(A;ID;FA;;;BA)(D;ID;FA;;;WD)":                                   true, // inherited ACEs keep their parents' order
+		"D:(OD;;CR;ab721a53-1e2f-11d0-9819-00aa0040529b;;WD)(OA;;RP;;;AU)": true,
+	}
+	for s, want := range tests {
+		d, err := ParseSDDL(s, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := d.DACL.IsCanonical(); got != want {
+			t.Errorf("%s: IsCanonical = %v, want %v", s, got, want)
+		}
+		_, rep, err := Translate(d, testMap(t), Options{Mode: ModeAdd})
+		if err != nil || rep.NonCanonicalDACL == want {
+			t.Errorf("%s: report NonCanonicalDACL = %v (%v)", s, rep.NonCanonicalDACL, err)
+		}
 	}
 }
