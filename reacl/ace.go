@@ -114,8 +114,8 @@ func ParseGUID(s string) (GUID, error) {
 	var raw [16]byte
 	j := 0
 	for i := 0; i < 36; {
-		if s[i] == '-' {
-			i++
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			i++ // the dashes checked above; any other '-' is not hex
 			continue
 		}
 		hi, ok1 := hexVal(s[i])

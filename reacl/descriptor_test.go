@@ -168,7 +168,8 @@ func TestGUID(t *testing.T) {
 	if g.String() != "bf967aba-0de6-11d0-a285-00aa003049e2" {
 		t.Errorf("String %s", g)
 	}
-	for _, bad := range []string{"", "{bf967aba-0de6-11d0-a285-00aa003049e2}", "bf967aba-0de6-11d0-a285-00aa003049eg", "bf967aba0de611d0a28500aa003049e2xxxx"} {
+	for _, bad := range []string{"", "{bf967aba-0de6-11d0-a285-00aa003049e2}", "bf967aba-0de6-11d0-a285-00aa003049eg", "bf967aba0de611d0a28500aa003049e2xxxx",
+		"bf967aba-0de6-11d0-a285-00aa0030-9e2", "bf967aba-0de6-11d0-a285-00aa003049-2"} {
 		if _, err := ParseGUID(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
