@@ -6,8 +6,10 @@ package providers
 // an error (never panicking) for a message that breaks the protocol.
 
 import (
+	"bytes"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 
 	"github.com/zclconf/go-cty/cty"
@@ -393,6 +395,10 @@ type batchEncoder struct {
 	batch *proto.Discover_Batch
 	names map[string]uint32
 	size  int // approximate encoded size of batch
+
+	// scratch space reused from object to object
+	lengths []uint32
+	values  []byte
 }
 
 func newBatchEncoder() *batchEncoder {
@@ -410,19 +416,13 @@ func (e *batchEncoder) add(o *Object) {
 	}
 	e.size += 16 + len(o.Kind) + len(o.DN) + len(o.GUID) + len(o.SID) + len(o.Token)
 	if len(o.Attrs) > 0 {
-		nvals, nbytes := 0, 0
-		for _, vs := range o.Attrs {
-			nvals += len(vs)
-			for _, v := range vs {
-				nbytes += len(v)
-			}
-		}
-		// One backing array for the three index lists.
-		idx := make([]uint32, 0, 2*len(o.Attrs)+nvals)
+		// One pass over the map (iterating a map is the costly part):
+		// lengths and values go to scratch space first, then into slices
+		// of the exact size.
+		idx := make([]uint32, 0, 2*len(o.Attrs))
 		p.AttrNames = idx[:0:len(o.Attrs)]
-		p.AttrValueCounts = idx[len(o.Attrs) : len(o.Attrs) : 2*len(o.Attrs)]
-		p.ValueLengths = idx[2*len(o.Attrs) : 2*len(o.Attrs) : 2*len(o.Attrs)+nvals]
-		p.Values = make([]byte, 0, nbytes)
+		p.AttrValueCounts = idx[len(o.Attrs):len(o.Attrs):cap(idx)]
+		lengths, values := e.lengths[:0], e.values[:0]
 		for name, vs := range o.Attrs {
 			n, ok := e.names[name]
 			if !ok {
@@ -434,11 +434,14 @@ func (e *batchEncoder) add(o *Object) {
 			p.AttrNames = append(p.AttrNames, n)
 			p.AttrValueCounts = append(p.AttrValueCounts, uint32(len(vs)))
 			for _, v := range vs {
-				p.ValueLengths = append(p.ValueLengths, uint32(len(v)))
-				p.Values = append(p.Values, v...)
+				lengths = append(lengths, uint32(len(v)))
+				values = append(values, v...)
 			}
 		}
-		e.size += 4*len(idx) + nbytes
+		p.ValueLengths = slices.Clone(lengths)
+		p.Values = bytes.Clone(values)
+		e.lengths, e.values = lengths, values
+		e.size += 4*(len(idx)+len(lengths)) + len(values)
 	}
 	e.batch.Objects = append(e.batch.Objects, p)
 }
