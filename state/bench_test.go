@@ -3,6 +3,7 @@ package state
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -174,5 +175,26 @@ func BenchmarkSIDMap(b *testing.B) {
 	s := testState(100_000)
 	for b.Loop() {
 		_ = s.SIDMap()
+	}
+}
+
+// BenchmarkPutObjectNoSync records into an in-memory journal: the CPU cost
+// of a record without the disk, which must not grow with the state either.
+func BenchmarkPutObjectNoSync(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("objects=%d", n), func(b *testing.B) {
+			txn := NewTxn(testState(n), &memJournal{})
+			runtime.GC() // the setup's garbage is not the benchmark's
+			b.ReportAllocs()
+			i := 0
+			cpu := cpuTime()
+			for b.Loop() {
+				if err := txn.PutObject(testObject(i % n)); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+			reportCPU(b, cpu)
+		})
 	}
 }
