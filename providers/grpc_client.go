@@ -79,6 +79,9 @@ func (c *grpcClient) callError(ctx context.Context, call string, err error) erro
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return fmt.Errorf("provider %q: %s: %w", c.name, call, ctxErr)
 	}
+	if c.proc != nil && c.proc.closing.Load() {
+		return fmt.Errorf("provider %q: %s: %w", c.name, call, ErrClosed)
+	}
 	st, _ := status.FromError(err)
 	if c.proc != nil {
 		var wait <-chan time.Time

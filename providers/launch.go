@@ -228,6 +228,7 @@ func (c *Client) PID() int { return c.proc.pid() }
 // the provider finish its work. Close may be called more than once.
 func (c *Client) Close() {
 	c.closed.Store(true)
+	c.proc.closing.Store(true)
 	c.pc.Kill()
 }
 

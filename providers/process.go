@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -38,6 +39,10 @@ type process struct {
 
 	startedMu  sync.Mutex
 	startedPID int // 0 until Start succeeds
+
+	// closing is set when the host closes the client on purpose: calls
+	// broken by that are not crashes.
+	closing atomic.Bool
 }
 
 var _ runner.Runner = (*process)(nil)

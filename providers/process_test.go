@@ -296,6 +296,21 @@ func TestProcess_cancel(t *testing.T) {
 	}
 }
 
+func TestProcess_closeDuringCall(t *testing.T) {
+	c, _ := launchTestPlugin(t, "normal", nil)
+	errc := make(chan error, 1)
+	go func() {
+		errc <- c.Discover(t.Context(), Scope{BaseDN: "block"}, func([]Object) error {
+			go c.Close()
+			return nil
+		})
+	}()
+	err := <-errc
+	if !errors.Is(err, ErrClosed) {
+		t.Errorf("error = %v, want ErrClosed (closing is not a crash)", err)
+	}
+}
+
 func TestLaunch_checksum(t *testing.T) {
 	opts, err := BuiltinOptions("fake", t.TempDir(), nil)
 	if err != nil {
