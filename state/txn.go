@@ -51,7 +51,7 @@ type Txn struct {
 	state   *State
 	buf     bytes.Buffer
 	err     error  // sticky journal error
-	written uint64 // records written to f
+	written uint64 // records appended to the journal
 	changes int    // records taken into state, written or not
 	closed  bool
 
