@@ -331,8 +331,11 @@ func (s *session) memberChunk() int {
 }
 
 func (s *session) hasMarker(c *conn, dn string) (bool, error) {
-	req := ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false,
-		"("+s.cfg.MarkerAttr+"="+EscapeFilterValue(s.cfg.MarkerValue)+")", []string{"1.1"}, nil)
+	filter, err := equalityFilter(s.cfg.MarkerAttr, s.cfg.MarkerValue)
+	if err != nil {
+		return false, err
+	}
+	req := ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false, filter, []string{"1.1"}, nil)
 	res, err := c.l.Search(req)
 	if err != nil {
 		return false, err

@@ -154,7 +154,7 @@ func TestDiscover_scopeExcludesAndKinds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if (!strings.Contains(out, u.SID) || !strings.Contains(out, u.GUID)) {
+	if !strings.Contains(out, u.SID) || !strings.Contains(out, u.GUID) {
 		t.Errorf("samba-tool shows\n%s\nwant SID %s and GUID %s", out, u.SID, u.GUID)
 	}
 }

@@ -187,8 +187,8 @@ func transportMessage(c opCtx, err error) string {
 		return fmt.Sprintf("TLS certificate verification of %s failed: %v", c.server, cie)
 	case strings.Contains(err.Error(), "connection refused"):
 		return fmt.Sprintf("cannot connect to %s: connection refused (is the domain controller running?)", c.server)
-	case errors.As(err, &ne) && ne.Timeout():
-		return fmt.Sprintf("cannot reach %s: timed out", c.server)
+	case errors.As(err, &ne) && ne.Timeout(), strings.Contains(err.Error(), "timed out"):
+		return fmt.Sprintf("no answer from %s within the timeout (raise timeout if the DC is slow)", c.server)
 	case strings.Contains(err.Error(), "connection closed") || strings.Contains(err.Error(), "EOF") || strings.Contains(err.Error(), "reset by peer") || strings.Contains(err.Error(), "broken pipe"):
 		return fmt.Sprintf("the connection to %s was lost", c.server)
 	}

@@ -149,3 +149,14 @@ func domainOfDN(dn string) string {
 	}
 	return strings.Join(labels, ".")
 }
+
+// equalityFilter is "(attr=value)" with value escaped: the only way this
+// package puts data into a filter. A value with NUL is refused: no directory
+// string holds one, and Samba cuts the assertion at an escaped \00, so
+// "x\00" would match "x".
+func equalityFilter(attr, value string) (string, error) {
+	if strings.IndexByte(value, 0) >= 0 {
+		return "", fmt.Errorf("filter value for %s contains NUL", attr)
+	}
+	return "(" + attr + "=" + EscapeFilterValue(value) + ")", nil
+}
