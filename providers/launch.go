@@ -41,8 +41,9 @@ type LaunchOptions struct {
 	// plugin (they override host variables of the same name; go-plugin's
 	// own variables override both).
 	Env []string
-	// Logger receives the plugin's log entries (its hclog JSON on stderr)
-	// and go-plugin's own; nil discards them.
+	// Logger receives go-plugin's own entries and, under
+	// Logger.Named(Name), the plugin's (its hclog JSON on stderr, parsed);
+	// nil discards them. Pass e.g. the root logger's Named("provider").
 	Logger hclog.Logger
 	// StartTimeout bounds the handshake; zero means one minute.
 	StartTimeout time.Duration
