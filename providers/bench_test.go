@@ -1,7 +1,6 @@
 package providers
 
 import (
-	"context"
 	"testing"
 	"time"
 )
@@ -64,7 +63,7 @@ func BenchmarkApply_inProcess(b *testing.B) {
 	cpu0 := cpuTime(b)
 	for b.Loop() {
 		got := 0
-		err := p.Apply(context.Background(), sendChanges(changes), func(Result) error { got++; return nil })
+		err := p.Apply(b.Context(), sendChanges(changes), func(Result) error { got++; return nil })
 		if err != nil {
 			b.Fatal(err)
 		}

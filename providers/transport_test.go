@@ -240,15 +240,13 @@ func TestGRPC_discoverCancel(t *testing.T) {
 	}
 }
 
-// sendChanges feeds changes into a channel and closes it.
+// sendChanges returns a closed channel holding changes.
 func sendChanges(changes []Change) <-chan Change {
-	in := make(chan Change)
-	go func() {
-		defer close(in)
-		for _, c := range changes {
-			in <- c
-		}
-	}()
+	in := make(chan Change, len(changes))
+	for _, c := range changes {
+		in <- c
+	}
+	close(in)
 	return in
 }
 
