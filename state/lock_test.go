@@ -20,11 +20,47 @@ import (
 // running tests (see TestMain).
 const helperEnv = "ADSHIFT_STATE_LOCK_HELPER"
 
+// recordEnv makes the test binary, re-executed, record objects until it is
+// killed (see TestLocal_killMidApply).
+const recordEnv = "ADSHIFT_STATE_RECORD_HELPER"
+
 func TestMain(m *testing.M) {
 	if path := os.Getenv(helperEnv); path != "" {
 		os.Exit(holdLock(path))
 	}
+	if path := os.Getenv(recordEnv); path != "" {
+		os.Exit(recordForever(path))
+	}
 	os.Exit(m.Run())
+}
+
+// recordForever is the helper process of TestLocal_killMidApply: it locks,
+// loads and records objects 0, 1, 2, … printing each number once
+// PutObject has returned.
+func recordForever(path string) int {
+	ctx := context.Background()
+	l := NewLocal(path)
+	if _, err := l.Lock(ctx, NewLockInfo("apply")); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	s, err := l.Load(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	txn, err := l.Begin(ctx, s)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	for i := 0; ; i++ {
+		if err := txn.PutObject(testObject(i)); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Println(i)
+	}
 }
 
 // holdLock is the helper process: it takes the lock on the state at path,
@@ -233,4 +269,61 @@ func TestForceUnlock(t *testing.T) {
 		t.Fatal(err)
 	}
 	u.Unlock()
+}
+
+// TestLocal_killMidApply kills a process in the middle of recording (no
+// Commit, no Unlock, possibly in the middle of a write) and checks that
+// every change it was told is recorded is there, and that the state is not
+// left locked.
+func TestLocal_killMidApply(t *testing.T) {
+	l := newTestLocal(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), recordEnv+"="+l.Path())
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	acked := -1
+	sc := bufio.NewScanner(stdout)
+	for acked < 60 && sc.Scan() {
+		if acked, err = strconv.Atoi(sc.Text()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if acked < 60 {
+		t.Fatalf("helper stopped after %d records", acked+1)
+	}
+
+	u, err := l.Lock(timeout(t, 10*time.Second), NewLockInfo("apply"))
+	if err != nil {
+		t.Fatalf("Lock after the holder was killed: %v", err)
+	}
+	defer u.Unlock()
+	s := mustLoad(t, l)
+	for i := 0; i <= acked; i++ {
+		if diff := cmp.Diff(testObject(i), s.Objects[testObject(i).Address]); diff != "" {
+			t.Fatalf("acknowledged object %d (-want +got):\n%s", i, diff)
+		}
+	}
+	if s.Serial != uint64(len(s.Objects)) || s.Serial < uint64(acked+1) {
+		t.Errorf("serial %d with %d objects, %d acknowledged", s.Serial, len(s.Objects), acked+1)
+	}
+	// The next apply folds what the killed one left and goes on.
+	before := s.Serial
+	txn := mustBegin(t, l, s)
+	if err := txn.PutObject(testObject(1000)); err != nil {
+		t.Fatal(err)
+	}
+	if err := txn.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustLoad(t, l); got.Serial != before+1 || len(got.Objects) != len(s.Objects) {
+		t.Errorf("after the next apply: serial %d, %d objects; want %d, %d", got.Serial, len(got.Objects), before+1, len(s.Objects))
+	}
 }
