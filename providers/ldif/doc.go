@@ -113,7 +113,12 @@
 // (BenchmarkConfigureDiscover); 10,000 creates in one Apply, with journal,
 // changes file and fold, cost about 0.35 CPU-seconds (BenchmarkApplyCreate).
 //
-// FuzzReader (parse; whatever parses must survive Writer and Reader again
-// unchanged; errors must be *Error) is being run; its result is recorded
-// here when the run ends.
+// FuzzReader (parse; errors must be *Error; whatever parses must survive
+// Writer and Reader again unchanged) ran for 25 minutes with -parallel 1
+// (2,446,231 executions, 363 new corpus entries, kept in
+// testdata/fuzz/FuzzReader) and found nothing. FuzzConfigure (arbitrary
+// snapshot and journal files: no panic; a load survives fold and reload
+// unchanged) ran for 6 minutes (7,556 executions, each with file I/O and
+// fsyncs; 64 corpus entries) and found nothing. Before that, an earlier
+// 25-minute run was lost to a build error, so these are the runs that count.
 package ldif
