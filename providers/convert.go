@@ -6,10 +6,8 @@ package providers
 // an error (never panicking) for a message that breaks the protocol.
 
 import (
-	"bytes"
 	"fmt"
 	"math/big"
-	"slices"
 	"strings"
 
 	"github.com/zclconf/go-cty/cty"
@@ -389,145 +387,153 @@ func scopeFromProto(p *proto.Scope) (Scope, error) {
 	return s, nil
 }
 
-// batchEncoder builds Discover batches: it packs objects (see the Object
-// message) and keeps the batch's attribute name table.
+// batchEncoder builds Discover batches, packing objects in columns (see
+// the Batch message) with the batch's attribute name table.
 type batchEncoder struct {
 	batch *proto.Discover_Batch
 	names map[string]uint32
 	size  int // approximate encoded size of batch
-
-	// scratch space reused from object to object
-	lengths []uint32
-	values  []byte
 }
 
 func newBatchEncoder() *batchEncoder {
 	return &batchEncoder{batch: &proto.Discover_Batch{}, names: map[string]uint32{}}
 }
 
+// len is the number of objects in the batch.
+func (e *batchEncoder) len() int { return len(e.batch.AttrCounts) }
+
 // add appends o to the batch.
 func (e *batchEncoder) add(o *Object) {
-	p := &proto.Object{
-		Kind:  string(o.Kind),
-		Dn:    o.DN,
-		Guid:  o.GUID,
-		Sid:   o.SID,
-		Token: o.Token,
+	b := e.batch
+	for _, s := range [...]string{string(o.Kind), o.DN, o.GUID, o.SID, o.Token} {
+		b.Identity = append(b.Identity, s...)
+		b.IdentityLengths = append(b.IdentityLengths, uint32(len(s)))
+		e.size += 2 + len(s)
 	}
-	e.size += 16 + len(o.Kind) + len(o.DN) + len(o.GUID) + len(o.SID) + len(o.Token)
-	if len(o.Attrs) > 0 {
-		// One pass over the map (iterating a map is the costly part):
-		// lengths and values go to scratch space first, then into slices
-		// of the exact size.
-		idx := make([]uint32, 0, 2*len(o.Attrs))
-		p.AttrNames = idx[:0:len(o.Attrs)]
-		p.AttrValueCounts = idx[len(o.Attrs):len(o.Attrs):cap(idx)]
-		lengths, values := e.lengths[:0], e.values[:0]
-		for name, vs := range o.Attrs {
-			n, ok := e.names[name]
-			if !ok {
-				n = uint32(len(e.batch.AttributeNames))
-				e.names[name] = n
-				e.batch.AttributeNames = append(e.batch.AttributeNames, name)
-				e.size += 2 + len(name)
-			}
-			p.AttrNames = append(p.AttrNames, n)
-			p.AttrValueCounts = append(p.AttrValueCounts, uint32(len(vs)))
-			for _, v := range vs {
-				lengths = append(lengths, uint32(len(v)))
-				values = append(values, v...)
-			}
+	b.AttrCounts = append(b.AttrCounts, uint32(len(o.Attrs)))
+	for name, vs := range o.Attrs {
+		n, ok := e.names[name]
+		if !ok {
+			n = uint32(len(b.AttributeNames))
+			e.names[name] = n
+			b.AttributeNames = append(b.AttributeNames, name)
+			e.size += 2 + len(name)
 		}
-		p.ValueLengths = slices.Clone(lengths)
-		p.Values = bytes.Clone(values)
-		e.lengths, e.values = lengths, values
-		e.size += 4*(len(idx)+len(lengths)) + len(values)
+		b.AttrNames = append(b.AttrNames, n)
+		b.AttrValueCounts = append(b.AttrValueCounts, uint32(len(vs)))
+		for _, v := range vs {
+			b.ValueLengths = append(b.ValueLengths, uint32(len(v)))
+			b.Values = append(b.Values, v...)
+			e.size += 2 + len(v)
+		}
+		e.size += 4
 	}
-	e.batch.Objects = append(e.batch.Objects, p)
 }
 
-// take returns the batch built so far and starts a new one.
+// take returns the batch built so far and starts a new one, sized like it.
 func (e *batchEncoder) take() *proto.Discover_Batch {
 	b := e.batch
-	e.batch = &proto.Discover_Batch{Objects: make([]*proto.Object, 0, len(b.Objects))}
+	e.batch = &proto.Discover_Batch{
+		Identity:        make([]byte, 0, cap(b.Identity)),
+		IdentityLengths: make([]uint32, 0, cap(b.IdentityLengths)),
+		AttrCounts:      make([]uint32, 0, cap(b.AttrCounts)),
+		AttrNames:       make([]uint32, 0, cap(b.AttrNames)),
+		AttrValueCounts: make([]uint32, 0, cap(b.AttrValueCounts)),
+		ValueLengths:    make([]uint32, 0, cap(b.ValueLengths)),
+		Values:          make([]byte, 0, cap(b.Values)),
+	}
 	clear(e.names)
 	e.size = 0
 	return b
 }
 
-// batchFromProto decodes and checks a Discover batch. The values of an
-// object share one string allocation, and its value slices one array.
+// sum adds up a length column; int cannot overflow for a message that fits
+// in memory.
+func sum(xs []uint32) int {
+	n := 0
+	for _, x := range xs {
+		n += int(x)
+	}
+	return n
+}
+
+// batchFromProto checks and decodes a Discover batch. The strings of all
+// objects are cut from two strings (identity and values), and their value
+// slices from one array, so decoding allocates little more than the
+// attribute maps; an object kept alive keeps its batch's text alive.
 func batchFromProto(b *proto.Discover_Batch) ([]Object, error) {
+	if len(b.IdentityLengths)%5 != 0 {
+		return nil, fmt.Errorf("batch has %d identity lengths, not five per object", len(b.IdentityLengths))
+	}
+	n := len(b.IdentityLengths) / 5
+	switch {
+	case len(b.AttrCounts) != n:
+		return nil, fmt.Errorf("batch has %d objects but %d attribute counts", n, len(b.AttrCounts))
+	case sum(b.IdentityLengths) != len(b.Identity):
+		return nil, fmt.Errorf("identity lengths add up to %d bytes but %d are given", sum(b.IdentityLengths), len(b.Identity))
+	case sum(b.AttrCounts) != len(b.AttrNames):
+		return nil, fmt.Errorf("attribute counts add up to %d but %d attribute names are given", sum(b.AttrCounts), len(b.AttrNames))
+	case len(b.AttrValueCounts) != len(b.AttrNames):
+		return nil, fmt.Errorf("%d attribute names but %d value counts", len(b.AttrNames), len(b.AttrValueCounts))
+	case sum(b.AttrValueCounts) != len(b.ValueLengths):
+		return nil, fmt.Errorf("value counts add up to %d but %d value lengths are given", sum(b.AttrValueCounts), len(b.ValueLengths))
+	case sum(b.ValueLengths) != len(b.Values):
+		return nil, fmt.Errorf("value lengths add up to %d bytes but %d are given", sum(b.ValueLengths), len(b.Values))
+	}
 	names := b.AttributeNames
-	for i, n := range names {
-		if n == "" {
+	for i, name := range names {
+		if name == "" {
 			return nil, fmt.Errorf("attribute name %d of the batch is empty", i)
 		}
 	}
-	objs := make([]Object, len(b.Objects))
-	for i, p := range b.Objects {
-		if err := objectFromProto(p, names, &objs[i]); err != nil {
-			return nil, err
+
+	ident, blob := string(b.Identity), string(b.Values)
+	vals := make([]string, len(b.ValueLengths))
+	objs := make([]Object, n)
+	ioff, voff := 0, 0 // byte offsets in ident and blob
+	li := 0            // index in ValueLengths and vals
+	ai := 0            // index in AttrNames and AttrValueCounts
+	var id [5]string
+	for i := range objs {
+		for j := range id {
+			l := int(b.IdentityLengths[5*i+j])
+			id[j] = ident[ioff : ioff+l]
+			ioff += l
+		}
+		k, err := kindFromProto(id[0])
+		if err != nil {
+			return nil, fmt.Errorf("object %q: %w", id[1], err)
+		}
+		if id[1] == "" {
+			return nil, fmt.Errorf("%s object without a DN", k)
+		}
+		o := &objs[i]
+		*o = Object{Kind: k, DN: id[1], GUID: id[2], SID: id[3], Token: id[4]}
+		na := int(b.AttrCounts[i])
+		if na == 0 {
+			continue
+		}
+		o.Attrs = make(map[string][]string, na)
+		for _, ni := range b.AttrNames[ai : ai+na] {
+			if int(ni) >= len(names) {
+				return nil, fmt.Errorf("object %q: attribute name index %d outside the batch's %d names", o.DN, ni, len(names))
+			}
+			nv := int(b.AttrValueCounts[ai])
+			ai++
+			vs := vals[li : li+nv : li+nv]
+			for j := range vs {
+				l := int(b.ValueLengths[li+j])
+				vs[j] = blob[voff : voff+l]
+				voff += l
+			}
+			li += nv
+			o.Attrs[names[ni]] = vs
+		}
+		if len(o.Attrs) != na {
+			return nil, fmt.Errorf("object %q: an attribute is given twice", o.DN)
 		}
 	}
 	return objs, nil
-}
-
-func objectFromProto(p *proto.Object, names []string, o *Object) error {
-	k, err := kindFromProto(p.GetKind())
-	if err != nil {
-		return fmt.Errorf("object %q: %w", p.GetDn(), err)
-	}
-	if p.Dn == "" {
-		return fmt.Errorf("%s object without a DN", k)
-	}
-	*o = Object{Kind: k, DN: p.Dn, GUID: p.Guid, SID: p.Sid, Token: p.Token}
-	if len(p.AttrNames) != len(p.AttrValueCounts) {
-		return fmt.Errorf("object %q: %d attribute names but %d value counts", p.Dn, len(p.AttrNames), len(p.AttrValueCounts))
-	}
-	if len(p.AttrNames) == 0 {
-		if len(p.ValueLengths) != 0 || len(p.Values) != 0 {
-			return fmt.Errorf("object %q: values without attributes", p.Dn)
-		}
-		return nil
-	}
-	total := 0
-	for _, n := range p.AttrValueCounts {
-		total += int(n)
-	}
-	if total != len(p.ValueLengths) {
-		return fmt.Errorf("object %q: attributes count %d values but %d lengths are given", p.Dn, total, len(p.ValueLengths))
-	}
-	size := 0
-	for _, l := range p.ValueLengths {
-		size += int(l)
-	}
-	if size != len(p.Values) {
-		return fmt.Errorf("object %q: value lengths add up to %d bytes but %d are given", p.Dn, size, len(p.Values))
-	}
-	blob := string(p.Values)
-	vals := make([]string, total)
-	o.Attrs = make(map[string][]string, len(p.AttrNames))
-	vi, off := 0, 0
-	for a, ni := range p.AttrNames {
-		if int(ni) >= len(names) {
-			return fmt.Errorf("object %q: attribute name index %d outside the batch's %d names", p.Dn, ni, len(names))
-		}
-		name := names[ni]
-		n := int(p.AttrValueCounts[a])
-		vs := vals[vi : vi+n : vi+n]
-		for j := range vs {
-			l := int(p.ValueLengths[vi+j])
-			vs[j] = blob[off : off+l]
-			off += l
-		}
-		vi += n
-		o.Attrs[name] = vs
-	}
-	if len(o.Attrs) != len(p.AttrNames) {
-		return fmt.Errorf("object %q: an attribute is given twice", p.Dn)
-	}
-	return nil
 }
 
 // ---- apply ----

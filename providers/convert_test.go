@@ -166,11 +166,15 @@ func TestConvert_batchRoundTrip(t *testing.T) {
 			"thumbnailphoto": {"\xff\xd8\xff\x00binary"},
 			"empty":          {""},
 		}},
-		{Kind: KindGroup, DN: "CN=g", Attrs: map[string][]string{"cn": {"g"}, "member": {"CN=u", "CN=v"}}},
+		{Kind: KindGroup, DN: "CN=g,\xffnot-utf8", Attrs: map[string][]string{"cn": {"g"}, "member": {"CN=u", "CN=v"}}},
+		{Kind: KindForeignPrincipal, DN: "CN=S-1-5-21-9"},
 	}
 	enc := newBatchEncoder()
 	for i := range objs {
 		enc.add(&objs[i])
+	}
+	if enc.len() != len(objs) {
+		t.Errorf("encoder holds %d objects, want %d", enc.len(), len(objs))
 	}
 	b := enc.take()
 	if got := len(b.AttributeNames); got != 5 {
@@ -183,48 +187,76 @@ func TestConvert_batchRoundTrip(t *testing.T) {
 	if diff := cmp.Diff(objs, got); diff != "" {
 		t.Errorf("round trip (-want +got):\n%s", diff)
 	}
-	if next := enc.take(); len(next.Objects) != 0 || len(next.AttributeNames) != 0 {
+	if enc.len() != 0 {
+		t.Errorf("take did not reset the encoder")
+	}
+	if next := enc.take(); len(next.Identity) != 0 || len(next.AttributeNames) != 0 {
 		t.Errorf("take did not reset the encoder: %v", next)
+	}
+	empty, err := batchFromProto(&proto.Discover_Batch{})
+	if err != nil || len(empty) != 0 {
+		t.Errorf("empty batch: %v, %v", empty, err)
+	}
+}
+
+// packedBatch is a valid batch of two objects, for mutation.
+func packedBatch() *proto.Discover_Batch {
+	return &proto.Discover_Batch{
+		AttributeNames:  []string{"cn", "mail"},
+		Identity:        []byte("userCN=uguserCN=v"),
+		IdentityLengths: []uint32{4, 4, 1, 0, 0, 4, 4, 0, 0, 0},
+		AttrCounts:      []uint32{2, 0},
+		AttrNames:       []uint32{0, 1},
+		AttrValueCounts: []uint32{1, 2},
+		ValueLengths:    []uint32{1, 3, 3},
+		Values:          []byte("uabcdef"),
 	}
 }
 
 func TestConvert_invalidBatches(t *testing.T) {
-	good := func() *proto.Discover_Batch {
-		return &proto.Discover_Batch{
-			AttributeNames: []string{"cn", "mail"},
-			Objects: []*proto.Object{{
-				Kind: "user", Dn: "CN=u",
-				AttrNames: []uint32{0, 1}, AttrValueCounts: []uint32{1, 2},
-				ValueLengths: []uint32{1, 3, 3}, Values: []byte("uabcdef"),
-			}},
-		}
-	}
-	if _, err := batchFromProto(good()); err != nil {
+	got, err := batchFromProto(packedBatch())
+	if err != nil {
 		t.Fatalf("the good batch fails: %v", err)
+	}
+	want := []Object{
+		{Kind: KindUser, DN: "CN=u", GUID: "g", Attrs: map[string][]string{"cn": {"u"}, "mail": {"abc", "def"}}},
+		{Kind: KindUser, DN: "CN=v"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("the good batch (-want +got):\n%s", diff)
 	}
 	tests := []struct {
 		name    string
 		mutate  func(b *proto.Discover_Batch)
 		wantErr string
 	}{
-		{"unknown kind", func(b *proto.Discover_Batch) { b.Objects[0].Kind = "printer" }, `object "CN=u": unknown object kind "printer"`},
-		{"empty kind", func(b *proto.Discover_Batch) { b.Objects[0].Kind = "" }, `object "CN=u": unknown object kind ""`},
-		{"no DN", func(b *proto.Discover_Batch) { b.Objects[0].Dn = "" }, `user object without a DN`},
+		{"unknown kind", func(b *proto.Discover_Batch) {
+			b.Identity = []byte("printerCN=uguserCN=v")
+			b.IdentityLengths[0] = 7
+		}, `object "CN=u": unknown object kind "printer"`},
+		{"empty kind", func(b *proto.Discover_Batch) {
+			b.Identity = b.Identity[4:]
+			b.IdentityLengths[0] = 0
+		}, `object "CN=u": unknown object kind ""`},
+		{"no DN", func(b *proto.Discover_Batch) {
+			b.Identity = []byte("userguserCN=v")
+			b.IdentityLengths[1] = 0
+		}, `user object without a DN`},
+		{"identity not in fives", func(b *proto.Discover_Batch) { b.IdentityLengths = b.IdentityLengths[:9] }, `batch has 9 identity lengths, not five per object`},
+		{"identity too short", func(b *proto.Discover_Batch) { b.Identity = b.Identity[:10] }, `identity lengths add up to 17 bytes but 10 are given`},
+		{"attribute counts per object", func(b *proto.Discover_Batch) { b.AttrCounts = []uint32{2} }, `batch has 2 objects but 1 attribute counts`},
+		{"attribute counts sum", func(b *proto.Discover_Batch) { b.AttrCounts = []uint32{1, 0} }, `attribute counts add up to 1 but 2 attribute names are given`},
 		{"empty name", func(b *proto.Discover_Batch) { b.AttributeNames[1] = "" }, `attribute name 1 of the batch is empty`},
-		{"name index out of range", func(b *proto.Discover_Batch) { b.Objects[0].AttrNames[1] = 7 }, `attribute name index 7 outside the batch's 2 names`},
-		{"counts mismatch", func(b *proto.Discover_Batch) { b.Objects[0].AttrValueCounts = []uint32{1} }, `2 attribute names but 1 value counts`},
-		{"too few lengths", func(b *proto.Discover_Batch) { b.Objects[0].ValueLengths = []uint32{1, 3} }, `attributes count 3 values but 2 lengths are given`},
-		{"lengths overflow values", func(b *proto.Discover_Batch) { b.Objects[0].ValueLengths[2] = 4 }, `value lengths add up to 8 bytes but 7 are given`},
-		{"huge length", func(b *proto.Discover_Batch) { b.Objects[0].ValueLengths[2] = 1<<32 - 1 }, `value lengths add up to`},
-		{"duplicate attribute", func(b *proto.Discover_Batch) { b.Objects[0].AttrNames[1] = 0 }, `an attribute is given twice`},
-		{"values without attributes", func(b *proto.Discover_Batch) {
-			b.Objects[0].AttrNames, b.Objects[0].AttrValueCounts = nil, nil
-		}, `values without attributes`},
-		{"nil object", func(b *proto.Discover_Batch) { b.Objects[0] = nil }, `unknown object kind ""`},
+		{"name index out of range", func(b *proto.Discover_Batch) { b.AttrNames[1] = 7 }, `object "CN=u": attribute name index 7 outside the batch's 2 names`},
+		{"value counts mismatch", func(b *proto.Discover_Batch) { b.AttrValueCounts = []uint32{1} }, `2 attribute names but 1 value counts`},
+		{"too few lengths", func(b *proto.Discover_Batch) { b.ValueLengths = []uint32{1, 3} }, `value counts add up to 3 but 2 value lengths are given`},
+		{"lengths overflow values", func(b *proto.Discover_Batch) { b.ValueLengths[2] = 4 }, `value lengths add up to 8 bytes but 7 are given`},
+		{"huge length", func(b *proto.Discover_Batch) { b.ValueLengths[2] = 1<<32 - 1 }, `value lengths add up to`},
+		{"duplicate attribute", func(b *proto.Discover_Batch) { b.AttrNames[1] = 0 }, `object "CN=u": an attribute is given twice`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := good()
+			b := packedBatch()
 			tt.mutate(b)
 			_, err := batchFromProto(b)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {

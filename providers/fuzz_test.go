@@ -22,6 +22,11 @@ func FuzzBatchFromProto(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(seed)
+	packed, err := gproto.Marshal(packedBatch())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(packed)
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var b proto.Discover_Batch

@@ -91,7 +91,7 @@ func (s *grpcServer) Discover(req *proto.Discover_Request, stream proto.Provider
 				}
 			}
 		}
-		if len(enc.batch.Objects) > 0 {
+		if enc.len() > 0 {
 			if err := stream.Send(enc.take()); err != nil {
 				return fmt.Errorf("send batch: %w", err)
 			}

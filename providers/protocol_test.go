@@ -78,10 +78,11 @@ func TestProtocol_invalidUnaryResponses(t *testing.T) {
 }
 
 func TestProtocol_invalidBatch(t *testing.T) {
-	c := rawClient(t, &rawServer{batches: []*proto.Discover_Batch{
-		{Objects: []*proto.Object{{Kind: "user", Dn: "CN=ok"}}},
-		{AttributeNames: []string{"cn"}, Objects: []*proto.Object{{Kind: "user", Dn: "CN=bad", AttrNames: []uint32{0}, AttrValueCounts: []uint32{1}, ValueLengths: []uint32{5}, Values: []byte("abc")}}},
-	}})
+	ok := newBatchEncoder()
+	ok.add(&Object{Kind: KindUser, DN: "CN=ok"})
+	bad := packedBatch()
+	bad.ValueLengths[2] = 5
+	c := rawClient(t, &rawServer{batches: []*proto.Discover_Batch{ok.take(), bad}})
 	var got []string
 	err := c.Discover(t.Context(), Scope{}, func(objs []Object) error {
 		for _, o := range objs {
@@ -89,7 +90,7 @@ func TestProtocol_invalidBatch(t *testing.T) {
 		}
 		return nil
 	})
-	wantProtocolError(t, err, `provider "raw": Discover: protocol violation: object "CN=bad": value lengths add up to 5 bytes but 3 are given`)
+	wantProtocolError(t, err, `provider "raw": Discover: protocol violation: value lengths add up to 9 bytes but 7 are given`)
 	if len(got) != 1 || got[0] != "CN=ok" {
 		t.Errorf("emitted %v before the bad batch, want [CN=ok]", got)
 	}

@@ -128,7 +128,7 @@ func (x Apply_Op) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Apply_Op.Descriptor instead.
 func (Apply_Op) EnumDescriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{9, 0}
+	return file_provider_proto_rawDescGZIP(), []int{8, 0}
 }
 
 type Apply_AttrOp int32
@@ -180,7 +180,7 @@ func (x Apply_AttrOp) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Apply_AttrOp.Descriptor instead.
 func (Apply_AttrOp) EnumDescriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{9, 1}
+	return file_provider_proto_rawDescGZIP(), []int{8, 1}
 }
 
 // DynamicValue is a cty value in its JSON form (go-cty's ctyjson), with its
@@ -587,122 +587,6 @@ func (x *Scope) GetAllAttributes() bool {
 	return false
 }
 
-// Object is one discovered directory entry.
-//
-// Its attributes are packed for speed (a discovery moves millions of
-// values): attribute k is named by the batch's attribute_names
-// [attr_names[k]] and has attr_value_counts[k] values; the values of all
-// attributes, in order, are concatenated in values, and value_lengths holds
-// the length in bytes of each. Values are raw bytes (LDAP values need not be
-// UTF-8). An attribute name appears at most once per object.
-type Object struct {
-	state           protoimpl.MessageState `protogen:"open.v1"`
-	Kind            string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
-	Dn              string                 `protobuf:"bytes,2,opt,name=dn,proto3" json:"dn,omitempty"`
-	Guid            string                 `protobuf:"bytes,3,opt,name=guid,proto3" json:"guid,omitempty"`
-	Sid             string                 `protobuf:"bytes,4,opt,name=sid,proto3" json:"sid,omitempty"`
-	Token           string                 `protobuf:"bytes,5,opt,name=token,proto3" json:"token,omitempty"`
-	AttrNames       []uint32               `protobuf:"varint,6,rep,packed,name=attr_names,json=attrNames,proto3" json:"attr_names,omitempty"`
-	AttrValueCounts []uint32               `protobuf:"varint,7,rep,packed,name=attr_value_counts,json=attrValueCounts,proto3" json:"attr_value_counts,omitempty"`
-	ValueLengths    []uint32               `protobuf:"varint,8,rep,packed,name=value_lengths,json=valueLengths,proto3" json:"value_lengths,omitempty"`
-	Values          []byte                 `protobuf:"bytes,9,opt,name=values,proto3" json:"values,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
-}
-
-func (x *Object) Reset() {
-	*x = Object{}
-	mi := &file_provider_proto_msgTypes[7]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Object) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Object) ProtoMessage() {}
-
-func (x *Object) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[7]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use Object.ProtoReflect.Descriptor instead.
-func (*Object) Descriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{7}
-}
-
-func (x *Object) GetKind() string {
-	if x != nil {
-		return x.Kind
-	}
-	return ""
-}
-
-func (x *Object) GetDn() string {
-	if x != nil {
-		return x.Dn
-	}
-	return ""
-}
-
-func (x *Object) GetGuid() string {
-	if x != nil {
-		return x.Guid
-	}
-	return ""
-}
-
-func (x *Object) GetSid() string {
-	if x != nil {
-		return x.Sid
-	}
-	return ""
-}
-
-func (x *Object) GetToken() string {
-	if x != nil {
-		return x.Token
-	}
-	return ""
-}
-
-func (x *Object) GetAttrNames() []uint32 {
-	if x != nil {
-		return x.AttrNames
-	}
-	return nil
-}
-
-func (x *Object) GetAttrValueCounts() []uint32 {
-	if x != nil {
-		return x.AttrValueCounts
-	}
-	return nil
-}
-
-func (x *Object) GetValueLengths() []uint32 {
-	if x != nil {
-		return x.ValueLengths
-	}
-	return nil
-}
-
-func (x *Object) GetValues() []byte {
-	if x != nil {
-		return x.Values
-	}
-	return nil
-}
-
 type Discover struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -711,7 +595,7 @@ type Discover struct {
 
 func (x *Discover) Reset() {
 	*x = Discover{}
-	mi := &file_provider_proto_msgTypes[8]
+	mi := &file_provider_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -723,7 +607,7 @@ func (x *Discover) String() string {
 func (*Discover) ProtoMessage() {}
 
 func (x *Discover) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[8]
+	mi := &file_provider_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -736,7 +620,7 @@ func (x *Discover) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Discover.ProtoReflect.Descriptor instead.
 func (*Discover) Descriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{8}
+	return file_provider_proto_rawDescGZIP(), []int{7}
 }
 
 type Apply struct {
@@ -747,7 +631,7 @@ type Apply struct {
 
 func (x *Apply) Reset() {
 	*x = Apply{}
-	mi := &file_provider_proto_msgTypes[9]
+	mi := &file_provider_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -759,7 +643,7 @@ func (x *Apply) String() string {
 func (*Apply) ProtoMessage() {}
 
 func (x *Apply) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[9]
+	mi := &file_provider_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -772,7 +656,7 @@ func (x *Apply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Apply.ProtoReflect.Descriptor instead.
 func (*Apply) Descriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{9}
+	return file_provider_proto_rawDescGZIP(), []int{8}
 }
 
 type Stop struct {
@@ -783,7 +667,7 @@ type Stop struct {
 
 func (x *Stop) Reset() {
 	*x = Stop{}
-	mi := &file_provider_proto_msgTypes[10]
+	mi := &file_provider_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -795,7 +679,7 @@ func (x *Stop) String() string {
 func (*Stop) ProtoMessage() {}
 
 func (x *Stop) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[10]
+	mi := &file_provider_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -808,7 +692,7 @@ func (x *Stop) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Stop.ProtoReflect.Descriptor instead.
 func (*Stop) Descriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{10}
+	return file_provider_proto_rawDescGZIP(), []int{9}
 }
 
 type AttributePath_Step struct {
@@ -825,7 +709,7 @@ type AttributePath_Step struct {
 
 func (x *AttributePath_Step) Reset() {
 	*x = AttributePath_Step{}
-	mi := &file_provider_proto_msgTypes[11]
+	mi := &file_provider_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -837,7 +721,7 @@ func (x *AttributePath_Step) String() string {
 func (*AttributePath_Step) ProtoMessage() {}
 
 func (x *AttributePath_Step) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[11]
+	mi := &file_provider_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -923,7 +807,7 @@ type Schema_Attribute struct {
 
 func (x *Schema_Attribute) Reset() {
 	*x = Schema_Attribute{}
-	mi := &file_provider_proto_msgTypes[12]
+	mi := &file_provider_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -935,7 +819,7 @@ func (x *Schema_Attribute) String() string {
 func (*Schema_Attribute) ProtoMessage() {}
 
 func (x *Schema_Attribute) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[12]
+	mi := &file_provider_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -997,7 +881,7 @@ type Schema_NestedBlock struct {
 
 func (x *Schema_NestedBlock) Reset() {
 	*x = Schema_NestedBlock{}
-	mi := &file_provider_proto_msgTypes[13]
+	mi := &file_provider_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1009,7 +893,7 @@ func (x *Schema_NestedBlock) String() string {
 func (*Schema_NestedBlock) ProtoMessage() {}
 
 func (x *Schema_NestedBlock) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[13]
+	mi := &file_provider_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1056,7 +940,7 @@ type Schema_Block struct {
 
 func (x *Schema_Block) Reset() {
 	*x = Schema_Block{}
-	mi := &file_provider_proto_msgTypes[14]
+	mi := &file_provider_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1068,7 +952,7 @@ func (x *Schema_Block) String() string {
 func (*Schema_Block) ProtoMessage() {}
 
 func (x *Schema_Block) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[14]
+	mi := &file_provider_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1106,7 +990,7 @@ type GetSchema_Request struct {
 
 func (x *GetSchema_Request) Reset() {
 	*x = GetSchema_Request{}
-	mi := &file_provider_proto_msgTypes[15]
+	mi := &file_provider_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1118,7 +1002,7 @@ func (x *GetSchema_Request) String() string {
 func (*GetSchema_Request) ProtoMessage() {}
 
 func (x *GetSchema_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[15]
+	mi := &file_provider_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1143,7 +1027,7 @@ type GetSchema_Response struct {
 
 func (x *GetSchema_Response) Reset() {
 	*x = GetSchema_Response{}
-	mi := &file_provider_proto_msgTypes[16]
+	mi := &file_provider_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1155,7 +1039,7 @@ func (x *GetSchema_Response) String() string {
 func (*GetSchema_Response) ProtoMessage() {}
 
 func (x *GetSchema_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[16]
+	mi := &file_provider_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1187,7 +1071,7 @@ type Configure_Request struct {
 
 func (x *Configure_Request) Reset() {
 	*x = Configure_Request{}
-	mi := &file_provider_proto_msgTypes[17]
+	mi := &file_provider_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1199,7 +1083,7 @@ func (x *Configure_Request) String() string {
 func (*Configure_Request) ProtoMessage() {}
 
 func (x *Configure_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[17]
+	mi := &file_provider_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1231,7 +1115,7 @@ type Configure_Response struct {
 
 func (x *Configure_Response) Reset() {
 	*x = Configure_Response{}
-	mi := &file_provider_proto_msgTypes[18]
+	mi := &file_provider_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1243,7 +1127,7 @@ func (x *Configure_Response) String() string {
 func (*Configure_Response) ProtoMessage() {}
 
 func (x *Configure_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[18]
+	mi := &file_provider_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1275,7 +1159,7 @@ type Discover_Request struct {
 
 func (x *Discover_Request) Reset() {
 	*x = Discover_Request{}
-	mi := &file_provider_proto_msgTypes[19]
+	mi := &file_provider_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1287,7 +1171,7 @@ func (x *Discover_Request) String() string {
 func (*Discover_Request) ProtoMessage() {}
 
 func (x *Discover_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[19]
+	mi := &file_provider_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1300,7 +1184,7 @@ func (x *Discover_Request) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Discover_Request.ProtoReflect.Descriptor instead.
 func (*Discover_Request) Descriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{8, 0}
+	return file_provider_proto_rawDescGZIP(), []int{7, 0}
 }
 
 func (x *Discover_Request) GetScope() *Scope {
@@ -1310,20 +1194,41 @@ func (x *Discover_Request) GetScope() *Scope {
 	return nil
 }
 
-// Batch is a group of objects; senders keep each batch around 1 MiB.
+// Batch is a group of discovered objects, packed in columns: one message
+// per object would cost more than the data (a discovery moves millions of
+// values). Senders keep a batch near 1 MiB.
+//
+// Object i has five identity strings — kind, DN, GUID, SID and change
+// token, in that order — whose byte lengths are identity_lengths[5i..5i+4]
+// and whose bytes follow each other in identity; the batch holds
+// len(identity_lengths)/5 objects. Object i has attr_counts[i] attributes.
+// The attributes of all objects follow each other in attr_names (an index
+// into attribute_names) and attr_value_counts (how many values each has);
+// the values of all attributes follow each other in values, their byte
+// lengths in value_lengths. Every list must add up exactly.
+//
+// Kinds are "ou", "user", "group", "computer", "contact" and
+// "foreign_principal"; the DN is never empty; an attribute name appears
+// at most once per object. Values are raw bytes (LDAP values need not be
+// UTF-8).
 type Discover_Batch struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// attribute_names is the table of the lower-cased attribute names the
-	// batch's objects refer to by index.
-	AttributeNames []string  `protobuf:"bytes,1,rep,name=attribute_names,json=attributeNames,proto3" json:"attribute_names,omitempty"`
-	Objects        []*Object `protobuf:"bytes,2,rep,name=objects,proto3" json:"objects,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// attribute_names are the lower-cased attribute names of the batch.
+	AttributeNames  []string `protobuf:"bytes,1,rep,name=attribute_names,json=attributeNames,proto3" json:"attribute_names,omitempty"`
+	Identity        []byte   `protobuf:"bytes,2,opt,name=identity,proto3" json:"identity,omitempty"`
+	IdentityLengths []uint32 `protobuf:"varint,3,rep,packed,name=identity_lengths,json=identityLengths,proto3" json:"identity_lengths,omitempty"`
+	AttrCounts      []uint32 `protobuf:"varint,4,rep,packed,name=attr_counts,json=attrCounts,proto3" json:"attr_counts,omitempty"`
+	AttrNames       []uint32 `protobuf:"varint,5,rep,packed,name=attr_names,json=attrNames,proto3" json:"attr_names,omitempty"`
+	AttrValueCounts []uint32 `protobuf:"varint,6,rep,packed,name=attr_value_counts,json=attrValueCounts,proto3" json:"attr_value_counts,omitempty"`
+	ValueLengths    []uint32 `protobuf:"varint,7,rep,packed,name=value_lengths,json=valueLengths,proto3" json:"value_lengths,omitempty"`
+	Values          []byte   `protobuf:"bytes,8,opt,name=values,proto3" json:"values,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Discover_Batch) Reset() {
 	*x = Discover_Batch{}
-	mi := &file_provider_proto_msgTypes[20]
+	mi := &file_provider_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1335,7 +1240,7 @@ func (x *Discover_Batch) String() string {
 func (*Discover_Batch) ProtoMessage() {}
 
 func (x *Discover_Batch) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[20]
+	mi := &file_provider_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1348,7 +1253,7 @@ func (x *Discover_Batch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Discover_Batch.ProtoReflect.Descriptor instead.
 func (*Discover_Batch) Descriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{8, 1}
+	return file_provider_proto_rawDescGZIP(), []int{7, 1}
 }
 
 func (x *Discover_Batch) GetAttributeNames() []string {
@@ -1358,9 +1263,51 @@ func (x *Discover_Batch) GetAttributeNames() []string {
 	return nil
 }
 
-func (x *Discover_Batch) GetObjects() []*Object {
+func (x *Discover_Batch) GetIdentity() []byte {
 	if x != nil {
-		return x.Objects
+		return x.Identity
+	}
+	return nil
+}
+
+func (x *Discover_Batch) GetIdentityLengths() []uint32 {
+	if x != nil {
+		return x.IdentityLengths
+	}
+	return nil
+}
+
+func (x *Discover_Batch) GetAttrCounts() []uint32 {
+	if x != nil {
+		return x.AttrCounts
+	}
+	return nil
+}
+
+func (x *Discover_Batch) GetAttrNames() []uint32 {
+	if x != nil {
+		return x.AttrNames
+	}
+	return nil
+}
+
+func (x *Discover_Batch) GetAttrValueCounts() []uint32 {
+	if x != nil {
+		return x.AttrValueCounts
+	}
+	return nil
+}
+
+func (x *Discover_Batch) GetValueLengths() []uint32 {
+	if x != nil {
+		return x.ValueLengths
+	}
+	return nil
+}
+
+func (x *Discover_Batch) GetValues() []byte {
+	if x != nil {
+		return x.Values
 	}
 	return nil
 }
@@ -1376,7 +1323,7 @@ type Apply_AttrChange struct {
 
 func (x *Apply_AttrChange) Reset() {
 	*x = Apply_AttrChange{}
-	mi := &file_provider_proto_msgTypes[21]
+	mi := &file_provider_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1388,7 +1335,7 @@ func (x *Apply_AttrChange) String() string {
 func (*Apply_AttrChange) ProtoMessage() {}
 
 func (x *Apply_AttrChange) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[21]
+	mi := &file_provider_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1401,7 +1348,7 @@ func (x *Apply_AttrChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Apply_AttrChange.ProtoReflect.Descriptor instead.
 func (*Apply_AttrChange) Descriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{9, 0}
+	return file_provider_proto_rawDescGZIP(), []int{8, 0}
 }
 
 func (x *Apply_AttrChange) GetName() string {
@@ -1441,7 +1388,7 @@ type Apply_Change struct {
 
 func (x *Apply_Change) Reset() {
 	*x = Apply_Change{}
-	mi := &file_provider_proto_msgTypes[22]
+	mi := &file_provider_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1453,7 +1400,7 @@ func (x *Apply_Change) String() string {
 func (*Apply_Change) ProtoMessage() {}
 
 func (x *Apply_Change) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[22]
+	mi := &file_provider_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1466,7 +1413,7 @@ func (x *Apply_Change) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Apply_Change.ProtoReflect.Descriptor instead.
 func (*Apply_Change) Descriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{9, 1}
+	return file_provider_proto_rawDescGZIP(), []int{8, 1}
 }
 
 func (x *Apply_Change) GetId() int64 {
@@ -1540,7 +1487,7 @@ type Apply_Result struct {
 
 func (x *Apply_Result) Reset() {
 	*x = Apply_Result{}
-	mi := &file_provider_proto_msgTypes[23]
+	mi := &file_provider_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1552,7 +1499,7 @@ func (x *Apply_Result) String() string {
 func (*Apply_Result) ProtoMessage() {}
 
 func (x *Apply_Result) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[23]
+	mi := &file_provider_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1565,7 +1512,7 @@ func (x *Apply_Result) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Apply_Result.ProtoReflect.Descriptor instead.
 func (*Apply_Result) Descriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{9, 2}
+	return file_provider_proto_rawDescGZIP(), []int{8, 2}
 }
 
 func (x *Apply_Result) GetId() int64 {
@@ -1618,7 +1565,7 @@ type Stop_Request struct {
 
 func (x *Stop_Request) Reset() {
 	*x = Stop_Request{}
-	mi := &file_provider_proto_msgTypes[24]
+	mi := &file_provider_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1630,7 +1577,7 @@ func (x *Stop_Request) String() string {
 func (*Stop_Request) ProtoMessage() {}
 
 func (x *Stop_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[24]
+	mi := &file_provider_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1643,7 +1590,7 @@ func (x *Stop_Request) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Stop_Request.ProtoReflect.Descriptor instead.
 func (*Stop_Request) Descriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{10, 0}
+	return file_provider_proto_rawDescGZIP(), []int{9, 0}
 }
 
 type Stop_Response struct {
@@ -1654,7 +1601,7 @@ type Stop_Response struct {
 
 func (x *Stop_Response) Reset() {
 	*x = Stop_Response{}
-	mi := &file_provider_proto_msgTypes[25]
+	mi := &file_provider_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1666,7 +1613,7 @@ func (x *Stop_Response) String() string {
 func (*Stop_Response) ProtoMessage() {}
 
 func (x *Stop_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[25]
+	mi := &file_provider_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1679,7 +1626,7 @@ func (x *Stop_Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Stop_Response.ProtoReflect.Descriptor instead.
 func (*Stop_Response) Descriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{10, 1}
+	return file_provider_proto_rawDescGZIP(), []int{9, 1}
 }
 
 var File_provider_proto protoreflect.FileDescriptor
@@ -1748,24 +1695,21 @@ const file_provider_proto_rawDesc = "" +
 	"\n" +
 	"attributes\x18\x05 \x03(\tR\n" +
 	"attributes\x12%\n" +
-	"\x0eall_attributes\x18\x06 \x01(\bR\rallAttributes\"\xf0\x01\n" +
-	"\x06Object\x12\x12\n" +
-	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x0e\n" +
-	"\x02dn\x18\x02 \x01(\tR\x02dn\x12\x12\n" +
-	"\x04guid\x18\x03 \x01(\tR\x04guid\x12\x10\n" +
-	"\x03sid\x18\x04 \x01(\tR\x03sid\x12\x14\n" +
-	"\x05token\x18\x05 \x01(\tR\x05token\x12\x1d\n" +
-	"\n" +
-	"attr_names\x18\x06 \x03(\rR\tattrNames\x12*\n" +
-	"\x11attr_value_counts\x18\a \x03(\rR\x0fattrValueCounts\x12#\n" +
-	"\rvalue_lengths\x18\b \x03(\rR\fvalueLengths\x12\x16\n" +
-	"\x06values\x18\t \x01(\fR\x06values\"\xb0\x01\n" +
+	"\x0eall_attributes\x18\x06 \x01(\bR\rallAttributes\"\xea\x02\n" +
 	"\bDiscover\x1a;\n" +
 	"\aRequest\x120\n" +
-	"\x05scope\x18\x01 \x01(\v2\x1a.adshift.provider.v1.ScopeR\x05scope\x1ag\n" +
+	"\x05scope\x18\x01 \x01(\v2\x1a.adshift.provider.v1.ScopeR\x05scope\x1a\xa0\x02\n" +
 	"\x05Batch\x12'\n" +
-	"\x0fattribute_names\x18\x01 \x03(\tR\x0eattributeNames\x125\n" +
-	"\aobjects\x18\x02 \x03(\v2\x1b.adshift.provider.v1.ObjectR\aobjects\"\x8d\x05\n" +
+	"\x0fattribute_names\x18\x01 \x03(\tR\x0eattributeNames\x12\x1a\n" +
+	"\bidentity\x18\x02 \x01(\fR\bidentity\x12)\n" +
+	"\x10identity_lengths\x18\x03 \x03(\rR\x0fidentityLengths\x12\x1f\n" +
+	"\vattr_counts\x18\x04 \x03(\rR\n" +
+	"attrCounts\x12\x1d\n" +
+	"\n" +
+	"attr_names\x18\x05 \x03(\rR\tattrNames\x12*\n" +
+	"\x11attr_value_counts\x18\x06 \x03(\rR\x0fattrValueCounts\x12#\n" +
+	"\rvalue_lengths\x18\a \x03(\rR\fvalueLengths\x12\x16\n" +
+	"\x06values\x18\b \x01(\fR\x06values\"\x8d\x05\n" +
 	"\x05Apply\x1ak\n" +
 	"\n" +
 	"AttrChange\x12\x12\n" +
@@ -1823,7 +1767,7 @@ func file_provider_proto_rawDescGZIP() []byte {
 }
 
 var file_provider_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_provider_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_provider_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_provider_proto_goTypes = []any{
 	(Diagnostic_Severity)(0),   // 0: adshift.provider.v1.Diagnostic.Severity
 	(Apply_Op)(0),              // 1: adshift.provider.v1.Apply.Op
@@ -1835,57 +1779,55 @@ var file_provider_proto_goTypes = []any{
 	(*GetSchema)(nil),          // 7: adshift.provider.v1.GetSchema
 	(*Configure)(nil),          // 8: adshift.provider.v1.Configure
 	(*Scope)(nil),              // 9: adshift.provider.v1.Scope
-	(*Object)(nil),             // 10: adshift.provider.v1.Object
-	(*Discover)(nil),           // 11: adshift.provider.v1.Discover
-	(*Apply)(nil),              // 12: adshift.provider.v1.Apply
-	(*Stop)(nil),               // 13: adshift.provider.v1.Stop
-	(*AttributePath_Step)(nil), // 14: adshift.provider.v1.AttributePath.Step
-	(*Schema_Attribute)(nil),   // 15: adshift.provider.v1.Schema.Attribute
-	(*Schema_NestedBlock)(nil), // 16: adshift.provider.v1.Schema.NestedBlock
-	(*Schema_Block)(nil),       // 17: adshift.provider.v1.Schema.Block
-	(*GetSchema_Request)(nil),  // 18: adshift.provider.v1.GetSchema.Request
-	(*GetSchema_Response)(nil), // 19: adshift.provider.v1.GetSchema.Response
-	(*Configure_Request)(nil),  // 20: adshift.provider.v1.Configure.Request
-	(*Configure_Response)(nil), // 21: adshift.provider.v1.Configure.Response
-	(*Discover_Request)(nil),   // 22: adshift.provider.v1.Discover.Request
-	(*Discover_Batch)(nil),     // 23: adshift.provider.v1.Discover.Batch
-	(*Apply_AttrChange)(nil),   // 24: adshift.provider.v1.Apply.AttrChange
-	(*Apply_Change)(nil),       // 25: adshift.provider.v1.Apply.Change
-	(*Apply_Result)(nil),       // 26: adshift.provider.v1.Apply.Result
-	(*Stop_Request)(nil),       // 27: adshift.provider.v1.Stop.Request
-	(*Stop_Response)(nil),      // 28: adshift.provider.v1.Stop.Response
+	(*Discover)(nil),           // 10: adshift.provider.v1.Discover
+	(*Apply)(nil),              // 11: adshift.provider.v1.Apply
+	(*Stop)(nil),               // 12: adshift.provider.v1.Stop
+	(*AttributePath_Step)(nil), // 13: adshift.provider.v1.AttributePath.Step
+	(*Schema_Attribute)(nil),   // 14: adshift.provider.v1.Schema.Attribute
+	(*Schema_NestedBlock)(nil), // 15: adshift.provider.v1.Schema.NestedBlock
+	(*Schema_Block)(nil),       // 16: adshift.provider.v1.Schema.Block
+	(*GetSchema_Request)(nil),  // 17: adshift.provider.v1.GetSchema.Request
+	(*GetSchema_Response)(nil), // 18: adshift.provider.v1.GetSchema.Response
+	(*Configure_Request)(nil),  // 19: adshift.provider.v1.Configure.Request
+	(*Configure_Response)(nil), // 20: adshift.provider.v1.Configure.Response
+	(*Discover_Request)(nil),   // 21: adshift.provider.v1.Discover.Request
+	(*Discover_Batch)(nil),     // 22: adshift.provider.v1.Discover.Batch
+	(*Apply_AttrChange)(nil),   // 23: adshift.provider.v1.Apply.AttrChange
+	(*Apply_Change)(nil),       // 24: adshift.provider.v1.Apply.Change
+	(*Apply_Result)(nil),       // 25: adshift.provider.v1.Apply.Result
+	(*Stop_Request)(nil),       // 26: adshift.provider.v1.Stop.Request
+	(*Stop_Response)(nil),      // 27: adshift.provider.v1.Stop.Response
 }
 var file_provider_proto_depIdxs = []int32{
-	14, // 0: adshift.provider.v1.AttributePath.steps:type_name -> adshift.provider.v1.AttributePath.Step
+	13, // 0: adshift.provider.v1.AttributePath.steps:type_name -> adshift.provider.v1.AttributePath.Step
 	0,  // 1: adshift.provider.v1.Diagnostic.severity:type_name -> adshift.provider.v1.Diagnostic.Severity
 	4,  // 2: adshift.provider.v1.Diagnostic.attribute:type_name -> adshift.provider.v1.AttributePath
-	17, // 3: adshift.provider.v1.Schema.config:type_name -> adshift.provider.v1.Schema.Block
-	17, // 4: adshift.provider.v1.Schema.NestedBlock.block:type_name -> adshift.provider.v1.Schema.Block
-	15, // 5: adshift.provider.v1.Schema.Block.attributes:type_name -> adshift.provider.v1.Schema.Attribute
-	16, // 6: adshift.provider.v1.Schema.Block.blocks:type_name -> adshift.provider.v1.Schema.NestedBlock
+	16, // 3: adshift.provider.v1.Schema.config:type_name -> adshift.provider.v1.Schema.Block
+	16, // 4: adshift.provider.v1.Schema.NestedBlock.block:type_name -> adshift.provider.v1.Schema.Block
+	14, // 5: adshift.provider.v1.Schema.Block.attributes:type_name -> adshift.provider.v1.Schema.Attribute
+	15, // 6: adshift.provider.v1.Schema.Block.blocks:type_name -> adshift.provider.v1.Schema.NestedBlock
 	6,  // 7: adshift.provider.v1.GetSchema.Response.schema:type_name -> adshift.provider.v1.Schema
 	3,  // 8: adshift.provider.v1.Configure.Request.config:type_name -> adshift.provider.v1.DynamicValue
 	5,  // 9: adshift.provider.v1.Configure.Response.diagnostics:type_name -> adshift.provider.v1.Diagnostic
 	9,  // 10: adshift.provider.v1.Discover.Request.scope:type_name -> adshift.provider.v1.Scope
-	10, // 11: adshift.provider.v1.Discover.Batch.objects:type_name -> adshift.provider.v1.Object
-	2,  // 12: adshift.provider.v1.Apply.AttrChange.op:type_name -> adshift.provider.v1.Apply.AttrOp
-	1,  // 13: adshift.provider.v1.Apply.Change.op:type_name -> adshift.provider.v1.Apply.Op
-	24, // 14: adshift.provider.v1.Apply.Change.attrs:type_name -> adshift.provider.v1.Apply.AttrChange
-	18, // 15: adshift.provider.v1.Provider.GetSchema:input_type -> adshift.provider.v1.GetSchema.Request
-	20, // 16: adshift.provider.v1.Provider.Configure:input_type -> adshift.provider.v1.Configure.Request
-	22, // 17: adshift.provider.v1.Provider.Discover:input_type -> adshift.provider.v1.Discover.Request
-	25, // 18: adshift.provider.v1.Provider.Apply:input_type -> adshift.provider.v1.Apply.Change
-	27, // 19: adshift.provider.v1.Provider.Stop:input_type -> adshift.provider.v1.Stop.Request
-	19, // 20: adshift.provider.v1.Provider.GetSchema:output_type -> adshift.provider.v1.GetSchema.Response
-	21, // 21: adshift.provider.v1.Provider.Configure:output_type -> adshift.provider.v1.Configure.Response
-	23, // 22: adshift.provider.v1.Provider.Discover:output_type -> adshift.provider.v1.Discover.Batch
-	26, // 23: adshift.provider.v1.Provider.Apply:output_type -> adshift.provider.v1.Apply.Result
-	28, // 24: adshift.provider.v1.Provider.Stop:output_type -> adshift.provider.v1.Stop.Response
-	20, // [20:25] is the sub-list for method output_type
-	15, // [15:20] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	2,  // 11: adshift.provider.v1.Apply.AttrChange.op:type_name -> adshift.provider.v1.Apply.AttrOp
+	1,  // 12: adshift.provider.v1.Apply.Change.op:type_name -> adshift.provider.v1.Apply.Op
+	23, // 13: adshift.provider.v1.Apply.Change.attrs:type_name -> adshift.provider.v1.Apply.AttrChange
+	17, // 14: adshift.provider.v1.Provider.GetSchema:input_type -> adshift.provider.v1.GetSchema.Request
+	19, // 15: adshift.provider.v1.Provider.Configure:input_type -> adshift.provider.v1.Configure.Request
+	21, // 16: adshift.provider.v1.Provider.Discover:input_type -> adshift.provider.v1.Discover.Request
+	24, // 17: adshift.provider.v1.Provider.Apply:input_type -> adshift.provider.v1.Apply.Change
+	26, // 18: adshift.provider.v1.Provider.Stop:input_type -> adshift.provider.v1.Stop.Request
+	18, // 19: adshift.provider.v1.Provider.GetSchema:output_type -> adshift.provider.v1.GetSchema.Response
+	20, // 20: adshift.provider.v1.Provider.Configure:output_type -> adshift.provider.v1.Configure.Response
+	22, // 21: adshift.provider.v1.Provider.Discover:output_type -> adshift.provider.v1.Discover.Batch
+	25, // 22: adshift.provider.v1.Provider.Apply:output_type -> adshift.provider.v1.Apply.Result
+	27, // 23: adshift.provider.v1.Provider.Stop:output_type -> adshift.provider.v1.Stop.Response
+	19, // [19:24] is the sub-list for method output_type
+	14, // [14:19] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_provider_proto_init() }
@@ -1893,7 +1835,7 @@ func file_provider_proto_init() {
 	if File_provider_proto != nil {
 		return
 	}
-	file_provider_proto_msgTypes[11].OneofWrappers = []any{
+	file_provider_proto_msgTypes[10].OneofWrappers = []any{
 		(*AttributePath_Step_AttributeName)(nil),
 		(*AttributePath_Step_ElementKeyString)(nil),
 		(*AttributePath_Step_ElementKeyInt)(nil),
@@ -1904,7 +1846,7 @@ func file_provider_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_provider_proto_rawDesc), len(file_provider_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   26,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
