@@ -3,22 +3,24 @@ package ad
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/go-ldap/ldap/v3"
 )
 
 // EscapeFilterValue escapes a value for use inside an LDAP filter assertion
 // (RFC 4515 section 3): "*", "(", ")", "\" and NUL become \2a, \28, \29, \5c
-// and \00, so data can never add wildcards or filter structure. Other bytes,
-// including UTF-8, pass unchanged (RFC 4515 allows them; AD matches them).
+// and \00, so data can never add wildcards or filter structure. Bytes of 0x80
+// and above are hex-escaped too, so the filter is ASCII whatever the value's
+// encoding; the server decodes them back to the same UTF-8.
 func EscapeFilterValue(v string) string {
 	const hexd = "0123456789abcdef"
 	var sb strings.Builder
 	sb.Grow(len(v))
 	for i := 0; i < len(v); i++ {
 		c := v[i]
-		switch c {
-		case '*', '(', ')', '\\', 0:
+		switch {
+		case c == '*' || c == '(' || c == ')' || c == '\\' || c == 0 || c >= 0x80:
 			sb.WriteByte('\\')
 			sb.WriteByte(hexd[c>>4])
 			sb.WriteByte(hexd[c&0xf])
@@ -45,13 +47,26 @@ func EscapeFilterBytes(b []byte) string {
 
 // EscapeRDNValue escapes an attribute value for use in a DN (RFC 4514
 // section 2.4): '"', '+', ',', ';', '<', '>', '\' and '=' get a backslash, a
-// leading '#' or space and a trailing space too, NUL becomes \00. UTF-8 is
-// kept as is, which AD accepts and shows back unchanged.
+// leading '#' or space and a trailing space too, NUL and bytes that are not
+// valid UTF-8 become \XX. Valid UTF-8 is kept as is, which AD accepts and
+// shows back unchanged.
 func EscapeRDNValue(v string) string {
+	const hexd = "0123456789abcdef"
 	var sb strings.Builder
 	sb.Grow(len(v) + 4)
 	for i := 0; i < len(v); i++ {
 		c := v[i]
+		if c >= 0x80 {
+			if r, n := utf8.DecodeRuneInString(v[i:]); r != utf8.RuneError || n > 1 {
+				sb.WriteString(v[i : i+n])
+				i += n - 1
+				continue
+			}
+			sb.WriteByte('\\')
+			sb.WriteByte(hexd[c>>4])
+			sb.WriteByte(hexd[c&0xf])
+			continue
+		}
 		switch {
 		case c == 0:
 			sb.WriteString(`\00`)
