@@ -430,17 +430,19 @@ func (e *batchEncoder) add(o *Object) {
 	}
 }
 
-// take returns the batch built so far and starts a new one, sized like it.
+// take returns the batch built so far and starts a new one, sized like it
+// unless it was oversized (one huge object).
 func (e *batchEncoder) take() *proto.Discover_Batch {
 	b := e.batch
-	e.batch = &proto.Discover_Batch{
-		Identity:        make([]byte, 0, cap(b.Identity)),
-		IdentityLengths: make([]uint32, 0, cap(b.IdentityLengths)),
-		AttrCounts:      make([]uint32, 0, cap(b.AttrCounts)),
-		AttrNames:       make([]uint32, 0, cap(b.AttrNames)),
-		AttrValueCounts: make([]uint32, 0, cap(b.AttrValueCounts)),
-		ValueLengths:    make([]uint32, 0, cap(b.ValueLengths)),
-		Values:          make([]byte, 0, cap(b.Values)),
+	e.batch = &proto.Discover_Batch{}
+	if e.size <= 2*batchBytes {
+		e.batch.Identity = make([]byte, 0, cap(b.Identity))
+		e.batch.IdentityLengths = make([]uint32, 0, cap(b.IdentityLengths))
+		e.batch.AttrCounts = make([]uint32, 0, cap(b.AttrCounts))
+		e.batch.AttrNames = make([]uint32, 0, cap(b.AttrNames))
+		e.batch.AttrValueCounts = make([]uint32, 0, cap(b.AttrValueCounts))
+		e.batch.ValueLengths = make([]uint32, 0, cap(b.ValueLengths))
+		e.batch.Values = make([]byte, 0, cap(b.Values))
 	}
 	clear(e.names)
 	e.size = 0
