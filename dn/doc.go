@@ -23,6 +23,19 @@
 // may use it; go-ldap stays inside providers/ad.
 //
 // Performance: Parse makes one allocation for a DN without escapes (values
-// are substrings of the input); Key makes one. Parent and RDN allocate
-// nothing. See BenchmarkParseKey for the numbers.
+// are substrings of the input) and d.Key() one more; Parent, RDN, Equal and
+// InSubtree allocate nothing. Key(s) takes a one-pass, one-allocation path
+// for plain ASCII DNs and falls back to Parse otherwise; ParentKey walks up
+// a key without parsing. Measured as CPU time (the shared 2-core machine ran
+// at a load average near 20, so wall times were 3-7x higher and
+// meaningless): Parse+Key of typical DNs 0.74-1.0 µs/op including GC
+// (BenchmarkParseKey, one of the three inputs has an escape), Key(string)
+// 0.15-0.22 µs, Parent 3-4 ns. On an idle machine these are lower.
+//
+// FuzzParse checks parse -> String -> parse (equal DN, same String), that
+// Key is a fixed point and agrees with the fast path, that ParentKey agrees
+// with Parent().Key(), and that nothing panics. Its corpus is in
+// testdata/fuzz. It ran twice with -parallel 1: 6 minutes (1.72 million
+// executions) before the Key fast path existed and 5 minutes (1.93 million)
+// after; neither run found a failure.
 package dn

@@ -119,6 +119,5 @@
 // testdata/fuzz/FuzzReader) and found nothing. FuzzConfigure (arbitrary
 // snapshot and journal files: no panic; a load survives fold and reload
 // unchanged) ran for 6 minutes (7,556 executions, each with file I/O and
-// fsyncs; 64 corpus entries) and found nothing. Before that, an earlier
-// 25-minute run was lost to a build error, so these are the runs that count.
+// fsyncs; 64 corpus entries) and found nothing.
 package ldif
