@@ -198,3 +198,84 @@ func TestApply_membershipDeltasPastRange(t *testing.T) {
 	_ = res
 	_ = context.Background
 }
+
+// TestApply_updateMoveDelete: minimal modify deltas, modDN moves and
+// renames, deletes, each refused when the object moved on since the plan.
+func TestApply_updateMoveDelete(t *testing.T) {
+	l := needLab(t)
+	tgt := l.Target
+	p := configured(t, l, tgt, cfgOpts{newUsers: PasswordDisabled})
+	root := testOU(t, l, tgt, "Moves")
+	a, b := "OU=A,"+root, "OU=B,"+root
+	udn := JoinDN("CN", "Carol, C.", a)
+	sam := "carol" + root[9:15]
+	res := applyOK(t, p,
+		[]providers.Change{{ID: 1, Op: providers.OpCreate, Kind: providers.KindOU, DN: root}},
+		[]providers.Change{{ID: 2, Op: providers.OpCreate, Kind: providers.KindOU, DN: a}, {ID: 3, Op: providers.OpCreate, Kind: providers.KindOU, DN: b}},
+		[]providers.Change{{ID: 4, Op: providers.OpCreate, Kind: providers.KindUser, DN: udn, Attrs: []providers.AttrChange{
+			replace("sAMAccountName", sam), replace("displayName", "Carol"), replace("telephoneNumber", "1")}}},
+	)
+	created := res[4]
+	u := show(t, tgt, "user", "show", sam)
+	if got := u["userAccountControl"]; !cmp.Equal(got, []string{"514"}) {
+		t.Errorf("new_users = disabled: userAccountControl = %v, want 514", got)
+	}
+
+	// Update: replace one attribute, delete another, add a third; the token moves.
+	res = applyOK(t, p, []providers.Change{{ID: 5, Op: providers.OpUpdate, Kind: providers.KindUser, DN: udn, GUID: created.GUID, Token: created.Token,
+		Attrs: []providers.AttrChange{replace("displayName", "Carol C."), {Name: "telephoneNumber", Op: providers.AttrDelete}, {Name: "description", Op: providers.AttrAdd, Values: []string{"moved soon"}}}}})
+	updated := res[5]
+	if updated.Token == created.Token || updated.GUID != created.GUID {
+		t.Errorf("update result %+v after create %+v", updated, created)
+	}
+	u = show(t, tgt, "user", "show", sam)
+	if u["displayName"][0] != "Carol C." || u["description"][0] != "moved soon" || u["telephoneNumber"] != nil {
+		t.Errorf("after update: %v", u)
+	}
+
+	// A move planned against the old token is refused, nothing moves.
+	newDN := JoinDN("CN", "Carol Moved", b)
+	stale, err := applyAll(t, p, []providers.Change{{ID: 6, Op: providers.OpMove, Kind: providers.KindUser, DN: udn, NewDN: newDN, GUID: created.GUID, Token: created.Token}})
+	if err != nil || !strings.Contains(stale[6].Error, "changed since the plan") {
+		t.Fatalf("stale move: %v %+v", err, stale[6])
+	}
+	// With the current token it moves and renames.
+	res = applyOK(t, p, []providers.Change{{ID: 7, Op: providers.OpMove, Kind: providers.KindUser, DN: udn, NewDN: newDN, GUID: created.GUID, Token: updated.Token}})
+	if res[7].DN != newDN || res[7].GUID != created.GUID {
+		t.Errorf("move result %+v", res[7])
+	}
+	if got := show(t, tgt, "user", "show", sam)["dn"]; !cmp.Equal(got, []string{newDN}) {
+		t.Errorf("samba-tool shows dn %v, want %s", got, newDN)
+	}
+	// A delete with a GUID that is not the object's is refused.
+	wrong, err := applyAll(t, p, []providers.Change{{ID: 8, Op: providers.OpDelete, Kind: providers.KindUser, DN: newDN, GUID: "00000000-0000-0000-0000-000000000001"}})
+	if err != nil || !strings.Contains(wrong[8].Error, "no longer the one planned") {
+		t.Fatalf("delete of another object: %v %+v", err, wrong[8])
+	}
+	applyOK(t, p, []providers.Change{{ID: 9, Op: providers.OpDelete, Kind: providers.KindUser, DN: newDN, GUID: created.GUID, Token: res[7].Token}})
+	if _, err := sambaTool(t, tgt, "user", "show", sam); err == nil {
+		t.Error("user still there after delete")
+	}
+	// A parent OU that does not exist gives the clear message.
+	missing, _ := applyAll(t, p, []providers.Change{{ID: 10, Op: providers.OpCreate, Kind: providers.KindOU, DN: "OU=x,OU=Nope," + root}})
+	if !strings.Contains(missing[10].Error, `parent "OU=Nope,`+root+`" does not exist`) {
+		t.Errorf("missing parent: %q", missing[10].Error)
+	}
+	dbcheck(t, tgt, root)
+}
+
+// show runs samba-tool and returns its "name: value" lines as a map.
+func show(t *testing.T, dc labDC, args ...string) map[string][]string {
+	t.Helper()
+	out, err := sambaTool(t, dc, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string][]string{}
+	for _, line := range strings.Split(out, "\n") {
+		if k, v, ok := strings.Cut(line, ": "); ok {
+			m[k] = append(m[k], v)
+		}
+	}
+	return m
+}

@@ -40,6 +40,7 @@ func TestConfigure_failures(t *testing.T) {
 		{"wrong password", cfgOpts{password: "Not-The-Password-1", timeout: "150s"}, "Cannot log in to the domain controller",
 			[]string{"invalid credentials", src.Admin, src.URL}, providers.SeverityError},
 		{"failover past a dead server", cfgOpts{servers: []string{"ldaps://127.0.0.1:1", src.URL}}, "", nil, 0},
+		{"start_tls on ldap://", cfgOpts{servers: []string{"ldap://" + strings.TrimSuffix(strings.TrimPrefix(src.URL, "ldaps://"), ":636") + ":389"}, startTLS: true}, "", nil, 0},
 		{"insecure skip verify", cfgOpts{caFile: l.Target.CA, insecure: true}, "TLS certificate verification is disabled",
 			[]string{"insecure_skip_verify"}, providers.SeverityWarning},
 	}
@@ -277,9 +278,9 @@ send:
 	if out, err := exec.Command(dcsh, "start", "target").CombinedOutput(); err != nil {
 		t.Fatalf("restart target DC: %v\n%s", err, out)
 	}
-	// Durable: everything reported applied is there.
-	q := configured(t, l, tgt, cfgOpts{})
-	objs, _ := discoverAll(t, q, providers.Scope{BaseDN: tgt.Base, IncludeOUs: []string{root}, Kinds: []providers.Kind{providers.KindContact}})
+	// Durable: everything reported applied is there. Read through the same
+	// provider, whose pooled connections the restart dropped: it redials.
+	objs, _ := discoverAll(t, p, providers.Scope{BaseDN: tgt.Base, IncludeOUs: []string{root}, Kinds: []providers.Kind{providers.KindContact}})
 	have := map[string]bool{}
 	for _, o := range objs {
 		have[NormalizeDN(o.DN)] = true

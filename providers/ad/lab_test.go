@@ -59,6 +59,7 @@ type cfgOpts struct {
 	connections int
 	timeout     string
 	newUsers    string
+	startTLS    bool
 }
 
 // configValue builds the provider configuration the host would send.
@@ -101,7 +102,7 @@ func configValue(dc labDC, pw string, o cfgOpts) cty.Value {
 			"username": cty.StringVal(dc.Admin), "password": cty.StringVal(pw),
 		}),
 		"tls": cty.ObjectVal(map[string]cty.Value{
-			"ca_file": cty.StringVal(ca), "start_tls": cty.NullVal(cty.Bool), "insecure_skip_verify": cty.BoolVal(o.insecure),
+			"ca_file": cty.StringVal(ca), "start_tls": cty.BoolVal(o.startTLS), "insecure_skip_verify": cty.BoolVal(o.insecure),
 		}),
 		"new_users":      cty.ObjectVal(map[string]cty.Value{"password": str(o.newUsers)}),
 		"created_marker": cty.NullVal(ty.AttributeType("created_marker")),

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# lab/bench.sh — the ad provider's benchmarks against the lab, next to the
+# OpenLDAP tools doing the same work, in one run. Prints Markdown for
+# BENCHMARKS.md. Needs a running lab (lab/up.sh). Creates under the target DC
+# are removed afterwards.
+#   lab/bench.sh [CREATES]   (default 2000)
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+cd "$LAB_DIR/.."
+eval "$("$LAB_DIR/env.sh")"
+creates=${1:-2000}
+
+"$LAB_DIR/seed.sh" source Bench 10000 0 10
+
+ldap() {
+	local dc=$1 cmd=$2; shift 2
+	LDAPTLS_CACERT="$(dc_ca "$dc")" LDAPTLS_REQCERT=demand \
+		"$cmd" -H "$(dc_url "$dc")" -x -D "$(dc_admin "$dc")" -y "$RUN_DIR/password" "$@"
+}
+secs() { local s=$1 e; e=$(date +%s.%N); echo "$e - $s" | bc; }
+
+attrs="objectClass objectGUID objectSid uSNChanged sAMAccountType sAMAccountName userPrincipalName displayName mail userAccountControl"
+search_cmd="ldapsearch -LLL -E pr=1000/noprompt -b OU=Bench,DC=source,DC=test (sAMAccountType=805306368) $attrs"
+echo "## ad provider"
+echo
+echo "Measured $(date -u +%Y-%m-%dT%H:%MZ) on the shared 2-core CI machine (load average $(cut -d' ' -f1-3 /proc/loadavg) at start), Samba $(samba -V | cut -d' ' -f2), lab DCs from lab/up.sh; command: \`lab/bench.sh $creates\`."
+echo
+echo "### Discovery of 10,000 users (lab/seed.sh source Bench 10000 0 10: ten sub-OUs)"
+echo
+best=""
+for i in 1 2 3; do
+	s=$(date +%s.%N)
+	n=$(ldap source $search_cmd | grep -c '^dn:')
+	t=$(secs "$s")
+	[ "$n" = 10000 ] || { echo "ldapsearch returned $n entries" >&2; exit 1; }
+	echo "- \`$search_cmd > /dev/null\` (over LDAPS, bound): ${t} s"
+done
+echo
+echo '```'
+go test ./providers/ad -run '^$' -bench 'Discover10k' -benchtime 3x -count 1 2>&1 | grep -E '^(Benchmark|ok|FAIL|---)'
+echo '```'
+echo
+echo "### Apply of $creates creates (users, created disabled, marker attribute) into an empty OU of the target"
+echo
+ou="OU=BenchLdapadd-$$,DC=target,DC=test"
+ldif=$(mktemp); trap 'rm -f "$ldif"' EXIT
+{
+	printf 'dn: %s\nobjectClass: organizationalUnit\n\n' "$ou"
+	for ((j = 0; j < creates; j++)); do
+		sam=$(printf 'bl-%05d' $j)
+		printf 'dn: CN=%s,%s\nobjectClass: user\nsAMAccountName: %s\nuserPrincipalName: %s@target.test\ngivenName: Bench\nsn: %s\ndisplayName: Bench %s\nmail: %s@target.test\nuserAccountControl: 514\nadminDescription: adshift\n\n' \
+			"$sam" "$ou" "$sam" "$sam" "$sam" "$sam" "$sam"
+	done
+} >"$ldif"
+s=$(date +%s.%N)
+ldap target ldapadd -f "$ldif" >/dev/null
+t=$(secs "$s")
+echo "- \`ldapadd -f users.ldif\` ($creates users + 1 OU, one connection): ${t} s = $(echo "scale=1; $creates / $t" | bc) creates/s"
+echo
+echo '```'
+for c in 1 4; do
+	echo "# ADSHIFT_BENCH_CONNECTIONS=$c"
+	ADSHIFT_BENCH_CREATES=$creates ADSHIFT_BENCH_CONNECTIONS=$c go test ./providers/ad -run '^$' -bench 'ApplyCreates' -benchtime 1x -count 1 -timeout 60m 2>&1 | grep -E '^(Benchmark|ok|FAIL|---)|created under'
+done
+echo '```'
+# Clean up the target (not timed).
+for o in "$ou" $(ldap target ldapsearch -LLL -b DC=target,DC=test -s one '(ou=BenchApply-*)' 1.1 | sed -n 's/^dn: //p'); do
+	ldap target ldapdelete -r "$o" >/dev/null 2>&1 || echo "cleanup of $o failed" >&2
+done

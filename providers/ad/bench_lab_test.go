@@ -1,0 +1,86 @@
+package ad
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/adshift/adshift/providers"
+)
+
+// benchAttrs are the attributes the discovery benchmark reads; lab/bench.sh
+// asks ldapsearch for the same ones plus the identity attributes the
+// provider always reads.
+var benchAttrs = []string{"samaccountname", "userprincipalname", "displayname", "mail", "useraccountcontrol"}
+
+// BenchmarkDiscover10k discovers the 10,000 users of lab/seed.sh's Bench OU
+// (10 sub-OUs) with the default page size, at several connection counts.
+//
+//	lab/seed.sh source Bench 10000 0 10
+//	go test ./providers/ad -run '^$' -bench Discover10k -benchtime 3x
+func BenchmarkDiscover10k(b *testing.B) {
+	l := needLab(b)
+	root := "OU=Bench," + l.Source.Base
+	for _, conns := range []int{1, 2, 4} {
+		b.Run(fmt.Sprintf("connections=%d", conns), func(b *testing.B) {
+			p := configured(b, l, l.Source, cfgOpts{connections: conns})
+			scope := providers.Scope{BaseDN: l.Source.Base, IncludeOUs: []string{root}, Kinds: []providers.Kind{providers.KindUser}, Attributes: benchAttrs}
+			b.ResetTimer()
+			for range b.N {
+				n := 0
+				err := p.Discover(b.Context(), scope, func(os []providers.Object) error {
+					for _, o := range os {
+						if o.Kind == providers.KindUser {
+							n++
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if n != 10000 {
+					b.Fatalf("discovered %d users, want 10000 (seed: lab/seed.sh source Bench 10000 0 10)", n)
+				}
+			}
+			b.ReportMetric(float64(10000*b.N)/b.Elapsed().Seconds(), "users/s")
+		})
+	}
+}
+
+// BenchmarkApplyCreates creates ADSHIFT_BENCH_CREATES (default 2000) users
+// in a fresh OU of the target, created disabled (as ldapadd's LDIF in
+// lab/bench.sh), at ADSHIFT_BENCH_CONNECTIONS connections (default 4).
+func BenchmarkApplyCreates(b *testing.B) {
+	l := needLab(b)
+	n := envInt("ADSHIFT_BENCH_CREATES", 2000)
+	conns := envInt("ADSHIFT_BENCH_CONNECTIONS", DefaultConnections)
+	p := configured(b, l, l.Target, cfgOpts{connections: conns, newUsers: PasswordDisabled})
+	b.StopTimer()
+	for i := range b.N {
+		root := fmt.Sprintf("OU=BenchApply-%d-%d,%s", time.Now().UnixNano()%1e9, i, l.Target.Base)
+		applyOK(b, p, []providers.Change{{ID: 1, Op: providers.OpCreate, Kind: providers.KindOU, DN: root}})
+		changes := make([]providers.Change, n)
+		for j := range changes {
+			sam := fmt.Sprintf("ba%d-%05d", i, j)
+			changes[j] = providers.Change{ID: int64(j + 2), Op: providers.OpCreate, Kind: providers.KindUser, DN: JoinDN("CN", sam, root),
+				Attrs: []providers.AttrChange{replace("sAMAccountName", sam), replace("userPrincipalName", sam+"@target.test"),
+					replace("givenName", "Bench"), replace("sn", sam), replace("displayName", "Bench "+sam), replace("mail", sam+"@target.test")}}
+		}
+		b.StartTimer()
+		start := time.Now()
+		applyOK(b, p, changes)
+		b.StopTimer()
+		b.ReportMetric(float64(n)/time.Since(start).Seconds(), "creates/s")
+		b.Logf("created under %s", root)
+	}
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
