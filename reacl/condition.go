@@ -497,15 +497,9 @@ func decompileCondition(data []byte) (string, error) {
 	if len(data) < 4 || !bytes.Equal(data[:4], condMagic) {
 		return "", fmt.Errorf("no artx signature")
 	}
-	body := data[4:]
-	// Trailing zero bytes are padding.
-	end := len(body)
-	for end > 0 && body[end-1] == condPadding {
-		end--
-	}
 	var nodes []condNode
 	var stack []int
-	if err := decodeCondTokens(body[:end], 0, func(it condItem, op byte, nargs int) error {
+	if err := decodeCondTokens(data[4:], 0, func(it condItem, op byte, nargs int) error {
 		if nargs == 0 {
 			nodes = append(nodes, condNode{s: it.s})
 			stack = append(stack, len(nodes)-1)
@@ -587,6 +581,14 @@ func decodeCondTokens(b []byte, depth int, emit func(condItem, byte, int) error)
 		tok := b[0]
 		b = b[1:]
 		switch {
+		case tok == condPadding:
+			// Padding ends the expression: zero bytes to the end. A zero
+			// byte can also end a token's data (a UTF-16 "0" is 30 00), so
+			// padding is only recognised here, at a token boundary.
+			if depth > 0 || !allZero(b) {
+				return fmt.Errorf("zero token inside the expression")
+			}
+			return nil
 		case tok == condAnd || tok == condOr:
 			if err := emit(condItem{}, tok, 2); err != nil {
 				return err
@@ -759,12 +761,7 @@ func mapConditionSIDs(data []byte, m *Map, unmapped func(SID)) ([]byte, bool) {
 	if len(data) < 4 || !bytes.Equal(data[:4], condMagic) || len(m.m) == 0 {
 		return data, false
 	}
-	body := data[4:]
-	end := len(body)
-	for end > 0 && body[end-1] == condPadding {
-		end--
-	}
-	out, changed, err := mapCondTokens(append([]byte(nil), condMagic...), body[:end], 0, m, unmapped)
+	out, changed, err := mapCondTokens(append([]byte(nil), condMagic...), data[4:], 0, m, unmapped)
 	if err != nil || !changed {
 		return data, false
 	}
@@ -782,6 +779,11 @@ func mapCondTokens(out, b []byte, depth int, m *Map, unmapped func(SID)) ([]byte
 	for len(b) > 0 {
 		tok := b[0]
 		switch {
+		case tok == condPadding:
+			if depth > 0 || !allZero(b) {
+				return nil, false, fmt.Errorf("zero token inside the expression")
+			}
+			return out, changed, nil
 		case tok >= condInt8 && tok <= condInt64:
 			if len(b) < 11 {
 				return nil, false, fmt.Errorf("truncated integer")
@@ -836,4 +838,13 @@ func mapCondTokens(out, b []byte, depth int, m *Map, unmapped func(SID)) ([]byte
 		}
 	}
 	return out, changed, nil
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
