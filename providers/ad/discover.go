@@ -163,6 +163,9 @@ func rootsOf(scope providers.Scope) []string {
 
 func (d *discovery) excluded(ndn string) bool {
 	for _, x := range d.excludes {
+		if x == "" {
+			continue
+		}
 		if dnUnder(ndn, x) {
 			return true
 		}
@@ -266,7 +269,7 @@ func (d *discovery) search(ctx context.Context, u searchUnit) error {
 			}
 			batch := make([]providers.Object, 0, len(es))
 			for _, e := range es {
-				if (u.skipNonLeaf && !isLeaf(e)) || d.excluded(NormalizeDN(e.DN)) {
+				if (u.skipNonLeaf && !isLeaf(e)) || (len(d.excludes) > 0 && d.excluded(NormalizeDN(e.DN))) {
 					continue
 				}
 				o, err := d.object(c, e)

@@ -28,6 +28,22 @@
 // object whose uSNChanged moved since the plan (read before write: Samba
 // does not implement the LDAP assertion control).
 //
+// Configuration (the provider-owned part of an environment block; the host
+// decodes provider, domain, base_dn, scope and include itself):
+//
+//	servers = ["ldaps://127.0.0.3:636", "ldaps://dc2.target.test:636"]
+//	bind {
+//	  username = "Administrator@TARGET.TEST" # UPN or DN
+//	  password = var.target_password         # sensitive
+//	}
+//	tls { ca_file = "lab/.run/target-ca.pem" } # start_tls, insecure_skip_verify (warns)
+//	page_size   = 1000  # paged results
+//	range_size  = 1500  # member;range=… reads and member write chunks
+//	timeout     = "30s" # per operation
+//	connections = 4     # parallel connections for discovery and apply
+//	new_users      { password = "random" }  # or "disabled"
+//	created_marker { attribute = "adminDescription", value = "adshift" }
+//
 // What it leaves to others: planning, diffing, delete thresholds (planner),
 // state (state), the plugin transport (providers).
 package ad
