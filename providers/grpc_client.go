@@ -85,7 +85,7 @@ func (c *grpcClient) callError(ctx context.Context, call string, err error) erro
 	st, _ := status.FromError(err)
 	if c.proc != nil {
 		var wait <-chan time.Time
-		if st.Code() == codes.Unavailable || st.Code() == codes.Canceled || st.Code() == codes.Internal {
+		if st.Code() == codes.Unavailable {
 			// The connection broke; the process is likely going.
 			t := time.NewTimer(exitGrace)
 			defer t.Stop()
