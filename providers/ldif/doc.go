@@ -106,12 +106,16 @@
 // # Performance and fuzzing
 //
 // Measured on the shared 2-core machine while the whole team was building
-// (load average 15–20, so wall times were meaningless; CPU time is
-// reported): parsing an ldifde-style export of 100,000 users runs at about
-// 245,000 entries per CPU-second (BenchmarkReader); loading and discovering
-// all of it costs about 1.8 CPU-seconds including GC
-// (BenchmarkConfigureDiscover); 10,000 creates in one Apply, with journal,
-// changes file and fold, cost about 0.35 CPU-seconds (BenchmarkApplyCreate).
+// (load average 9-20, so wall times mostly measured the neighbours; CPU
+// time, including GC, is reported): parsing an ldifde-style export of
+// 100,000 users runs at 170,000-245,000 entries per CPU-second
+// (BenchmarkReader; 121,000 entries/s wall at load 9); loading and
+// discovering all of it costs 1.8-2.3 CPU-seconds, about half of it
+// loading, a quarter GC (BenchmarkConfigureDiscover); 10,000 creates in one
+// Apply, with journal, changes file and fold, cost about 0.35
+// CPU-seconds (BenchmarkApplyCreate). An fsync on this disk takes ~1.4 ms;
+// Apply needs two per batch, and batches take every change already
+// waiting (up to 256).
 //
 // FuzzReader (parse; errors must be *Error; whatever parses must survive
 // Writer and Reader again unchanged) ran for 25 minutes with -parallel 1

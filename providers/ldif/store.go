@@ -107,12 +107,13 @@ type store struct {
 	refs map[string]map[*entry]struct{}
 }
 
-func newStore(name string) *store {
+// newStore returns an empty store sized for about hint entries.
+func newStore(name string, hint int) *store {
 	return &store{
 		name:     name,
-		entries:  make(map[string]*entry),
-		byGUID:   make(map[string]*entry),
-		children: make(map[string]int),
+		entries:  make(map[string]*entry, hint),
+		byGUID:   make(map[string]*entry, hint),
+		children: make(map[string]int, hint/8),
 		maxRID:   make(map[string]uint32),
 	}
 }
@@ -125,7 +126,11 @@ func loadStore(path, name, baseDir string) (*store, error) {
 	}
 	defer f.Close()
 	br := bufio.NewReaderSize(f, 64<<10)
-	st := newStore(name)
+	hint := 0
+	if fi, err := f.Stat(); err == nil {
+		hint = int(min(fi.Size()/1024, 1<<20)) // ldifde entries run 0.5-2 KB
+	}
+	st := newStore(name, hint)
 	if head, _ := br.Peek(len(generationPrefix) + 20); strings.HasPrefix(string(head), generationPrefix) {
 		rest := string(head[len(generationPrefix):])
 		if i := strings.IndexAny(rest, "\r\n"); i >= 0 {
