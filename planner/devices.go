@@ -192,6 +192,8 @@ func (pl *planning) devicePlan(dc *config.DeviceCutover, it *item, idw *config.W
 		d.Target = plans.Identity{DN: it.finalDN}
 		if it.change == nil {
 			block("no_target_account", "the target computer account cannot be staged (see the plan's warnings)")
+		} else {
+			block("account_pending", "its target computer account is created by this plan; apply it first")
 		}
 	case plans.Ambiguous:
 		block("no_target_account", fmt.Sprintf("%d target computer accounts match by %s; none is chosen", len(it.cands), it.rule))
