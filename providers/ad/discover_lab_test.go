@@ -123,7 +123,7 @@ func TestDiscover_scopeExcludesAndKinds(t *testing.T) {
 		BaseDN: l.Source.Base, IncludeOUs: []string{root, "OU=p01," + root},
 		ExcludeOUs: []string{"OU=p02," + root, "ou=P03," + strings.ToLower(root)},
 		Kinds:      []providers.Kind{providers.KindUser},
-		Attributes: []string{"objectsid", "objectguid"},
+		Attributes: []string{"objectsid", "objectguid", "samaccountname"},
 	})
 	kinds := map[providers.Kind]int{}
 	for _, o := range objs {
