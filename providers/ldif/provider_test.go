@@ -594,3 +594,30 @@ func TestDiscover_objectsAreStable(t *testing.T) {
 		t.Errorf("members after apply (-want +got):\n%s", diff)
 	}
 }
+
+// TestDiscover_rangedAndOptions: ranged values merge into one attribute,
+// ";binary" is dropped, other options stay, names are lower-cased.
+func TestDiscover_rangedAndOptions(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "r.ldif")
+	data := "dn: CN=g,DC=x\nobjectClass: group\nmember;range=0-1: CN=a,DC=x\nmember;range=0-1: CN=b,DC=x\n" +
+		"member;range=2-*: CN=c,DC=x\nuserCertificate;binary:: AAE=\ndescription;lang-de: Gruppe\n"
+	if err := os.WriteFile(file, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	objs := discover(t, configure(t, file), providers.Scope{BaseDN: "DC=x"})
+	if len(objs) != 1 {
+		t.Fatalf("%d objects", len(objs))
+	}
+	want := map[string][]string{
+		"objectclass":         {"group"},
+		"member":              {"CN=a,DC=x", "CN=b,DC=x", "CN=c,DC=x"},
+		"usercertificate":     {"\x00\x01"},
+		"description;lang-de": {"Gruppe"},
+	}
+	if diff := cmp.Diff(want, objs[0].Attrs); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if objs[0].Token == "" || objs[0].Token[0] != 'h' {
+		t.Errorf("token without uSNChanged = %q, want a content hash", objs[0].Token)
+	}
+}

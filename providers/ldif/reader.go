@@ -219,14 +219,15 @@ func (r *Reader) parseLine(b []byte, number int) (field, error) {
 }
 
 // validName reports whether b is an attribute description the Reader
-// accepts (and so the Writer may write).
+// accepts (and so the Writer may write): letters, digits, '-', '.', '_'
+// and options after ';' such as "range=1500-*" as AD writes them.
 func validName[T string | []byte](b T) bool {
 	if len(b) == 0 {
 		return false
 	}
 	for i := 0; i < len(b); i++ {
 		c := b[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == ';' || c == '=' || c == '.' || c == '_') {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == ';' || c == '=' || c == '.' || c == '_' || c == '*') {
 			return false
 		}
 	}
