@@ -34,6 +34,7 @@ func TestMain(m *testing.M) {
 //	crash-discover  exits with status 3 after three Discover batches
 //	crash-apply     exits with status 4 on receiving the change with ID 6
 //	panic-discover  panics after two Discover batches
+//	hang            never completes the handshake
 //	garbage-stdout  writes nonsense to stdout instead of the handshake
 //	bad-kind        Discover returns an object of kind "printer"
 //	unknown-id      Apply reports a result for change 999 nobody sent
@@ -62,6 +63,9 @@ func runTestPlugin(mode string) int {
 				panic("fake provider panicked on purpose")
 			}
 		}
+	case "hang":
+		logger.Info("fake provider hanging before the handshake")
+		select {}
 	case "garbage-stdout":
 		fmt.Println("hello, I am not a plugin|really|not")
 		return 0

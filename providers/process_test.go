@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/go-hclog"
@@ -385,6 +386,22 @@ func TestLaunch_cancelled(t *testing.T) {
 	_, err := Launch(ctx, LaunchOptions{Name: "fake", Path: "/nonexistent"})
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("error = %v, want context.Canceled", err)
+	}
+}
+
+func TestLaunch_handshakeTimeout(t *testing.T) {
+	opts, err := BuiltinOptions("fake", t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Env = []string{testPluginEnv + "=hang"}
+	opts.StartTimeout = 2 * time.Second
+	_, err = Launch(t.Context(), opts)
+	if err == nil || !strings.HasPrefix(err.Error(), `launch provider "fake"`) || !strings.Contains(err.Error(), "timeout") {
+		t.Fatalf("error = %v, want a timeout naming the provider", err)
+	}
+	if !strings.Contains(err.Error(), "fake provider hanging before the handshake") {
+		t.Errorf("error lacks the plugin's stderr: %v", err)
 	}
 }
 
