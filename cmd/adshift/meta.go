@@ -166,7 +166,7 @@ func (l launcher) Launch(ctx context.Context, typ string) (providers.Provider, e
 	if err != nil {
 		return nil, err
 	}
-	opts := providers.LaunchOptions{Name: typ, Dir: dir, Logger: l.m.logger.Named("provider." + typ)}
+	opts := providers.LaunchOptions{Name: typ, Dir: dir, Logger: l.m.logger.Named("provider")}
 	if builtinProviders[typ] {
 		exe, err := os.Executable()
 		if err != nil {
