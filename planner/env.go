@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hcldec"
@@ -61,71 +62,88 @@ func blockSpec(b providers.Block) hcldec.ObjectSpec {
 // (when configure is set) configures them. On error every launched provider
 // is closed.
 func openEnvs(ctx context.Context, cfg *config.Config, scope *config.Scope, l Launcher, names []string, configure bool) (conns, hcl.Diagnostics) {
+	sort.Strings(names)
+	// Providers start and load in parallel: a large snapshot or a slow DC
+	// on one side does not hold up the other.
+	results := make([]*conn, len(names))
+	perEnv := make([]hcl.Diagnostics, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], perEnv[i] = openEnv(ctx, cfg.Environments[name], scope, l, configure)
+		}()
+	}
+	wg.Wait()
 	var diags hcl.Diagnostics
 	cs := conns{}
-	sort.Strings(names)
-	for _, name := range names {
-		env := cfg.Environments[name]
-		p, err := l.Launch(ctx, env.Provider)
-		if err != nil {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Cannot start provider",
-				Detail:   fmt.Sprintf("environment.%s uses provider %q, which could not be started: %v.", name, env.Provider, err),
-				Subject:  env.ProviderRange.Ptr(),
-			})
-			continue
+	for i, name := range names {
+		diags = append(diags, perEnv[i]...)
+		if results[i] != nil {
+			cs[name] = results[i]
 		}
-		c := &conn{env: env, p: p}
-		cs[name] = c
-		schema, err := p.GetSchema(ctx)
-		if err != nil {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Provider failed",
-				Detail:   fmt.Sprintf("Asking provider %q for its schema failed: %v.", env.Provider, err),
-				Subject:  env.ProviderRange.Ptr(),
-			})
-			continue
-		}
-		c.schema = schema
-		c.spec = blockSpec(schema.Config)
-		val, d := hcldec.Decode(env.Config, c.spec, scope.EvalContext())
-		diags = append(diags, d...)
-		if d.HasErrors() {
-			continue
-		}
-		val, _ = val.UnmarkDeep()
-		c.value = val
-		if !configure {
-			continue
-		}
-		if !val.IsWhollyKnown() {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Provider settings not known",
-				Detail:   fmt.Sprintf("Some settings of environment.%s depend on variables without a value. Set them with -var, -var-file or ADSHIFT_VAR_ names.", name),
-				Subject:  env.DeclRange.Ptr(),
-			})
-			continue
-		}
-		pd, err := p.Configure(ctx, val)
-		if err != nil {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Provider failed",
-				Detail:   fmt.Sprintf("Configuring provider %q for environment.%s failed: %v.", env.Provider, name, err),
-				Subject:  env.DeclRange.Ptr(),
-			})
-			continue
-		}
-		diags = append(diags, c.providerDiags(pd)...)
 	}
 	if diags.HasErrors() {
 		cs.close(ctx)
 		return nil, diags
 	}
 	return cs, diags
+}
+
+// openEnv launches, checks and (when configure is set) configures one
+// environment's provider. The returned conn is nil when it could not be
+// launched; otherwise the caller closes it.
+func openEnv(ctx context.Context, env *config.Environment, scope *config.Scope, l Launcher, configure bool) (*conn, hcl.Diagnostics) {
+	name := env.Name
+	p, err := l.Launch(ctx, env.Provider)
+	if err != nil {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot start provider",
+			Detail:   fmt.Sprintf("environment.%s uses provider %q, which could not be started: %v.", name, env.Provider, err),
+			Subject:  env.ProviderRange.Ptr(),
+		}}
+	}
+	c := &conn{env: env, p: p}
+	schema, err := p.GetSchema(ctx)
+	if err != nil {
+		return c, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Provider failed",
+			Detail:   fmt.Sprintf("Asking provider %q for its schema failed: %v.", env.Provider, err),
+			Subject:  env.ProviderRange.Ptr(),
+		}}
+	}
+	c.schema = schema
+	c.spec = blockSpec(schema.Config)
+	val, diags := hcldec.Decode(env.Config, c.spec, scope.EvalContext())
+	if diags.HasErrors() {
+		return c, diags
+	}
+	val, _ = val.UnmarkDeep()
+	c.value = val
+	if !configure {
+		return c, diags
+	}
+	if !val.IsWhollyKnown() {
+		return c, append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Provider settings not known",
+			Detail:   fmt.Sprintf("Some settings of environment.%s depend on variables without a value. Set them with -var, -var-file or ADSHIFT_VAR_ names.", name),
+			Subject:  env.DeclRange.Ptr(),
+		})
+	}
+	pd, err := p.Configure(ctx, val)
+	if err != nil {
+		return c, append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Provider failed",
+			Detail:   fmt.Sprintf("Configuring provider %q for environment.%s failed: %v.", env.Provider, name, err),
+			Subject:  env.DeclRange.Ptr(),
+		})
+	}
+	return c, append(diags, c.providerDiags(pd)...)
 }
 
 // pathSpec narrows spec to the attribute or block at path, so that

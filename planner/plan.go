@@ -3,7 +3,9 @@ package planner
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -340,7 +342,7 @@ func addrKey(o *providers.Object) string {
 }
 
 func address(w string, noun, key string) string {
-	return fmt.Sprintf("workflow.%s.%s[%q]", w, noun, key)
+	return "workflow." + w + "." + noun + "[" + strconv.Quote(key) + "]"
 }
 
 // matchKind pairs the workflow's source objects of one kind with target
@@ -348,7 +350,7 @@ func address(w string, noun, key string) string {
 func (pl *planning) matchKind(w *config.Workflow, ki kindInfo) {
 	srcInv, tgtInv := pl.invs[w.Source.Name], pl.invs[w.Target.Name]
 	srcs := append([]*providers.Object(nil), srcInv.byKind[ki.kind]...)
-	sort.Slice(srcs, func(i, j int) bool { return srcs[i].DN < srcs[j].DN })
+	slices.SortFunc(srcs, func(a, b *providers.Object) int { return strings.Compare(a.DN, b.DN) })
 	rules := w.Match[ki.word]
 	if len(rules) == 0 {
 		rules = []config.MatchRule{{SourceAttr: "sAMAccountName", TargetAttr: "sAMAccountName"}}

@@ -2,10 +2,13 @@ package ui
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -30,9 +33,7 @@ func (v *View) Plan(p *plans.Plan) {
 	}
 	if len(p.Changes) > 0 {
 		fmt.Fprintf(bw, "\nadshift will perform the following actions:\n")
-		for _, c := range p.Changes {
-			writeChange(bw, pal, c)
-		}
+		writeChanges(bw, pal, p.Changes)
 	}
 	var record []*plans.Match
 	for _, m := range p.Matches {
@@ -79,6 +80,44 @@ func (v *View) Plan(p *plans.Plan) {
 		}
 	}
 	fmt.Fprintf(bw, "\n%s\n", pal.bold(summaryLine(s)))
+}
+
+// writeChanges renders the changes in order; large plans are rendered in
+// chunks on all CPUs and written in order.
+func writeChanges(w io.Writer, pal palette, changes []*plans.Change) {
+	workers := runtime.GOMAXPROCS(0)
+	if len(changes) < 5000 || workers < 2 {
+		for _, c := range changes {
+			writeChange(w, pal, c)
+		}
+		return
+	}
+	const chunk = 2000
+	n := (len(changes) + chunk - 1) / chunk
+	bufs := make([]bytes.Buffer, n)
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				for _, c := range changes[i*chunk : min((i+1)*chunk, len(changes))] {
+					writeChange(&bufs[i], pal, c)
+				}
+			}
+		}()
+	}
+	go func() {
+		for i := range n {
+			next <- i
+		}
+		close(next)
+	}()
+	wg.Wait()
+	for i := range bufs {
+		w.Write(bufs[i].Bytes())
+	}
 }
 
 func problems(p *plans.Plan) []*plans.Match {

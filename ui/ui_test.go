@@ -122,3 +122,23 @@ func TestPlanMarkdown(t *testing.T) {
 	}
 	golden(t, "plan.md", out.Bytes())
 }
+
+// TestWriteChangesParallel checks that a large plan rendered in parallel
+// chunks reads exactly as one rendered in order.
+func TestWriteChangesParallel(t *testing.T) {
+	var cs []*plans.Change
+	for i := 0; i < 12345; i++ {
+		c := *samplePlan().Changes[i%6]
+		c.ID = int64(i + 1)
+		cs = append(cs, &c)
+	}
+	var seq, par bytes.Buffer
+	pal := (&View{}).palette()
+	for _, c := range cs {
+		writeChange(&seq, pal, c)
+	}
+	writeChanges(&par, pal, cs)
+	if !bytes.Equal(seq.Bytes(), par.Bytes()) {
+		t.Fatal("parallel rendering differs from sequential rendering")
+	}
+}
