@@ -58,7 +58,7 @@ func (pl *planning) stageAll() {
 		}
 	}
 	workers := runtime.GOMAXPROCS(0)
-	if len(todo) < 2000 {
+	if len(todo) < parallelMin {
 		workers = 1
 	}
 	chunk := (len(todo) + workers - 1) / max(workers, 1)

@@ -2,8 +2,11 @@ package planner
 
 import (
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -29,8 +32,9 @@ func (pl *planning) planMembers() {
 		n        int
 		examples []string
 	}
-	var gaps []unmapped
-	totalGaps := 0
+	// Each group's deltas depend only on read-only data, so they are
+	// computed on all CPUs; the changes are then assembled in order.
+	var groups []*item
 	for _, it := range pl.items {
 		if it.ki.kind != providers.KindGroup || it.staged == nil || !it.wf.HasStep("write") {
 			continue
@@ -41,6 +45,15 @@ func (pl *planning) planMembers() {
 		if it.status == plans.Matched && !it.tmpl.Updates() {
 			continue
 		}
+		groups = append(groups, it)
+	}
+	type delta struct {
+		add, del []*item
+		gap      unmapped
+	}
+	deltas := make([]delta, len(groups))
+	parallelFor(len(groups), func(i int) {
+		it := groups[i]
 		srcInv := pl.invs[it.wf.Source.Name]
 		tgtInv := pl.invs[it.wf.Target.Name]
 		desired := map[*item]bool{}
@@ -60,10 +73,6 @@ func (pl *planning) planMembers() {
 			}
 			desired[mi] = true
 		}
-		if gap.n > 0 {
-			gaps = append(gaps, gap)
-			totalGaps += gap.n
-		}
 		current := map[*item]bool{}
 		if it.tgt != nil {
 			for _, m := range it.tgt.Attrs["member"] {
@@ -74,16 +83,26 @@ func (pl *planning) planMembers() {
 				}
 			}
 		}
-		var add, del []*item
+		d := delta{gap: gap}
 		for mi := range desired {
 			if !current[mi] {
-				add = append(add, mi)
+				d.add = append(d.add, mi)
 			}
 		}
 		for mi := range current {
 			if !desired[mi] {
-				del = append(del, mi)
+				d.del = append(d.del, mi)
 			}
+		}
+		deltas[i] = d
+	})
+	var gaps []unmapped
+	totalGaps := 0
+	for i, it := range groups {
+		add, del := deltas[i].add, deltas[i].del
+		if g := deltas[i].gap; g.n > 0 {
+			gaps = append(gaps, g)
+			totalGaps += g.n
 		}
 		if len(add) == 0 && len(del) == 0 {
 			continue
@@ -125,6 +144,37 @@ func (pl *planning) planMembers() {
 			Detail:  fmt.Sprintf("%d member(s) have no target counterpart and are left out, e.g. %s. Bring them into scope and into a workflow, or fix their matching.", g.n, strings.Join(g.examples, "; ")),
 		})
 	}
+}
+
+// parallelMin is the smallest amount of work spread over CPUs (tests
+// lower it to run the parallel paths under the race detector).
+var parallelMin = 1000
+
+// parallelFor calls f(0..n-1) on all CPUs.
+func parallelFor(n int, f func(i int)) {
+	workers := runtime.GOMAXPROCS(0)
+	if n < parallelMin || workers < 2 {
+		for i := 0; i < n; i++ {
+			f(i)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				f(i)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // memberDNs returns the final DNs of members in a stable order, and makes c

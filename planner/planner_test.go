@@ -185,6 +185,8 @@ func TestPlan_stateIdentityComesFirst(t *testing.T) {
 }
 
 func TestPlan_membershipDeltas(t *testing.T) {
+	defer func(v int) { parallelMin = v }(parallelMin)
+	parallelMin = 1 // run the parallel staging and membership paths
 	source := newFakeDir(
 		obj(providers.KindUser, "CN=Ann,DC=s", "sAMAccountName", "ann", "objectGUID", "s-ann"),
 		obj(providers.KindUser, "CN=New,DC=s", "sAMAccountName", "new", "objectGUID", "s-new"),
