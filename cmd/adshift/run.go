@@ -134,7 +134,7 @@ func tuneGC() {
 		debug.SetGCPercent(400)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(896 << 20)
+		debug.SetMemoryLimit(640 << 20)
 	}
 }
 
