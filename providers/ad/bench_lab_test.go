@@ -59,12 +59,13 @@ func BenchmarkApplyCreates(b *testing.B) {
 	conns := envInt("ADSHIFT_BENCH_CONNECTIONS", DefaultConnections)
 	p := configured(b, l, l.Target, cfgOpts{connections: conns, newUsers: PasswordDisabled})
 	b.StopTimer()
-	for i := range b.N {
-		root := fmt.Sprintf("OU=BenchApply-%d-%d,%s", time.Now().UnixNano()%1e9, i, l.Target.Base)
+	for range b.N {
+		run := time.Now().UnixNano() % 1e6
+		root := fmt.Sprintf("OU=BenchApply-%d,%s", run, l.Target.Base)
 		applyOK(b, p, []providers.Change{{ID: 1, Op: providers.OpCreate, Kind: providers.KindOU, DN: root}})
 		changes := make([]providers.Change, n)
 		for j := range changes {
-			sam := fmt.Sprintf("ba%d-%05d", i, j)
+			sam := fmt.Sprintf("b%d-%05d", run, j)
 			changes[j] = providers.Change{ID: int64(j + 2), Op: providers.OpCreate, Kind: providers.KindUser, DN: JoinDN("CN", sam, root),
 				Attrs: []providers.AttrChange{replace("sAMAccountName", sam), replace("userPrincipalName", sam+"@target.test"),
 					replace("givenName", "Bench"), replace("sn", sam), replace("displayName", "Bench "+sam), replace("mail", sam+"@target.test")}}
