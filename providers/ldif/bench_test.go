@@ -1,17 +1,21 @@
 package ldif
 
 import (
+	"bufio"
 	"bytes"
+	"errors"
 	"encoding/base64"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/adshift/adshift/bench/estate"
 	"github.com/adshift/adshift/providers"
 )
 
@@ -140,4 +144,60 @@ func BenchmarkApplyCreate(b *testing.B) {
 		}
 	}
 	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
+}
+
+// plannerAttrs is the attribute list adshift plan asks a source for with
+// the benchmark configuration (bench/genestate/main.hcl).
+var plannerAttrs = []string{"samaccountname", "cn", "useraccountcontrol", "sidhistory", "member", "grouptype",
+	"operatingsystem", "operatingsystemversion", "operatingsystemservicepack", "dnshostname", "mail",
+	"givenname", "sn", "displayname", "department", "title", "employeeid", "description", "userprincipalname"}
+
+// BenchmarkPlanEstate runs Configure and Discover, as adshift plan does, on
+// the 100,000-object source estate of bench/genestate (ldifde shape, 118 MB)
+// with the scope and attribute list the planner asks for. cpu-s/op is the
+// figure to watch: the machine is shared, wall time mostly measures the
+// neighbours.
+func BenchmarkPlanEstate(b *testing.B) {
+	file := filepath.Join(b.TempDir(), "source.ldif")
+	f, err := os.Create(file)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	if _, err := estate.WriteSource(w, estate.Options{Objects: 100_000, Seed: 1, TargetUsers: 0.3}); err != nil {
+		b.Fatal(err)
+	}
+	if err := errors.Join(w.Flush(), f.Close()); err != nil {
+		b.Fatal(err)
+	}
+	scope := providers.Scope{BaseDN: "DC=source,DC=test",
+		IncludeOUs: []string{"OU=Corp,DC=source,DC=test"},
+		ExcludeOUs: []string{"OU=Kiosks,OU=Workstations,OU=Corp,DC=source,DC=test"},
+		Kinds:      []providers.Kind{providers.KindUser, providers.KindGroup, providers.KindComputer, providers.KindOU},
+		Attributes: plannerAttrs}
+	b.ReportAllocs()
+	runtime.GC()
+	cpu0 := cpuTime()
+	var configure time.Duration
+	for b.Loop() {
+		c0 := cpuTime()
+		p := New(nil)
+		if diags, err := p.Configure(b.Context(), cty.ObjectVal(map[string]cty.Value{"file": cty.StringVal(file)})); err != nil || diags.HasErrors() {
+			b.Fatal(err, diags)
+		}
+		configure += cpuTime() - c0
+		n := 0
+		err := p.Discover(b.Context(), scope, func(objs []providers.Object) error {
+			n += len(objs)
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n < 99_000 {
+			b.Fatalf("%d objects", n)
+		}
+	}
+	b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
+	b.ReportMetric(configure.Seconds()/float64(b.N), "configure-cpu-s/op")
 }

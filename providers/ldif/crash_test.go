@@ -427,8 +427,12 @@ func FuzzConfigure(f *testing.F) {
 		if err != nil || diags.HasErrors() {
 			return
 		}
-		var before bytes.Buffer
 		p.mu.Lock()
+		if err := p.loadLocked(); err != nil { // Configure reads only the first record
+			p.mu.Unlock()
+			return
+		}
+		var before bytes.Buffer
 		writeSnapshot(&before, p.st, 0)
 		if err := fold(p.st, file); err != nil {
 			p.mu.Unlock()
@@ -439,6 +443,12 @@ func FuzzConfigure(f *testing.F) {
 		diags, err = q.Configure(t.Context(), cty.ObjectVal(map[string]cty.Value{"file": cty.StringVal(file)}))
 		if err != nil || diags.HasErrors() {
 			t.Fatalf("reload of a folded snapshot: %v %v", err, diags)
+		}
+		q.mu.Lock()
+		err = q.loadLocked()
+		q.mu.Unlock()
+		if err != nil {
+			t.Fatalf("reload of a folded snapshot: %v", err)
 		}
 		var after bytes.Buffer
 		writeSnapshot(&after, q.st, 0)

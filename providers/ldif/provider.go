@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -99,8 +100,11 @@ func stringAttr(config cty.Value, name string) (string, bool) {
 	return v.AsString(), true
 }
 
-// Configure implements providers.Provider. It loads the snapshot, first
-// replaying and folding a journal a killed apply left behind.
+// Configure implements providers.Provider. It checks that the snapshot is
+// a readable LDIF file whose first record is a valid entry; the rest is
+// read by Discover (streamed) or on the first Apply (loaded). When a killed
+// apply left a journal behind, it loads the snapshot now, replaying and
+// folding the journal.
 func (p *Provider) Configure(ctx context.Context, config cty.Value) (providers.Diagnostics, error) {
 	var diags providers.Diagnostics
 	file, ok := stringAttr(config, "file")
@@ -124,17 +128,55 @@ func (p *Provider) Configure(ctx context.Context, config cty.Value) (providers.D
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.file, p.changes, p.st = file, changes, nil
-	if err := p.loadLocked(); err != nil {
-		var le *Error
-		if errors.As(err, &le) {
-			return append(diags, providers.Diagnostic{Severity: providers.SeverityError, Summary: "Invalid LDIF file",
-				Detail: err.Error(), Attribute: cty.GetAttrPath("file")}), nil
+	if !journalExists(file) {
+		if err := checkHead(file, filepath.Base(file), filepath.Dir(file)); err != nil {
+			return append(diags, loadDiagnostic(err)), nil
 		}
-		return append(diags, providers.Diagnostic{Severity: providers.SeverityError, Summary: "Cannot load LDIF file",
-			Detail: fmt.Sprintf("%v. Check the file's permissions and that it is an LDIF export.", err), Attribute: cty.GetAttrPath("file")}), nil
+		p.log.Debug("checked snapshot", "file", file)
+		return diags, nil
+	}
+	if err := p.loadLocked(); err != nil {
+		return append(diags, loadDiagnostic(err)), nil
 	}
 	p.log.Debug("loaded snapshot", "file", file, "entries", len(p.st.entries), "generation", p.st.generation)
 	return diags, nil
+}
+
+// loadDiagnostic reports a snapshot that cannot be read or loaded.
+func loadDiagnostic(err error) providers.Diagnostic {
+	var le *Error
+	if errors.As(err, &le) {
+		return providers.Diagnostic{Severity: providers.SeverityError, Summary: "Invalid LDIF file",
+			Detail: err.Error(), Attribute: cty.GetAttrPath("file")}
+	}
+	return providers.Diagnostic{Severity: providers.SeverityError, Summary: "Cannot load LDIF file",
+		Detail: fmt.Sprintf("%v. Check the file's permissions and that it is an LDIF export.", err), Attribute: cty.GetAttrPath("file")}
+}
+
+// checkHead opens the snapshot and reads its first record, which must be
+// an entry with a valid DN (an empty file is an empty directory): a file
+// that cannot be read or is not an LDIF export fails here, cheaply.
+func checkHead(path, name, baseDir string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r := NewReader(f, name, ReaderOptions{AllowFileURLs: true, BaseDir: baseDir})
+	rec, err := r.Next()
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	if !rec.IsEntry() {
+		return notEntryError(name, rec)
+	}
+	if _, err := dn.Parse(rec.DN); err != nil {
+		return &Error{File: name, Line: rec.Line, Msg: err.Error()}
+	}
+	return nil
 }
 
 func statFile(path string) fileStamp {
@@ -169,65 +211,111 @@ func (p *Provider) loadLocked() error {
 	return nil
 }
 
-// Discover implements providers.Provider.
+// Discover implements providers.Provider. When no snapshot is loaded
+// (nothing was applied in this process) it streams the file (see stream);
+// otherwise it walks the loaded snapshot.
 func (p *Provider) Discover(ctx context.Context, scope providers.Scope, emit func([]providers.Object) error) error {
-	base, err := dn.Parse(scope.BaseDN)
+	sel, err := newSelection(scope)
 	if err != nil {
-		return fmt.Errorf("discover: base DN: %w", err)
+		return err
 	}
-	includes, err := parseDNs(scope.IncludeOUs)
-	if err != nil {
-		return fmt.Errorf("discover: include OU: %w", err)
-	}
-	excludes, err := parseDNs(scope.ExcludeOUs)
-	if err != nil {
-		return fmt.Errorf("discover: exclude OU: %w", err)
-	}
-	var kinds map[providers.Kind]bool
-	if len(scope.Kinds) > 0 {
-		kinds = make(map[providers.Kind]bool, len(scope.Kinds))
-		for _, k := range scope.Kinds {
-			kinds[k] = true
-		}
-	}
-	var want map[string]bool
-	if scope.Attributes != nil {
-		want = make(map[string]bool, len(scope.Attributes))
-		for _, a := range scope.Attributes {
-			want[strings.ToLower(a)] = true
-		}
-	}
-
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.st == nil && p.file != "" && !journalExists(p.file) {
+		return p.streamLocked(ctx, sel, emit)
+	}
 	if err := p.loadLocked(); err != nil {
 		return err
 	}
-	batch := make([]providers.Object, 0, batchSize)
-	names := make(map[string]string, 64) // attribute description -> discovered name
+	out := newBatcher(emit)
 	for _, e := range p.st.sorted() {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		kind, ok := classify(e)
-		if !ok || !inScope(e.dn, base, includes, excludes) {
+		if !ok || !sel.inScope(e.dn) || !sel.keepKind(kind) {
 			continue
 		}
-		if kinds != nil && !kinds[kind] && kind != providers.KindOU {
-			continue
-		}
-		batch = append(batch, toObject(e, kind, want, names))
-		if len(batch) == batchSize {
-			if err := emit(batch); err != nil {
-				return err
-			}
-			batch = make([]providers.Object, 0, batchSize)
+		if err := out.add(toObject(e, kind, sel.want, sel.names)); err != nil {
+			return err
 		}
 	}
-	if len(batch) > 0 {
-		return emit(batch)
+	return out.flush()
+}
+
+// selection is a Scope prepared for matching entries.
+type selection struct {
+	base               dn.DN
+	includes, excludes []dn.DN
+	kinds              map[providers.Kind]bool // nil: all
+	want               map[string]bool         // discovered attribute names; nil: all
+	names              map[string]string       // attribute description -> discovered name
+}
+
+func newSelection(scope providers.Scope) (*selection, error) {
+	base, err := dn.Parse(scope.BaseDN)
+	if err != nil {
+		return nil, fmt.Errorf("discover: base DN: %w", err)
 	}
-	return nil
+	includes, err := parseDNs(scope.IncludeOUs)
+	if err != nil {
+		return nil, fmt.Errorf("discover: include OU: %w", err)
+	}
+	excludes, err := parseDNs(scope.ExcludeOUs)
+	if err != nil {
+		return nil, fmt.Errorf("discover: exclude OU: %w", err)
+	}
+	sel := &selection{base: base, includes: includes, excludes: excludes, names: make(map[string]string, 64)}
+	if len(scope.Kinds) > 0 {
+		sel.kinds = make(map[providers.Kind]bool, len(scope.Kinds))
+		for _, k := range scope.Kinds {
+			sel.kinds[k] = true
+		}
+	}
+	if scope.Attributes != nil {
+		sel.want = make(map[string]bool, len(scope.Attributes))
+		for _, a := range scope.Attributes {
+			sel.want[strings.ToLower(a)] = true
+		}
+	}
+	return sel, nil
+}
+
+func (s *selection) inScope(d dn.DN) bool { return inScope(d, s.base, s.includes, s.excludes) }
+
+// keepKind reports whether objects of kind are wanted; OUs in scope always
+// are.
+func (s *selection) keepKind(kind providers.Kind) bool {
+	return s.kinds == nil || s.kinds[kind] || kind == providers.KindOU
+}
+
+// batcher hands objects to emit batchSize at a time.
+type batcher struct {
+	emit  func([]providers.Object) error
+	batch []providers.Object
+}
+
+func newBatcher(emit func([]providers.Object) error) *batcher {
+	return &batcher{emit: emit, batch: make([]providers.Object, 0, batchSize)}
+}
+
+func (b *batcher) add(o providers.Object) error {
+	b.batch = append(b.batch, o)
+	if len(b.batch) < batchSize {
+		return nil
+	}
+	err := b.emit(b.batch)
+	b.batch = make([]providers.Object, 0, batchSize) // emit may keep the slice
+	return err
+}
+
+func (b *batcher) flush() error {
+	if len(b.batch) == 0 {
+		return nil
+	}
+	err := b.emit(b.batch)
+	b.batch = nil
+	return err
 }
 
 func parseDNs(ss []string) ([]dn.DN, error) {

@@ -91,8 +91,16 @@ func TestConfigure_diagnostics(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("dn: CN=a,DC=x\nobjectSid:: !!!\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	dup := filepath.Join(dir, "dup.ldif")
-	if err := os.WriteFile(dup, []byte("dn: CN=a,DC=x\ncn: a\n\ndn: cn=A,dc=X\ncn: a\n"), 0o644); err != nil {
+	csv := filepath.Join(dir, "users.csv")
+	if err := os.WriteFile(csv, []byte("DN,objectClass\n\"CN=a,DC=x\",user\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	changes := filepath.Join(dir, "changes.ldif")
+	if err := os.WriteFile(changes, []byte("version: 1\n\ndn: CN=a,DC=x\nchangetype: delete\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	badDN := filepath.Join(dir, "baddn.ldif")
+	if err := os.WriteFile(badDN, []byte("dn: CN=a,,DC=x\ncn: a\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -105,7 +113,11 @@ func TestConfigure_diagnostics(t *testing.T) {
 		{"wrong type", cty.StringVal("x"), "Missing LDIF file", "Set \"file\""},
 		{"missing", cty.ObjectVal(map[string]cty.Value{"file": cty.StringVal(filepath.Join(dir, "nope.ldif"))}), "LDIF file not found", "ldifde -f nope.ldif"},
 		{"bad base64", cty.ObjectVal(map[string]cty.Value{"file": cty.StringVal(bad)}), "Invalid LDIF file", "bad.ldif:2: value of \"objectSid\" is not valid base64"},
-		{"duplicate", cty.ObjectVal(map[string]cty.Value{"file": cty.StringVal(dup)}), "Invalid LDIF file", "dup.ldif:4: entry \"cn=A,dc=X\" appears twice"},
+		// Configure reads the first record only; TestDiscover_streamErrors
+		// has the problems further down.
+		{"not LDIF", cty.ObjectVal(map[string]cty.Value{"file": cty.StringVal(csv)}), "Invalid LDIF file", "users.csv:1: expected \"name: value\""},
+		{"change file", cty.ObjectVal(map[string]cty.Value{"file": cty.StringVal(changes)}), "Invalid LDIF file", "changes.ldif:3: a snapshot holds entries, found a \"delete\" change record"},
+		{"bad DN", cty.ObjectVal(map[string]cty.Value{"file": cty.StringVal(badDN)}), "Invalid LDIF file", "baddn.ldif:1: invalid DN"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -58,6 +59,31 @@ type Reader struct {
 	scratch []byte   // base64 decoding buffer
 	attrs   []Attr   // reused while building a record
 	lowers  []string // reused while building a record
+
+	// Offsets for re-reading one record (see recordOffset).
+	off      int64 // bytes consumed from br
+	logStart int64 // offset of the current logical line
+	recOff   int64 // offset of the last record's first ("dn:") line
+
+	// filter, when set, lets an entry's attribute values be checked but
+	// not kept (see attrFilter); dropped counts those of the last record.
+	filter  attrFilter
+	dropAll bool
+	dropped int
+}
+
+// attrFilter chooses, for a Reader used by Discover, which attribute values
+// of entries are kept: values of the others are checked (base64, file
+// URLs) exactly as when kept, so the same files fail, but never become
+// strings. Change records are never filtered.
+type attrFilter interface {
+	// keepRecord is called with the DN of each record; false drops all of
+	// its attribute values.
+	keepRecord(dn string) bool
+	// keepAttr reports whether values of the attribute (lower-cased
+	// description, options included) are kept. It is asked once per
+	// distinct description.
+	keepAttr(lower string) bool
 }
 
 // NewReader returns a Reader over r; name (usually the file name) prefixes
@@ -84,6 +110,7 @@ func (r *Reader) readPhysical(dst []byte) ([]byte, error) {
 	start := len(dst)
 	for {
 		chunk, err := r.br.ReadSlice('\n')
+		r.off += int64(len(chunk))
 		dst = append(dst, chunk...)
 		if len(dst)-start > r.opts.MaxLineBytes {
 			return dst, r.errorf(r.line+1, "line longer than %d bytes; split the value or raise the limit", r.opts.MaxLineBytes)
@@ -128,10 +155,12 @@ func (r *Reader) readLogical() ([]byte, int, error) {
 	if !r.started {
 		r.started = true
 		if b, err := r.br.Peek(3); err == nil && bytes.Equal(b, []byte{0xEF, 0xBB, 0xBF}) {
-			_, _ = r.br.Discard(3)
+			n, _ := r.br.Discard(3)
+			r.off += int64(n)
 		}
 	}
 	for {
+		r.logStart = r.off
 		var err error
 		r.buf, err = r.readPhysical(r.buf[:0])
 		if err != nil {
@@ -171,15 +200,18 @@ func (r *Reader) readLogical() ([]byte, int, error) {
 
 // field is one parsed "name: value" line.
 type field struct {
-	name  string
-	lower string
-	value string
-	line  int
+	name    string
+	lower   string
+	value   string
+	line    int
+	dropped bool // the value was checked but not kept (attrFilter)
 }
 
 // parseLine splits a logical line into attribute description and value,
-// decoding base64 and file URLs.
-func (r *Reader) parseLine(b []byte, number int) (field, error) {
+// decoding base64 and file URLs. With filtering set (an entry's attribute
+// line under an attrFilter), a value the filter does not want is checked
+// but not kept.
+func (r *Reader) parseLine(b []byte, number int, filtering bool) (field, error) {
 	colon := bytes.IndexByte(b, ':')
 	if colon <= 0 {
 		return field{}, r.errorf(number, "expected \"name: value\", found %q; check for a value wrapped onto a new line without a leading space", clip(b))
@@ -192,12 +224,20 @@ func (r *Reader) parseLine(b []byte, number int) (field, error) {
 	if !ok {
 		in = internedName{name: string(nameB)}
 		in.lower = strings.ToLower(in.name)
+		in.keep = true
+		if r.filter != nil && in.lower != "changetype" && in.lower != "control" {
+			in.keep = r.filter.keepAttr(in.lower)
+			in.filtered = true
+		}
 		if len(r.intern) < 4096 {
 			r.intern[in.name] = in
 		}
 	}
 	name := in.name
 	rest := b[colon+1:]
+	if filtering && in.filtered && (r.dropAll || !in.keep) {
+		return r.checkValue(in, rest, number)
+	}
 	switch {
 	case len(rest) > 0 && rest[0] == ':':
 		enc := bytes.Trim(rest[1:], " ")
@@ -216,6 +256,28 @@ func (r *Reader) parseLine(b []byte, number int) (field, error) {
 	default:
 		return field{name: name, lower: in.lower, value: string(trimLeftSpace(rest)), line: number}, nil
 	}
+}
+
+// checkValue fails exactly where parseLine would for the value rest of
+// the attribute in, without keeping the value: base64 is decoded into the
+// scratch buffer, a file URL is read and dropped.
+func (r *Reader) checkValue(in internedName, rest []byte, number int) (field, error) {
+	f := field{name: in.name, lower: in.lower, line: number, dropped: true}
+	switch {
+	case len(rest) > 0 && rest[0] == ':':
+		enc := bytes.Trim(rest[1:], " ")
+		if need := base64.StdEncoding.DecodedLen(len(enc)); cap(r.scratch) < need {
+			r.scratch = make([]byte, need)
+		}
+		if _, err := base64.StdEncoding.Decode(r.scratch[:cap(r.scratch)], enc); err != nil {
+			return field{}, r.errorf(number, "value of %q is not valid base64: %v; re-export the file (ldifde -f or ldapsearch -LLL) or fix the value by hand", in.name, err)
+		}
+	case len(rest) > 0 && rest[0] == '<':
+		if _, err := r.readURL(in.name, string(bytes.Trim(rest[1:], " ")), number); err != nil {
+			return field{}, err
+		}
+	}
+	return f, nil
 }
 
 // validName reports whether b is an attribute description the Reader
@@ -310,7 +372,8 @@ func (r *Reader) Next() (*Record, error) {
 		}
 		break
 	}
-	f, err := r.parseLine(line, number)
+	r.recOff = r.logStart
+	f, err := r.parseLine(line, number, false)
 	if err != nil {
 		return nil, err
 	}
@@ -321,6 +384,8 @@ func (r *Reader) Next() (*Record, error) {
 	if !utf8.ValidString(rec.DN) {
 		return nil, r.errorf(number, "DN is not valid UTF-8; re-export the file with UTF-8 encoding (ldifde -u)")
 	}
+	r.dropped = 0
+	r.dropAll = r.filter != nil && !r.filter.keepRecord(rec.DN)
 	first := true
 	var mod *Mod
 	ab := attrBuilder{attrs: r.attrs[:0], lowers: r.lowers[:0]}
@@ -340,7 +405,7 @@ func (r *Reader) Next() (*Record, error) {
 			mod = nil
 			continue
 		}
-		f, err := r.parseLine(line, number)
+		f, err := r.parseLine(line, number, r.filter != nil && (rec.ChangeType == "" || rec.ChangeType == ChangeAdd))
 		if err != nil {
 			return nil, err
 		}
@@ -362,6 +427,10 @@ func (r *Reader) Next() (*Record, error) {
 		first = false
 		switch rec.ChangeType {
 		case "", ChangeAdd:
+			if f.dropped {
+				r.dropped++
+				continue
+			}
 			ab.add(f.name, f.lower, f.value)
 		case ChangeDelete:
 			return nil, r.errorf(number, "a delete record has no attributes, found %q; end the record with a blank line", f.name)
@@ -424,8 +493,12 @@ func (r *Reader) Next() (*Record, error) {
 }
 
 // internedName is an attribute description read before, with its
-// lower-cased form.
-type internedName struct{ name, lower string }
+// lower-cased form and, under an attrFilter, whether its values are kept.
+type internedName struct {
+	name, lower string
+	keep        bool // attrFilter.keepAttr said yes (always true without a filter)
+	filtered    bool // the filter applies (not to changetype and control)
+}
 
 // attrBuilder collects the attributes of an entry with few allocations:
 // the first value of each attribute lives in a shared arena (capacity-capped
@@ -456,6 +529,16 @@ func (b *attrBuilder) add(name, lower, value string) {
 	k := len(b.arena)
 	b.attrs = append(b.attrs, Attr{Name: name, Values: b.arena[k-1 : k : k]})
 	b.lowers = append(b.lowers, lower)
+}
+
+// reread parses again, in full and without the filter, the record Next
+// returned last, from ra: the bytes the Reader reads (the *os.File it was
+// made on). line is that record's Line.
+func (r *Reader) reread(ra io.ReaderAt, line int) (*Record, error) {
+	opts := r.opts
+	sub := NewReader(io.NewSectionReader(ra, r.recOff, math.MaxInt64-r.recOff), r.name, opts)
+	sub.line, sub.started, sub.records = line-1, true, 1
+	return sub.Next()
 }
 
 // ReadAll reads every record of r.

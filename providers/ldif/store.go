@@ -147,12 +147,17 @@ func loadStore(path, name, baseDir string) (*store, error) {
 			return nil, err
 		}
 		if !rec.IsEntry() {
-			return nil, &Error{File: name, Line: rec.Line, Msg: fmt.Sprintf("a snapshot holds entries, found a %q change record; apply change files with ldapmodify, not as a snapshot", rec.ChangeType)}
+			return nil, notEntryError(name, rec)
 		}
 		if err := st.add(rec.DN, rec.Attrs); err != nil {
 			return nil, &Error{File: name, Line: rec.Line, Msg: err.Error()}
 		}
 	}
+}
+
+// notEntryError reports a change record found in a snapshot.
+func notEntryError(name string, rec *Record) error {
+	return &Error{File: name, Line: rec.Line, Msg: fmt.Sprintf("a snapshot holds entries, found a %q change record; apply change files with ldapmodify, not as a snapshot", rec.ChangeType)}
 }
 
 // add inserts a new entry.
