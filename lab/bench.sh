@@ -3,12 +3,13 @@
 # OpenLDAP tools doing the same work, in one run. Prints Markdown for
 # BENCHMARKS.md. Needs a running lab (lab/up.sh). Creates under the target DC
 # are removed afterwards.
-#   lab/bench.sh [CREATES]   (default 2000)
+#   lab/bench.sh [CREATES [discover|apply|all]]   (default 2000 all)
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 cd "$LAB_DIR/.."
 eval "$("$LAB_DIR/env.sh")"
 creates=${1:-2000}
+what=${2:-all}
 
 "$LAB_DIR/seed.sh" source Bench 10000 0 10
 
@@ -25,6 +26,7 @@ echo "## ad provider"
 echo
 echo "Measured $(date -u +%Y-%m-%dT%H:%MZ) on the shared 2-core CI machine (load average $(cut -d' ' -f1-3 /proc/loadavg) at start), Samba $(samba -V | cut -d' ' -f2), lab DCs from lab/up.sh; command: \`lab/bench.sh $creates\`."
 echo
+if [ "$what" != apply ]; then
 echo "### Discovery of 10,000 users (lab/seed.sh source Bench 10000 0 10: ten sub-OUs)"
 echo
 echo "Three rounds, interleaved so that the machine's load (other engineers' builds) hits all alike; wall time per full discovery:"
@@ -49,6 +51,8 @@ echo
 echo "ldapsearch: \`$search_cmd > /dev/null\` (LDAPS, bound as the admin);"
 echo "adshift: \`go test ./providers/ad -run '^\$' -bench 'Discover10k/connections=N\$' -benchtime 1x\` (Discover with page size 1000, objects converted and emitted per page)."
 echo
+fi
+[ "$what" = discover ] && exit 0
 echo "### Apply of $creates creates (users, created disabled, marker attribute) into an empty OU of the target"
 echo
 ou="OU=BenchLdapadd-$$,DC=target,DC=test"
@@ -56,7 +60,7 @@ ldif=$(mktemp); trap 'rm -f "$ldif"' EXIT
 {
 	printf 'dn: %s\nobjectClass: organizationalUnit\n\n' "$ou"
 	for ((j = 0; j < creates; j++)); do
-		sam=$(printf 'bl-%05d' $j)
+		sam=$(printf 'l%d-%05d' $(($$ % 100000)) $j)
 		printf 'dn: CN=%s,%s\nobjectClass: user\nsAMAccountName: %s\nuserPrincipalName: %s@target.test\ngivenName: Bench\nsn: %s\ndisplayName: Bench %s\nmail: %s@target.test\nuserAccountControl: 514\nadminDescription: adshift\n\n' \
 			"$sam" "$ou" "$sam" "$sam" "$sam" "$sam" "$sam"
 	done
