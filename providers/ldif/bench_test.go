@@ -3,8 +3,8 @@ package ldif
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"os"

@@ -439,15 +439,30 @@ func discoverName(desc string) string {
 	return strings.Join(out, ";")
 }
 
+// discoveredName is discoverName(desc), remembered in names.
+func discoveredName(desc string, names map[string]string) string {
+	name, ok := names[desc]
+	if !ok {
+		name = discoverName(desc)
+		names[desc] = name
+	}
+	return name
+}
+
 func toObject(e *entry, kind providers.Kind, want map[string]bool, names map[string]string) providers.Object {
 	o := providers.Object{Kind: kind, DN: e.dnStr, GUID: e.guid(), SID: e.sid(), Token: token(e)}
-	o.Attrs = make(map[string][]string, len(e.attrs))
-	for _, a := range e.attrs {
-		name, ok := names[a.Name]
-		if !ok {
-			name = discoverName(a.Name)
-			names[a.Name] = name
+	n := len(e.attrs)
+	if want != nil { // size the map for what is kept: maps are most of Discover's memory
+		n = 0
+		for _, a := range e.attrs {
+			if want[discoveredName(a.Name, names)] {
+				n++
+			}
 		}
+	}
+	o.Attrs = make(map[string][]string, n)
+	for _, a := range e.attrs {
+		name := discoveredName(a.Name, names)
 		if want != nil && !want[name] {
 			continue
 		}

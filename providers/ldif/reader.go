@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // DefaultMaxLineBytes bounds one logical (unfolded) line and so one value.
@@ -54,11 +55,13 @@ type Reader struct {
 	line    int    // number of the last physical line read
 	buf     []byte // current logical line
 	started bool
-	intern  map[string]internedName
-	records int      // records returned so far
-	scratch []byte   // base64 decoding buffer
-	attrs   []Attr   // reused while building a record
-	lowers  []string // reused while building a record
+	intern  map[string]*internedName
+	head    internedName  // its next is the name a record's first line had last time
+	prev    *internedName // name of the previous line; its next predicts this one
+	records int           // records returned so far
+	scratch []byte        // base64 decoding buffer
+	attrs   []Attr        // reused while building a record
+	lowers  []string      // reused while building a record
 
 	// Offsets for re-reading one record (see recordOffset).
 	off      int64 // bytes consumed from br
@@ -70,6 +73,12 @@ type Reader struct {
 	filter  attrFilter
 	dropAll bool
 	dropped int
+	vals    []byte // the current block of kept values (see keepValue)
+	// With a filter, Next reuses one Record and its Attrs, and the first
+	// values of attributes come from a shared block of strings.
+	rec      Record
+	recAttrs []Attr
+	strs     []string
 }
 
 // attrFilter chooses, for a Reader used by Discover, which attribute values
@@ -96,7 +105,7 @@ func NewReader(r io.Reader, name string, opts ReaderOptions) *Reader {
 		br:     bufio.NewReaderSize(r, 64<<10),
 		name:   name,
 		opts:   opts,
-		intern: make(map[string]internedName, 64),
+		intern: make(map[string]*internedName, 64),
 	}
 }
 
@@ -220,19 +229,7 @@ func (r *Reader) parseLine(b []byte, number int, filtering bool) (field, error) 
 	if !validName(nameB) {
 		return field{}, r.errorf(number, "invalid attribute name %q; names are letters, digits, '-' and ';options'", clip(nameB))
 	}
-	in, ok := r.intern[string(nameB)]
-	if !ok {
-		in = internedName{name: string(nameB)}
-		in.lower = strings.ToLower(in.name)
-		in.keep = true
-		if r.filter != nil && in.lower != "changetype" && in.lower != "control" {
-			in.keep = r.filter.keepAttr(in.lower)
-			in.filtered = true
-		}
-		if len(r.intern) < 4096 {
-			r.intern[in.name] = in
-		}
-	}
+	in := r.internName(nameB)
 	name := in.name
 	rest := b[colon+1:]
 	if filtering && in.filtered && (r.dropAll || !in.keep) {
@@ -249,19 +246,64 @@ func (r *Reader) parseLine(b []byte, number int, filtering bool) (field, error) 
 		if err != nil {
 			return field{}, r.errorf(number, "value of %q is not valid base64: %v; re-export the file (ldifde -f or ldapsearch -LLL) or fix the value by hand", name, err)
 		}
-		return field{name: name, lower: in.lower, value: string(dec[:n]), line: number}, nil
+		return field{name: name, lower: in.lower, value: r.keepValue(dec[:n]), line: number}, nil
 	case len(rest) > 0 && rest[0] == '<':
 		v, err := r.readURL(name, string(bytes.Trim(rest[1:], " ")), number)
 		return field{name: name, lower: in.lower, value: v, line: number}, err
 	default:
-		return field{name: name, lower: in.lower, value: string(trimLeftSpace(rest)), line: number}, nil
+		return field{name: name, lower: in.lower, value: r.keepValue(trimLeftSpace(rest)), line: number}, nil
 	}
+}
+
+// internName returns the interned attribute description b. Records of an
+// export list their attributes in much the same order, so the name that
+// followed the previous line's name last time is tried before the map.
+func (r *Reader) internName(b []byte) *internedName {
+	if in := r.prev.next; in != nil && in.name == string(b) {
+		r.prev = in
+		return in
+	}
+	in := r.intern[string(b)]
+	if in == nil {
+		in = &internedName{name: string(b)}
+		in.lower = strings.ToLower(in.name)
+		in.keep = true
+		if r.filter != nil && in.lower != "changetype" && in.lower != "control" {
+			in.keep = r.filter.keepAttr(in.lower)
+			in.filtered = true
+		}
+		if len(r.intern) < 4096 {
+			r.intern[in.name] = in
+		}
+	}
+	r.prev.next, r.prev = in, in
+	return in
+}
+
+// valueBlock is the size of the blocks that hold a filtering Reader's
+// values.
+const valueBlock = 32 << 10
+
+// keepValue returns b as a string. A Reader with an attrFilter (Discover)
+// copies values into shared blocks instead of one allocation each: bytes
+// are only ever appended to a block, never changed, so the strings stay
+// valid; a block lives as long as any of its values.
+func (r *Reader) keepValue(b []byte) string {
+	if r.filter == nil || len(b) == 0 || len(b) > valueBlock/4 {
+		return string(b)
+	}
+	if cap(r.vals)-len(r.vals) < len(b) {
+		r.vals = make([]byte, 0, valueBlock)
+	}
+	start := len(r.vals)
+	r.vals = append(r.vals, b...)
+	return unsafe.String(&r.vals[start], len(b))
 }
 
 // checkValue fails exactly where parseLine would for the value rest of
 // the attribute in, without keeping the value: base64 is decoded into the
 // scratch buffer, a file URL is read and dropped.
-func (r *Reader) checkValue(in internedName, rest []byte, number int) (field, error) {
+func (r *Reader) checkValue(in *internedName, rest []byte, number int) (field, error) {
 	f := field{name: in.name, lower: in.lower, line: number, dropped: true}
 	switch {
 	case len(rest) > 0 && rest[0] == ':':
@@ -349,7 +391,9 @@ func (r *Reader) readURL(name, raw string, number int) (string, error) {
 
 // Next returns the next record, or io.EOF after the last one. Errors are
 // *Error values naming the file and line (I/O errors are wrapped as is).
-// After an error the Reader should not be used further.
+// After an error the Reader should not be used further. (A Reader with an
+// attrFilter, which only the provider makes, reuses the Record: it is
+// valid until the next call; its values stay valid.)
 func (r *Reader) Next() (*Record, error) {
 	// Skip separators; the first line of the file may be "version: 1".
 	var line []byte
@@ -373,6 +417,7 @@ func (r *Reader) Next() (*Record, error) {
 		break
 	}
 	r.recOff = r.logStart
+	r.prev = &r.head
 	f, err := r.parseLine(line, number, false)
 	if err != nil {
 		return nil, err
@@ -381,6 +426,11 @@ func (r *Reader) Next() (*Record, error) {
 		return nil, r.errorf(number, "expected \"dn:\" to start a record, found %q; records are separated by one blank line and start with their DN", f.name)
 	}
 	rec := &Record{DN: f.value, Line: number}
+	if r.filter != nil {
+		// Discover's Reader: the caller is done with the last record.
+		r.rec = Record{DN: f.value, Line: number}
+		rec = &r.rec
+	}
 	if !utf8.ValidString(rec.DN) {
 		return nil, r.errorf(number, "DN is not valid UTF-8; re-export the file with UTF-8 encoding (ldifde -u)")
 	}
@@ -389,6 +439,9 @@ func (r *Reader) Next() (*Record, error) {
 	first := true
 	var mod *Mod
 	ab := attrBuilder{attrs: r.attrs[:0], lowers: r.lowers[:0]}
+	if r.filter != nil {
+		ab.arena, ab.block = r.strs, 1024 // values from one block across records
+	}
 	for {
 		line, number, err = r.readLogical()
 		if err == io.EOF || (err == nil && len(line) == 0) {
@@ -473,7 +526,10 @@ func (r *Reader) Next() (*Record, error) {
 			mod.Attr.Values = append(mod.Attr.Values, f.value)
 		}
 	}
-	if len(ab.attrs) > 0 {
+	if r.filter != nil {
+		rec.Attrs = append(r.recAttrs[:0], ab.attrs...)
+		r.recAttrs, r.strs = rec.Attrs, ab.arena
+	} else if len(ab.attrs) > 0 {
 		rec.Attrs = make([]Attr, len(ab.attrs)) // exact size; the builder's slices are reused
 		copy(rec.Attrs, ab.attrs)
 	}
@@ -498,6 +554,7 @@ type internedName struct {
 	name, lower string
 	keep        bool // attrFilter.keepAttr said yes (always true without a filter)
 	filtered    bool // the filter applies (not to changetype and control)
+	next        *internedName
 }
 
 // attrBuilder collects the attributes of an entry with few allocations:
@@ -509,13 +566,21 @@ type attrBuilder struct {
 	attrs  []Attr
 	lowers []string
 	arena  []string
+	block  int // when > 0, arena is shared by records: a new one of this size when full
 }
 
 func (b *attrBuilder) add(name, lower, value string) {
 	if b.arena == nil {
 		b.arena = make([]string, 0, 20)
 	}
+	if b.block > 0 && len(b.arena) == cap(b.arena) {
+		b.arena = make([]string, 0, b.block) // the full one stays with its values
+	}
 	if n := len(b.lowers); n > 0 && b.lowers[n-1] == lower {
+		if v := b.attrs[n-1].Values; cap(v) == 1 { // the first from the arena: objectClass has 4 or so
+			b.attrs[n-1].Values = append(make([]string, 0, 4), v[0], value)
+			return
+		}
 		b.attrs[n-1].Values = append(b.attrs[n-1].Values, value)
 		return
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,14 +26,125 @@ func journalExists(file string) bool {
 // the scope keep no values, the others only those Discover reports plus
 // what classification, identity and token need.
 type streamFilter struct {
-	sel *selection
-	d   dn.DN // the DN of the record being read
-	err error // its parse error
+	sel   *selection
+	scope keyScope
+	key   string // the DN key of the record being read
+	err   error  // its DN's parse error
+	in    bool   // whether it is in scope
 }
 
 func (f *streamFilter) keepRecord(dnStr string) bool {
-	f.d, f.err = dn.Parse(dnStr)
-	return f.err == nil && f.sel.inScope(f.d)
+	f.key, f.err = dn.Key(dnStr) // one allocation for a plain DN, no parse tree
+	f.in = f.err == nil && f.scope.contains(f.key)
+	return f.in
+}
+
+// keyScope is a selection's scope as DN keys. Keys compare as DNs do
+// (dn: two DNs are Equal exactly when their keys are), a key is its RDNs'
+// keys joined by unescaped commas, and the AVAs of a multi-valued RDN are
+// joined by '+', so "in the subtree of" is "is, or ends with a comma and,
+// the base key": inScope on keys, without parsing every entry's DN.
+type keyScope struct {
+	base               string
+	includes, excludes []string
+}
+
+func newKeyScope(sel *selection) keyScope {
+	ks := keyScope{base: sel.base.Key()}
+	for _, d := range sel.includes {
+		ks.includes = append(ks.includes, d.Key())
+	}
+	for _, d := range sel.excludes {
+		ks.excludes = append(ks.excludes, d.Key())
+	}
+	return ks
+}
+
+func (s *keyScope) contains(key string) bool {
+	if !inSubtreeKey(key, s.base) {
+		return false
+	}
+	if len(s.includes) > 0 {
+		in := false
+		for _, inc := range s.includes {
+			if inSubtreeKey(key, inc) {
+				in = true
+				break
+			}
+		}
+		if !in {
+			return false
+		}
+	}
+	for _, ex := range s.excludes {
+		if inSubtreeKey(key, ex) {
+			return false
+		}
+	}
+	return true
+}
+
+// inSubtreeKey is dn.DN.InSubtree on keys.
+func inSubtreeKey(key, base string) bool {
+	if base == "" || key == base {
+		return true // every DN is in the subtree of the zero DN
+	}
+	n := len(key) - len(base)
+	if n < 2 || key[n-1] != ',' || !strings.HasSuffix(key, base) {
+		return false
+	}
+	// The comma separates RDNs unless escaped: preceded by an odd number
+	// of backslashes (keys escape with "\c" and "\hh" only).
+	bs := 0
+	for i := n - 2; i >= 0 && key[i] == '\\'; i-- {
+		bs++
+	}
+	return bs%2 == 0
+}
+
+// keySet holds the DN keys seen, to find an entry that appears twice, in
+// pointer-free memory (the garbage collector does not scan it): a map from
+// hash to the key's place in one byte arena.
+type keySet struct {
+	seed  maphash.Seed
+	at    map[uint64]uint32 // hash -> index in ends
+	ends  []uint32          // end offsets of the keys in arena
+	arena []byte
+	more  map[string]struct{} // keys whose hash another key had first
+}
+
+func newKeySet(hint int) *keySet {
+	return &keySet{seed: maphash.MakeSeed(), at: make(map[uint64]uint32, hint), ends: make([]uint32, 0, hint)}
+}
+
+// add adds key and reports whether it was there already.
+func (s *keySet) add(key string) bool {
+	h := maphash.String(s.seed, key)
+	i, ok := s.at[h]
+	if !ok {
+		if uint64(len(s.arena))+uint64(len(key)) <= math.MaxUint32 {
+			s.arena = append(s.arena, key...)
+			s.ends = append(s.ends, uint32(len(s.arena)))
+			s.at[h] = uint32(len(s.ends) - 1)
+			return false
+		}
+	} else {
+		start := uint32(0)
+		if i > 0 {
+			start = s.ends[i-1]
+		}
+		if string(s.arena[start:s.ends[i]]) == key {
+			return true
+		}
+	}
+	if s.more == nil {
+		s.more = make(map[string]struct{})
+	}
+	if _, dup := s.more[key]; dup {
+		return true
+	}
+	s.more[key] = struct{}{}
+	return false
 }
 
 func (f *streamFilter) keepAttr(lower string) bool {
@@ -59,10 +172,10 @@ func (p *Provider) streamLocked(ctx context.Context, sel *selection, emit func([
 	if fi, err := f.Stat(); err == nil {
 		hint = int(min(fi.Size()/1024, 1<<20)) // ldifde entries run 0.5-2 KB
 	}
-	filter := &streamFilter{sel: sel}
+	filter := &streamFilter{sel: sel, scope: newKeyScope(sel)}
 	r := NewReader(f, name, ReaderOptions{AllowFileURLs: true, BaseDir: filepath.Dir(file)})
 	r.filter = filter
-	seen := make(map[string]struct{}, hint)
+	seen := newKeySet(hint)
 	out := newBatcher(emit)
 	fail := func(err error) error { return fmt.Errorf("read %s: %w", file, err) }
 	for {
@@ -85,12 +198,11 @@ func (p *Provider) streamLocked(ctx context.Context, sel *selection, emit func([
 		if filter.err != nil {
 			return fail(&Error{File: name, Line: rec.Line, Msg: filter.err.Error()})
 		}
-		e := entry{dn: filter.d, dnStr: rec.DN, key: filter.d.Key(), attrs: rec.Attrs}
-		if _, dup := seen[e.key]; dup {
+		e := entry{dnStr: rec.DN, key: filter.key, attrs: rec.Attrs}
+		if seen.add(e.key) {
 			return fail(&Error{File: name, Line: rec.Line, Msg: fmt.Sprintf("entry %q appears twice; keep one of them", rec.DN)})
 		}
-		seen[e.key] = struct{}{}
-		if !sel.inScope(e.dn) {
+		if !filter.in {
 			continue
 		}
 		kind, ok := classify(&e)
