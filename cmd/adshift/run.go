@@ -96,6 +96,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "Error: -chdir=%s is not a directory\n", dir)
 		return exitError
 	}
+	// Like Terraform, -chdir switches directory before anything else, so
+	// every relative path (plan files, -var-file, state) is relative to it.
+	if dir != "." {
+		if err := os.Chdir(dir); err != nil {
+			fmt.Fprintf(stderr, "Error: -chdir=%s: %v\n", dir, err)
+			return exitError
+		}
+		dir = "."
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	stop := make(chan struct{})
