@@ -451,19 +451,31 @@ func discoveredName(desc string, names map[string]string) string {
 
 func toObject(e *entry, kind providers.Kind, want map[string]bool, names map[string]string) providers.Object {
 	o := providers.Object{Kind: kind, DN: e.dnStr, GUID: e.guid(), SID: e.sid(), Token: token(e)}
-	n := len(e.attrs)
-	if want != nil { // size the map for what is kept: maps are most of Discover's memory
-		n = 0
-		for _, a := range e.attrs {
-			if want[discoveredName(a.Name, names)] {
-				n++
-			}
-		}
+	// The discovered name of each attribute, whether it is wanted and how
+	// many are: the map is sized for them (maps are most of Discover's
+	// memory).
+	type named struct {
+		name string
+		keep bool
 	}
-	o.Attrs = make(map[string][]string, n)
+	var buf [32]named
+	ns := buf[:0]
+	if len(e.attrs) > len(buf) {
+		ns = make([]named, 0, len(e.attrs))
+	}
+	n := 0
 	for _, a := range e.attrs {
 		name := discoveredName(a.Name, names)
-		if want != nil && !want[name] {
+		keep := want == nil || want[name]
+		if keep {
+			n++
+		}
+		ns = append(ns, named{name, keep})
+	}
+	o.Attrs = make(map[string][]string, n)
+	for i, a := range e.attrs {
+		name := ns[i].name
+		if !ns[i].keep {
 			continue
 		}
 		vals := a.Values

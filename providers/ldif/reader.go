@@ -63,7 +63,7 @@ type Reader struct {
 	attrs   []Attr        // reused while building a record
 	lowers  []string      // reused while building a record
 
-	// Offsets for re-reading one record (see recordOffset).
+	// Offsets for re-reading one record (see reread).
 	off      int64 // bytes consumed from br
 	logStart int64 // offset of the current logical line
 	recOff   int64 // offset of the last record's first ("dn:") line

@@ -114,7 +114,8 @@ type keySet struct {
 }
 
 func newKeySet(hint int) *keySet {
-	return &keySet{seed: maphash.MakeSeed(), at: make(map[uint64]uint32, hint), ends: make([]uint32, 0, hint)}
+	return &keySet{seed: maphash.MakeSeed(), at: make(map[uint64]uint32, hint), ends: make([]uint32, 0, hint),
+		arena: make([]byte, 0, 64*hint)}
 }
 
 // add adds key and reports whether it was there already.
