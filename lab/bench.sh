@@ -53,30 +53,47 @@ echo "adshift: \`go test ./providers/ad -run '^\$' -bench 'Discover10k/connectio
 echo
 fi
 [ "$what" = discover ] && exit 0
-echo "### Apply of $creates creates (users, created disabled, marker attribute) into an empty OU of the target"
+rounds=4; per=$((creates / rounds))
+echo "### Apply of $creates creates (users, created disabled, marker attribute) into empty OUs of the target"
 echo
-ou="OU=BenchLdapadd-$$,DC=target,DC=test"
+echo "$rounds rounds of $per creates per tool, interleaved (the machine's load swings by 3x within minutes); seconds per round:"
+echo
+echo "| round | ldapadd | adshift 1 conn | adshift 4 conns |"
+echo "|---|---|---|---|"
+tot_l=0; tot_1=0; tot_4=0
 ldif=$(mktemp); trap 'rm -f "$ldif"' EXIT
-{
-	printf 'dn: %s\nobjectClass: organizationalUnit\n\n' "$ou"
-	for ((j = 0; j < creates; j++)); do
-		sam=$(printf 'l%d-%05d' $(($$ % 100000)) $j)
-		printf 'dn: CN=%s,%s\nobjectClass: user\nsAMAccountName: %s\nuserPrincipalName: %s@target.test\ngivenName: Bench\nsn: %s\ndisplayName: Bench %s\nmail: %s@target.test\nuserAccountControl: 514\nadminDescription: adshift\n\n' \
-			"$sam" "$ou" "$sam" "$sam" "$sam" "$sam" "$sam"
+ous=()
+for ((r = 1; r <= rounds; r++)); do
+	ou="OU=BenchLdapadd-$$-$r,DC=target,DC=test"; ous+=("$ou")
+	{
+		printf 'dn: %s\nobjectClass: organizationalUnit\n\n' "$ou"
+		for ((j = 0; j < per; j++)); do
+			sam=$(printf 'l%d%d-%05d' $(($$ % 10000)) $r $j)
+			printf 'dn: CN=%s,%s\nobjectClass: user\nsAMAccountName: %s\nuserPrincipalName: %s@target.test\ngivenName: Bench\nsn: %s\ndisplayName: Bench %s\nmail: %s@target.test\nuserAccountControl: 514\nadminDescription: adshift\n\n' \
+				"$sam" "$ou" "$sam" "$sam" "$sam" "$sam" "$sam"
+		done
+	} >"$ldif"
+	s=$(date +%s.%N)
+	ldap target ldapadd -f "$ldif" >/dev/null
+	tl=$(secs "$s"); tot_l=$(echo "$tot_l + $tl" | bc)
+	row="| $r | $(printf %.1f "$tl")"
+	for c in 1 4; do
+		ns=$(ADSHIFT_BENCH_CREATES=$per ADSHIFT_BENCH_CONNECTIONS=$c go test ./providers/ad -run '^$' -bench 'ApplyCreates' -benchtime 1x -count 1 -timeout 60m 2>&1 | awk '/^BenchmarkApplyCreates/ {print $3}')
+		[ -n "$ns" ] || { echo "apply benchmark failed" >&2; exit 1; }
+		t=$(echo "scale=3; $ns / 1000000000" | bc)
+		row="$row | $(printf %.1f "$t")"
+		if [ $c = 1 ]; then tot_1=$(echo "$tot_1 + $t" | bc); else tot_4=$(echo "$tot_4 + $t" | bc); fi
 	done
-} >"$ldif"
-s=$(date +%s.%N)
-ldap target ldapadd -f "$ldif" >/dev/null
-t=$(secs "$s")
-echo "- \`ldapadd -f users.ldif\` ($creates users + 1 OU, one connection): ${t} s = $(echo "scale=1; $creates / $t" | bc) creates/s"
-echo
-echo '```'
-for c in 1 4; do
-	echo "# ADSHIFT_BENCH_CONNECTIONS=$c"
-	ADSHIFT_BENCH_CREATES=$creates ADSHIFT_BENCH_CONNECTIONS=$c go test ./providers/ad -run '^$' -bench 'ApplyCreates' -benchtime 1x -count 1 -timeout 60m 2>&1 | grep -E '^(Benchmark|ok|FAIL|---)|created under'
+	echo "$row |"
 done
-echo '```'
+rate() { echo "scale=1; $creates / $1" | bc; }
+echo "| **total** | **$(printf %.0f "$tot_l") s = $(rate "$tot_l")/s** | **$(printf %.0f "$tot_1") s = $(rate "$tot_1")/s** | **$(printf %.0f "$tot_4") s = $(rate "$tot_4")/s** |"
+echo
+echo "ldapadd: \`ldapadd -f users.ldif\` (one OU + $per users per round, one connection, LDAPS);"
+echo "adshift: \`ADSHIFT_BENCH_CREATES=$per ADSHIFT_BENCH_CONNECTIONS=N go test ./providers/ad -run '^\$' -bench ApplyCreates -benchtime 1x\`"
+echo "(Apply of $per OpCreate user changes; each create is an add plus a read-back of objectGUID, objectSid and uSNChanged for the Result)."
+echo
 # Clean up the target (not timed).
-for o in "$ou" $(ldap target ldapsearch -LLL -b DC=target,DC=test -s one '(ou=BenchApply-*)' 1.1 | sed -n 's/^dn: //p'); do
+for o in "${ous[@]}" $(ldap target ldapsearch -LLL -b DC=target,DC=test -s one '(ou=BenchApply-*)' 1.1 | sed -n 's/^dn: //p'); do
 	ldap target ldapdelete -r "$o" >/dev/null 2>&1 || echo "cleanup of $o failed" >&2
 done
