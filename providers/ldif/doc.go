@@ -38,6 +38,26 @@
 // replaced by ".changes.ldif"); relative paths are relative to the working
 // directory, which the host sets to the configuration directory.
 //
+// Configure is cheap: it checks that the snapshot is a readable regular
+// file whose first record is an entry with a valid DN, and reports
+// problems as diagnostics on "file". It loads the snapshot only when a
+// journal of a killed apply is waiting (see below). Discover, when no
+// snapshot is loaded in the process (the plan path), reads the file in one
+// streaming pass and hands batches to the host as entries are read; the
+// Reader keeps only the values of attributes Discover reports (plus
+// objectClass, objectGUID, objectSid and uSNChanged), checks the others
+// without keeping them (base64 and file URLs fail as when loading), keeps
+// values in shared blocks, and Discover scopes and finds duplicate entries
+// by DN key, without a parse tree per entry. Objects and errors are those
+// of the loaded path (TestDiscover_streamMatchesLoaded,
+// TestDiscover_streamErrors, FuzzDiscover); errors further down the file
+// come out of Discover, naming file:line, possibly after some batches were
+// emitted. An entry without uSNChanged, whose token hashes all of it, is
+// read again in full from the file, and filtering stops for the rest of
+// such an export. A journal found by Discover is replayed by loading, as by
+// Configure. Apply loads the snapshot when it first needs it, and Discover
+// walks the loaded snapshot from then on.
+//
 // Discover classifies entries by objectClass (computer before user, since
 // computers are users; foreignSecurityPrincipal, group, contact, user or
 // inetOrgPerson, organizationalUnit; anything else is skipped), keeps the
@@ -110,8 +130,17 @@
 // time, including GC, is reported): parsing an ldifde-style export of
 // 100,000 users runs at 170,000-245,000 entries per CPU-second
 // (BenchmarkReader; 121,000 entries/s wall at load 9); loading and
-// discovering all of it costs 1.8-2.3 CPU-seconds, about half of it
-// loading, a quarter GC (BenchmarkConfigureDiscover); 10,000 creates in one
+// discovering all of it cost 1.8-2.3 CPU-seconds, about half of it
+// loading, a quarter GC (BenchmarkConfigureDiscover, before Discover
+// streamed). BenchmarkPlanEstate runs Configure and Discover as adshift
+// plan does on the 100,000-object estate of bench/genestate (118 MB,
+// ldifde shape, the planner's 19 attributes, OU=Corp without the kiosks):
+// with the snapshot loaded by Configure this cost 2.7-2.9 CPU-seconds,
+// 4.64 million allocations and 539 MB allocated per run, and the host got
+// its first objects after 2.1-2.2 CPU-seconds; streamed, 1.2-1.4
+// CPU-seconds, 1.12 million allocations, 244 MB, first objects after
+// 0.015 CPU-seconds (both measured back to back at load 5; the loaded
+// path measured 2.1-2.4 at a quieter moment); 10,000 creates in one
 // Apply, with journal, changes file and fold, cost about 0.35
 // CPU-seconds (BenchmarkApplyCreate). An fsync on this disk takes ~1.4 ms;
 // Apply needs two per batch, and batches take every change already
