@@ -64,7 +64,8 @@ func DecodeSID(b []byte) (string, error) {
 	for _, x := range b[2:8] {
 		auth = auth<<8 | uint64(x)
 	}
-	buf := make([]byte, 0, 16+11*n)
+	var stack [16 + 11*15]byte // n <= 15: one allocation, the string
+	buf := stack[:0]
 	buf = append(buf, "S-1-"...)
 	buf = strconv.AppendUint(buf, auth, 10)
 	for i := 0; i < n; i++ {

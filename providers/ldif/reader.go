@@ -425,11 +425,13 @@ func (r *Reader) Next() (*Record, error) {
 	if !strings.EqualFold(f.name, "dn") {
 		return nil, r.errorf(number, "expected \"dn:\" to start a record, found %q; records are separated by one blank line and start with their DN", f.name)
 	}
-	rec := &Record{DN: f.value, Line: number}
+	var rec *Record
 	if r.filter != nil {
 		// Discover's Reader: the caller is done with the last record.
 		r.rec = Record{DN: f.value, Line: number}
 		rec = &r.rec
+	} else {
+		rec = &Record{DN: f.value, Line: number}
 	}
 	if !utf8.ValidString(rec.DN) {
 		return nil, r.errorf(number, "DN is not valid UTF-8; re-export the file with UTF-8 encoding (ldifde -u)")
