@@ -74,11 +74,28 @@
 // same descriptor; their corpus is kept in testdata/fuzz.
 //
 // Fuzzing (one worker, -parallel 1, on the shared 2-core CI machine):
-// FUZZ_NOTES
+//
+//   - FuzzParseBinary: 20 min (6.9 M executions) and 10 min (4.9 M) during
+//     development, then 10 min (5.6 M) on the final code, no failure. It
+//     found one bug: a resource attribute claim of an unknown value type
+//     with no values was formatted as "T\x00" and could not be read back;
+//     claims of unknown type are now refused.
+//   - FuzzParseSDDL: 20 min (12.9 M executions) on the final code, no
+//     failure. Earlier runs found two bugs within seconds: ParseGUID
+//     indexed past the end of a 36-character string with a dash out of
+//     place (a panic), and a conditional expression whose last UTF-16 unit
+//     ends in a zero byte lost that byte to padding (padding is now
+//     recognised at a token boundary instead of by stripping zeros).
+//   - Review, not fuzzing, found that formatting a chain of thousands of
+//     operators was quadratic and that claim value offsets could all point
+//     at one long string; TestConditionHostileSize pins both down.
+//
+// The 1,289 inputs the fuzzers kept are in testdata/fuzz and run with every
+// go test.
 //
 // # Performance
 //
 // A Translator reuses its buffers: translating a typical file descriptor
 // (8 ACEs, 3 mapped, binary in and out) allocates nothing and takes about
-// 1.5 µs of CPU (see BENCHMARKS.md, section "reacl").
+// 2 µs of CPU (see BENCHMARKS.md, section "reacl").
 package reacl
