@@ -336,28 +336,34 @@ func TestSambaRandomDescriptors(t *testing.T) {
 
 func TestSambaAliases(t *testing.T) {
 	o := startOracle(t)
+	var codes []string
+	var reqs []map[string]string
 	for a := 'A'; a <= 'Z'; a++ {
 		for b := 'A'; b <= 'Z'; b++ {
 			code := string([]rune{a, b})
-			ours, ourErr := ParseSIDAlias(code, testDomain)
-			r := o.call(map[string]string{"op": "sddl", "sddl": "O:" + code})
-			if (ourErr == nil) != (r.Err == "") {
-				t.Errorf("alias %s: ours %v, samba %q", code, ourErr, r.Err)
-				continue
-			}
-			if ourErr != nil {
-				continue
-			}
-			d := &Descriptor{Revision: 1, Control: SelfRelative, Owner: &ours}
-			if want := hex.EncodeToString(mustBinary(t, d)); r.Hex != want {
-				t.Errorf("alias %s: samba %s, ours %s (%s)", code, r.Hex, want, ours)
-			}
-			if r.SDDL != "O:"+code {
-				t.Errorf("alias %s: samba formats it as %q", code, r.SDDL)
-			}
-			if got, _ := (&Descriptor{Control: SelfRelative, Owner: &ours}).SDDL(testDomain); got != "O:"+code {
-				t.Errorf("alias %s: we format it as %q", code, got)
-			}
+			codes = append(codes, code)
+			reqs = append(reqs, map[string]string{"op": "sddl", "sddl": "O:" + code})
+		}
+	}
+	for i, r := range o.batch(reqs) {
+		code := codes[i]
+		ours, ourErr := ParseSIDAlias(code, testDomain)
+		if (ourErr == nil) != (r.Err == "") {
+			t.Errorf("alias %s: ours %v, samba %q", code, ourErr, r.Err)
+			continue
+		}
+		if ourErr != nil {
+			continue
+		}
+		d := &Descriptor{Revision: 1, Control: SelfRelative, Owner: &ours}
+		if want := hex.EncodeToString(mustBinary(t, d)); r.Hex != want {
+			t.Errorf("alias %s: samba %s, ours %s (%s)", code, r.Hex, want, ours)
+		}
+		if r.SDDL != "O:"+code {
+			t.Errorf("alias %s: samba formats it as %q", code, r.SDDL)
+		}
+		if got, _ := (&Descriptor{Control: SelfRelative, Owner: &ours}).SDDL(testDomain); got != "O:"+code {
+			t.Errorf("alias %s: we format it as %q", code, got)
 		}
 	}
 }
