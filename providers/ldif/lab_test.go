@@ -83,7 +83,13 @@ func TestLab_discoverExport(t *testing.T) {
 	if counts[providers.KindUser] == 0 || counts[providers.KindGroup] == 0 || counts[providers.KindOU] == 0 {
 		t.Errorf("kinds missing: %v", counts)
 	}
+	// Discover streamed the file; load the store (as Apply would) to check
+	// the domain SID it derives from the root entry.
 	p.mu.Lock()
+	if err := p.loadLocked(); err != nil {
+		p.mu.Unlock()
+		t.Fatal(err)
+	}
 	dom := p.st.domainSID
 	p.mu.Unlock()
 	if !strings.HasPrefix(dom, "S-1-5-21-") {

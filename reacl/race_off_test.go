@@ -1,0 +1,5 @@
+//go:build !race
+
+package reacl
+
+const raceEnabled = false
