@@ -53,6 +53,11 @@ environment "target" {
     password = var.target_password
   }
   tls { ca_file = "${var.lab_dir}/target-ca.pem" }
+  # Only the migrated tree is read: before the first apply it does not exist
+  # yet, and the target then holds nothing to match.
+  scope {
+    include_ous = ["OU=Migrated,DC=target,DC=test"]
+  }
   include   = ["users", "groups", "devices"]
   new_users { password = "disabled" }
 }

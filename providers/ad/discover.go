@@ -2,6 +2,7 @@ package ad
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -190,7 +191,20 @@ func (d *discovery) split(ctx context.Context, root string) ([]searchUnit, error
 			return nil
 		})
 	})
+	if missingBase(err) {
+		// An include OU that does not exist (yet) holds nothing: a target
+		// scoped to the OU a migration creates is empty before the first
+		// apply, not an error.
+		d.s.p.log.Warn("scope OU does not exist; nothing to read there", "ou", root)
+		return nil, nil
+	}
 	return units, err
+}
+
+// missingBase reports whether err says the search base does not exist.
+func missingBase(err error) bool {
+	var oe *OpError
+	return errors.As(err, &oe) && oe.Code == ldap.LDAPResultNoSuchObject
 }
 
 // isLeaf reports whether e cannot hold objects of the served kinds.
@@ -292,6 +306,10 @@ func (d *discovery) search(ctx context.Context, u searchUnit) error {
 			return nil
 		})
 	})
+	if missingBase(err) && !emitted {
+		d.s.p.log.Warn("search base does not exist; nothing to read there", "dn", u.base)
+		return nil
+	}
 	return err
 }
 
