@@ -94,6 +94,7 @@ echo "adshift: \`ADSHIFT_BENCH_CREATES=$per ADSHIFT_BENCH_CONNECTIONS=N go test 
 echo "(Apply of $per OpCreate user changes; each create is an add plus a read-back of objectGUID, objectSid and uSNChanged for the Result)."
 echo
 # Clean up the target (not timed).
-for o in "${ous[@]}" $(ldap target ldapsearch -LLL -b DC=target,DC=test -s one '(ou=BenchApply-*)' 1.1 | sed -n 's/^dn: //p'); do
-	ldap target ldapdelete -r "$o" >/dev/null 2>&1 || echo "cleanup of $o failed" >&2
-done
+ldap target ldapsearch -LLL -b DC=target,DC=test -s one '(|(ou=BenchApply-*)(ou=BenchLdapadd-*))' 1.1 | sed -n 's/^dn: //p' |
+	while read -r o; do
+		ldap target ldapdelete -r "$o" >/dev/null 2>&1 || echo "cleanup of $o failed" >&2
+	done
