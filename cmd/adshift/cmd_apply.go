@@ -33,25 +33,11 @@ func runApply(m *meta, args []string) int {
 	if fs.NArg() == 1 {
 		return applySaved(m, o, &f, fs.Arg(0))
 	}
-	in, diags := m.inputs(&f.vars)
-	if diags.HasErrors() {
-		o.diags(diags)
-		return exitError
-	}
-	l, ok := m.load(o, in, false)
-	if !ok {
-		return exitError
-	}
-	st, unlock, ok := m.lockedState(o, l, "apply", f.lockTimeout)
+	l, st, unlock, p, ok := m.planLocked(o, &f, "apply")
 	if !ok {
 		return exitError
 	}
 	defer unlock.Unlock()
-	p, ok := m.makePlan(o, l, st, &f)
-	if !ok {
-		return exitError
-	}
-	o.plan(p)
 	if !p.HasChanges() {
 		if d := planner.DeviceActionsNotApplied(p); d != nil {
 			o.diags(hcl.Diagnostics{d})

@@ -141,25 +141,11 @@ func runPlan(m *meta, args []string) int {
 		return code
 	}
 	o := m.output(f.json, f.noColor)
-	in, diags := m.inputs(&f.vars)
-	if diags.HasErrors() {
-		o.diags(diags)
-		return exitError
-	}
-	l, ok := m.load(o, in, false)
-	if !ok {
-		return exitError
-	}
-	st, unlock, ok := m.lockedState(o, l, "plan", f.lockTimeout)
+	_, _, unlock, p, ok := m.planLocked(o, &f, "plan")
 	if !ok {
 		return exitError
 	}
 	defer unlock.Unlock()
-	p, ok := m.makePlan(o, l, st, &f)
-	if !ok {
-		return exitError
-	}
-	o.plan(p)
 	if out != "" {
 		if err := plans.WriteFile(out, p); err != nil {
 			o.diags(errDiag("Cannot save plan", err, ""))
@@ -173,6 +159,32 @@ func runPlan(m *meta, args []string) int {
 		return exitChanges
 	}
 	return exitOK
+}
+
+// planLocked gathers the inputs, loads the configuration, takes the state
+// lock for op, plans and shows the plan. On success the caller holds the
+// lock and must release it.
+func (m *meta) planLocked(o *output, f *planFlags, op string) (*loaded, *state.State, state.Unlocker, *plans.Plan, bool) {
+	in, diags := m.inputs(&f.vars)
+	if diags.HasErrors() {
+		o.diags(diags)
+		return nil, nil, nil, nil, false
+	}
+	l, ok := m.load(o, in, false)
+	if !ok {
+		return nil, nil, nil, nil, false
+	}
+	st, unlock, ok := m.lockedState(o, l, op, f.lockTimeout)
+	if !ok {
+		return nil, nil, nil, nil, false
+	}
+	p, ok := m.makePlan(o, l, st, f)
+	if !ok {
+		unlock.Unlock()
+		return nil, nil, nil, nil, false
+	}
+	o.plan(p)
+	return l, st, unlock, p, true
 }
 
 // lockedState takes the state lock for op and loads the state.
