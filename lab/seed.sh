@@ -22,7 +22,7 @@ ldap() {
 		"$cmd" -H "$(dc_url "$dc")" -x -D "$(dc_admin "$dc")" -y "$RUN_DIR/password" "$@"
 }
 
-if ldap ldapsearch -LLL -b "$ou" -s base "(description=$stamp)" dn 2>/dev/null | grep -q '^dn:'; then
+if ldap ldapsearch -LLL -b "$ou" -s base "(description=$stamp)" dn 2>/dev/null | grep '^dn:' >/dev/null; then
 	log "$dc: $ou already seeded ($stamp)"
 	exit 0
 fi

@@ -18,7 +18,9 @@ install_packages() {
 		ldap-utils krb5-user python3-samba openssl iproute2)
 	local missing=() p
 	for p in "${pkgs[@]}"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+		# grep without -q: under pipefail, -q's early exit can SIGPIPE the writer
+		# and turn a match into a failure.
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep "install ok installed" >/dev/null || missing+=("$p")
 	done
 	[ ${#missing[@]} -eq 0 ] && return 0
 	log "installing ${missing[*]}"
@@ -31,7 +33,7 @@ add_addresses() {
 	local dc ip
 	for dc in "${LAB_DCS[@]}"; do
 		ip="$(dc_ip "$dc")"
-		ip -4 addr show dev lo | grep -q "inet $ip/" || ip addr add "$ip/32" dev lo
+		ip -4 addr show dev lo | grep "inet $ip/" >/dev/null || ip addr add "$ip/32" dev lo
 	done
 }
 
