@@ -11,7 +11,6 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/adshift/adshift/config"
-	"github.com/adshift/adshift/dn"
 	"github.com/adshift/adshift/planner/plans"
 	"github.com/adshift/adshift/providers"
 )
@@ -309,5 +308,4 @@ func (pl *planning) finish() {
 		pl.plan.Changes = []*plans.Change{}
 	}
 	sort.SliceStable(pl.plan.Matches, func(i, j int) bool { return pl.plan.Matches[i].Address < pl.plan.Matches[j].Address })
-	_ = dn.Key
 }

@@ -17,7 +17,7 @@ import (
 var multiValued = map[string]bool{
 	"member": true, "memberof": true, "objectclass": true, "serviceprincipalname": true,
 	"proxyaddresses": true, "sidhistory": true, "othermailbox": true, "othertelephone": true,
-	"url": true, "othermobile": true, "otherhomephone": true, "userworkstations": false,
+	"url": true, "othermobile": true, "otherhomephone": true,
 }
 
 // sourceRefs are the source attributes a set of expressions reads.

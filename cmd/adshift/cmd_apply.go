@@ -104,20 +104,20 @@ func applySaved(m *meta, o *output, f *planFlags, path string) int {
 		sensitive[n] = true
 	}
 	in, diags := m.inputs(&f.vars)
+	// Only sensitive values, which plans never store, may be given again;
+	// everything else comes from the plan.
 	for name, v := range in {
-		if !sensitive[name] && !v.FromEnv {
+		if sensitive[name] {
+			continue
+		}
+		if !v.FromEnv {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Variable set for a saved plan",
 				Detail:   fmt.Sprintf("The variable %q was set (%s), but a saved plan applies with the values it was made with. Only sensitive variables, which plans never store, may be given again.", name, v.Source),
 			})
 		}
-	}
-	for name, v := range in {
-		if !sensitive[name] {
-			delete(in, name)
-			_ = v
-		}
+		delete(in, name)
 	}
 	for name, text := range p.Variables {
 		expr, d := hclsyntax.ParseExpression([]byte(text), path, hcl.InitialPos)
