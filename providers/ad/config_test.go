@@ -161,7 +161,11 @@ func TestKindFilter(t *testing.T) {
 		{[]string{"top", "foreignSecurityPrincipal"}, providers.KindForeignPrincipal},
 		{[]string{"top", "container"}, ""},
 	} {
-		if got := kindOf(tt.classes); got != tt.want {
+		var raw [][]byte
+		for _, c := range tt.classes {
+			raw = append(raw, []byte(strings.ToUpper(c)))
+		}
+		if got := kindOf(raw); got != tt.want {
 			t.Errorf("kindOf(%v) = %q, want %q", tt.classes, got, tt.want)
 		}
 	}

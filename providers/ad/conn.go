@@ -2,6 +2,7 @@ package ad
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -11,12 +12,32 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/adshift/adshift/providers/ad/wire"
 )
 
-// conn is one bound LDAP connection and the server it reached.
+// conn is one bound LDAP connection and the server it reached: a go-ldap
+// connection for writes and small reads, or a wire connection for bulk
+// searches (see package wire).
 type conn struct {
 	l      *ldap.Conn
+	w      *wire.Conn
 	server string
+}
+
+func (c *conn) closing() bool {
+	if c.w != nil {
+		return c.w.Broken()
+	}
+	return c.l.IsClosing()
+}
+
+func (c *conn) close() {
+	if c.w != nil {
+		_ = c.w.Close()
+		return
+	}
+	_ = c.l.Close()
 }
 
 // backoff is the retry schedule: attempts in total, the first pause, and
@@ -32,6 +53,7 @@ var defaultBackoff = backoff{attempts: 6, first: 250 * time.Millisecond, max: 4 
 // pool hands out bound connections, at most cfg.Connections at a time, and
 // reuses them across calls. Safe for concurrent use.
 type pool struct {
+	wire  bool // dial wire connections (discovery) instead of go-ldap ones
 	cfg   *Config
 	log   hclog.Logger
 	retry backoff
@@ -63,11 +85,11 @@ func (p *pool) get(ctx context.Context) (*conn, error) {
 	for len(p.idle) > 0 {
 		c := p.idle[len(p.idle)-1]
 		p.idle = p.idle[:len(p.idle)-1]
-		if !c.l.IsClosing() {
+		if !c.closing() {
 			p.mu.Unlock()
 			return c, nil
 		}
-		_ = c.l.Close()
+		c.close()
 	}
 	p.mu.Unlock()
 	c, err := p.dial(ctx)
@@ -81,9 +103,9 @@ func (p *pool) get(ctx context.Context) (*conn, error) {
 // put returns c to the pool; a broken connection is closed instead.
 func (p *pool) put(c *conn, broken bool) {
 	p.mu.Lock()
-	if broken || p.closed || c.l.IsClosing() {
+	if broken || p.closed || c.closing() {
 		p.mu.Unlock()
-		_ = c.l.Close()
+		c.close()
 	} else {
 		p.idle = append(p.idle, c)
 		p.mu.Unlock()
@@ -97,7 +119,7 @@ func (p *pool) close() {
 	defer p.mu.Unlock()
 	p.closed = true
 	for _, c := range p.idle {
-		_ = c.l.Close()
+		c.close()
 	}
 	p.idle = nil
 }
@@ -146,6 +168,9 @@ func (p *pool) dialOne(ctx context.Context, server string) (*conn, error) {
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d.Timeout {
 		d.Deadline = dl
 	}
+	if p.wire {
+		return p.dialWire(ctx, u, server, d, tc)
+	}
 	l, err := ldap.DialURL(server, ldap.DialWithDialer(d), ldap.DialWithTLSConfig(tc))
 	if err != nil {
 		return nil, mapError(opCtx{op: "connect", server: server}, err)
@@ -162,6 +187,60 @@ func (p *pool) dialOne(ctx context.Context, server string) (*conn, error) {
 		return nil, mapError(opCtx{op: "bind", dn: p.cfg.Username, server: server}, err)
 	}
 	return &conn{l: l, server: server}, nil
+}
+
+// dialWire is dialOne for a wire connection: the same schemes, ports,
+// TLS and bind, with errors shaped like go-ldap's so that mapError and
+// retryable treat both alike.
+func (p *pool) dialWire(ctx context.Context, u *url.URL, server string, d *net.Dialer, tc *tls.Config) (*conn, error) {
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"ldaps": "636", "ldap": "389"}[u.Scheme]
+	}
+	if port == "" {
+		return nil, &OpError{Op: "connect", Server: server, Message: fmt.Sprintf("unsupported scheme %q: use ldaps:// or ldap://", u.Scheme)}
+	}
+	nc, err := d.DialContext(ctx, "tcp", net.JoinHostPort(u.Hostname(), port))
+	if err != nil {
+		return nil, mapError(opCtx{op: "connect", server: server}, ldap.NewError(ldap.ErrorNetwork, err))
+	}
+	if u.Scheme == "ldaps" {
+		tlsc := tls.Client(nc, tc)
+		hctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
+		err := tlsc.HandshakeContext(hctx)
+		cancel()
+		if err != nil {
+			_ = nc.Close()
+			return nil, mapError(opCtx{op: "connect", server: server}, ldap.NewError(ldap.ErrorNetwork, err))
+		}
+		nc = tlsc
+	}
+	w := wire.NewConn(nc, p.cfg.Timeout)
+	if u.Scheme == "ldap" && p.cfg.StartTLS {
+		if err := w.StartTLS(ctx, tc); err != nil {
+			_ = w.Close()
+			return nil, mapError(opCtx{op: "start TLS", server: server}, wireError(err))
+		}
+	}
+	if err := w.Bind(p.cfg.Username, p.cfg.Password); err != nil {
+		_ = w.Close()
+		return nil, mapError(opCtx{op: "bind", dn: p.cfg.Username, server: server}, wireError(err))
+	}
+	return &conn{w: w, server: server}, nil
+}
+
+// wireError shapes an error of package wire like go-ldap's: a result code
+// as *ldap.Error with the server's diagnostic, and anything that broke the
+// connection as ldap.ErrorNetwork (so it is retried on a new connection).
+func wireError(err error) error {
+	var re *wire.ResultError
+	if errors.As(err, &re) {
+		return ldap.NewError(uint16(re.Code), errors.New(re.Diagnostic))
+	}
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return ldap.NewError(ldap.ErrorNetwork, err)
 }
 
 // do runs fn on a pooled connection. Busy and unavailable results and lost

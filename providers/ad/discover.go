@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/adshift/adshift/providers"
+	"github.com/adshift/adshift/providers/ad/wire"
 )
 
 // kindFilters are the LDAP filters of each kind. Users and computers go by
@@ -73,14 +74,14 @@ type searchUnit struct {
 
 // discovery is the state of one Discover call.
 type discovery struct {
-	s        *session
-	filter   string
-	attrs    []string
-	wantAll  bool
-	want     map[string]bool
-	excludes []string // normalized
-	emitMu   sync.Mutex
-	emit     func([]providers.Object) error
+	s         *session
+	filterBER []byte
+	attrs     []string
+	wantAll   bool
+	want      map[string]bool
+	excludes  []string // normalized
+	emitMu    sync.Mutex
+	emit      func([]providers.Object) error
 }
 
 func (s *session) discover(ctx context.Context, scope providers.Scope, emit func([]providers.Object) error) error {
@@ -88,7 +89,11 @@ func (s *session) discover(ctx context.Context, scope providers.Scope, emit func
 	if err != nil {
 		return err
 	}
-	d := &discovery{s: s, filter: filter, emit: emit}
+	fb, err := compileFilter(filter)
+	if err != nil {
+		return err
+	}
+	d := &discovery{s: s, filterBER: fb, emit: emit}
 	d.attrs, d.want, d.wantAll = s.requestAttrs(scope.Attributes)
 	for _, x := range scope.ExcludeOUs {
 		d.excludes = append(d.excludes, NormalizeDN(x))
@@ -180,16 +185,16 @@ func (d *discovery) excluded(ndn string) bool {
 // searched at all.
 func (d *discovery) split(ctx context.Context, root string) ([]searchUnit, error) {
 	units := []searchUnit{{base: root, scope: ldap.ScopeBaseObject}, {base: root, scope: ldap.ScopeSingleLevel, skipNonLeaf: true}}
-	err := d.s.pool.do(ctx, opCtx{op: "search", dn: root}, func(c *conn) error {
+	err := d.s.reads.do(ctx, opCtx{op: "search", dn: root}, func(c *conn) error {
 		units = units[:2]
-		return pagedSearch(c, root, ldap.ScopeSingleLevel, "(objectClass=*)", []string{"objectClass"}, d.s.cfg.PageSize, func(es []*ldap.Entry) error {
-			for _, e := range es {
-				if !isLeaf(e) && !d.excluded(NormalizeDN(e.DN)) {
-					units = append(units, searchUnit{base: e.DN, scope: ldap.ScopeWholeSubtree})
+		return searchPages(c, root, wire.ScopeOne, anyObject, []string{"objectClass"}, d.s.cfg.PageSize, func(e *wire.Entry) error {
+			if !isLeaf(e) {
+				if dn := string(e.DN); !d.excluded(NormalizeDN(dn)) {
+					units = append(units, searchUnit{base: dn, scope: ldap.ScopeWholeSubtree})
 				}
 			}
 			return nil
-		})
+		}, nil)
 	})
 	if missingBase(err) {
 		// An include OU that does not exist (yet) holds nothing: a target
@@ -208,10 +213,15 @@ func missingBase(err error) bool {
 }
 
 // isLeaf reports whether e cannot hold objects of the served kinds.
-func isLeaf(e *ldap.Entry) bool {
-	return slices.ContainsFunc(e.GetAttributeValues("objectClass"), func(c string) bool {
-		return slices.Contains(leafClasses, strings.ToLower(c))
-	})
+func isLeaf(e *wire.Entry) bool {
+	for _, c := range e.Get("objectClass") {
+		for _, l := range leafClasses {
+			if strings.EqualFold(string(c), l) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // requestAttrs returns the attribute list to request, the wanted lower-cased
@@ -241,24 +251,63 @@ func (s *session) requestAttrs(wanted []string) (attrs []string, want map[string
 	return attrs, want, false
 }
 
-// pagedSearch runs a paged search on c and calls page with each page's
-// entries as it arrives.
-func pagedSearch(c *conn, base string, scope int, filter string, attrs []string, size int, page func([]*ldap.Entry) error) error {
-	paging := ldap.NewControlPaging(uint32(size))
+// anyObject is the filter (objectClass=*), compiled.
+var anyObject = mustFilter("(objectClass=*)")
+
+func mustFilter(f string) []byte {
+	b, err := compileFilter(f)
+	if err != nil {
+		panic(err) // only for constant filters
+	}
+	return b
+}
+
+// compileFilter returns the BER encoding of an RFC 4515 filter.
+func compileFilter(f string) ([]byte, error) {
+	p, err := ldap.CompileFilter(f)
+	if err != nil {
+		return nil, fmt.Errorf("filter %s: %w", f, err)
+	}
+	return p.Bytes(), nil
+}
+
+// searchOnce runs req on the wire connection c, calling entry per entry.
+// An error of entry's is returned as is; the connection's own errors are
+// shaped by wireError.
+func searchOnce(c *conn, req *wire.SearchRequest, entry func(*wire.Entry) error) ([]byte, error) {
+	var cbErr error
+	cookie, err := c.w.Search(req, func(e *wire.Entry) error {
+		cbErr = entry(e)
+		return cbErr
+	})
+	if err != nil {
+		if cbErr != nil {
+			return nil, cbErr
+		}
+		return nil, wireError(err)
+	}
+	return cookie, nil
+}
+
+// searchPages runs a paged search on the wire connection c: entry sees
+// each entry as it arrives (its slices only valid during the call), page
+// runs after each page, before the next is requested.
+func searchPages(c *conn, base string, scope wire.Scope, filter []byte, attrs []string, size int, entry func(*wire.Entry) error, page func() error) error {
+	req := &wire.SearchRequest{Base: base, Scope: scope, Filter: filter, Attributes: attrs, PageSize: size}
 	for {
-		req := ldap.NewSearchRequest(base, scope, ldap.NeverDerefAliases, 0, 0, false, filter, attrs, []ldap.Control{paging})
-		res, err := c.l.Search(req)
+		cookie, err := searchOnce(c, req, entry)
 		if err != nil {
 			return err
 		}
-		if err := page(res.Entries); err != nil {
-			return err
+		if page != nil {
+			if err := page(); err != nil {
+				return err
+			}
 		}
-		ctrl, _ := ldap.FindControl(res.Controls, ldap.ControlTypePaging).(*ldap.ControlPaging)
-		if ctrl == nil || len(ctrl.Cookie) == 0 {
+		if len(cookie) == 0 {
 			return nil
 		}
-		paging.SetCookie(ctrl.Cookie)
+		req.Cookie = cookie
 	}
 }
 
@@ -269,38 +318,69 @@ type pageDone struct{ err error }
 func (e *pageDone) Error() string { return e.err.Error() }
 func (e *pageDone) Unwrap() error { return e.err }
 
+// follow is a ranged attribute of batch[obj] to read on from index next.
+type follow struct {
+	obj  int
+	name string
+	next int
+}
+
 // search runs one unit and emits its objects page by page.
 func (d *discovery) search(ctx context.Context, u searchUnit) error {
 	emitted := false
-	err := d.s.pool.do(ctx, opCtx{op: "search", dn: u.base}, func(c *conn) error {
+	names := attrNames{}
+	err := d.s.reads.do(ctx, opCtx{op: "search", dn: u.base}, func(c *conn) error {
 		if emitted {
 			// A retry after objects were emitted would emit them again.
 			return &pageDone{err: fmt.Errorf("connection lost in the middle of a paged search of %s", u.base)}
 		}
-		return pagedSearch(c, u.base, u.scope, d.filter, d.attrs, d.s.cfg.PageSize, func(es []*ldap.Entry) error {
+		var batch []providers.Object
+		var follows []follow
+		return searchPages(c, u.base, wire.Scope(u.scope), d.filterBER, d.attrs, d.s.cfg.PageSize, func(e *wire.Entry) error {
+			if u.skipNonLeaf && !isLeaf(e) {
+				return nil
+			}
+			if len(d.excludes) > 0 && d.excluded(NormalizeDN(string(e.DN))) {
+				return nil
+			}
+			o, err := d.object(e, names, func(name string, next int) {
+				follows = append(follows, follow{obj: len(batch), name: name, next: next})
+			})
+			if err != nil {
+				return err
+			}
+			if o.Kind == "" {
+				if len(follows) > 0 && follows[len(follows)-1].obj == len(batch) {
+					follows = slices.DeleteFunc(follows, func(f follow) bool { return f.obj == len(batch) })
+				}
+				return nil
+			}
+			batch = append(batch, o)
+			return nil
+		}, func() error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			batch := make([]providers.Object, 0, len(es))
-			for _, e := range es {
-				if (u.skipNonLeaf && !isLeaf(e)) || (len(d.excludes) > 0 && d.excluded(NormalizeDN(e.DN))) {
-					continue
-				}
-				o, err := d.object(c, e)
+			// Ranged values are read between pages: the connection
+			// carries one request at a time.
+			for _, f := range follows {
+				o := &batch[f.obj]
+				vals, err := d.s.rangeRead(c, o.DN, f.name, f.next)
 				if err != nil {
 					return err
 				}
-				if o.Kind != "" {
-					batch = append(batch, o)
-				}
+				o.Attrs[f.name] = append(o.Attrs[f.name], vals...)
 			}
+			follows = follows[:0]
 			if len(batch) == 0 {
 				return nil
 			}
 			d.emitMu.Lock()
 			defer d.emitMu.Unlock()
 			emitted = true
-			if err := d.emit(batch); err != nil {
+			err := d.emit(batch)
+			batch = nil // the receiver may keep the slice
+			if err != nil {
 				return &pageDone{err: fmt.Errorf("emit: %w", err)}
 			}
 			return nil
@@ -313,10 +393,167 @@ func (d *discovery) search(ctx context.Context, u searchUnit) error {
 	return err
 }
 
-// kindOf classifies an entry by its object classes.
-func kindOf(classes []string) providers.Kind {
+
+// attrName is what discovery knows of an attribute name as the server
+// spelled it.
+type attrName struct {
+	name   string // lower case; the base name of a ranged attribute
+	hi     int    // ranged: the last index returned, -1 for "*"
+	ranged bool
+	keep   bool // stored in Object.Attrs
+	binary bool // objectGUID, objectSid, sIDHistory: decoded to strings
+}
+
+// attrNames caches attrName by the server's spelling, per search.
+type attrNames map[string]*attrName
+
+// maxAttrNames bounds the cache against a server sending endless names.
+const maxAttrNames = 1024
+
+func (d *discovery) attrInfo(names attrNames, raw []byte) *attrName {
+	if a, ok := names[string(raw)]; ok {
+		return a
+	}
+	a := &attrName{name: strings.ToLower(string(raw))}
+	if base, _, hi, ok := parseRange(a.name); ok {
+		a.name, a.hi, a.ranged = base, hi, true
+	}
+	a.keep = d.wantAll || d.want[a.name]
+	switch a.name {
+	case "objectguid", "objectsid", "sidhistory":
+		a.binary = true
+	}
+	if len(names) < maxAttrNames {
+		names[string(raw)] = a
+	}
+	return a
+}
+
+// object converts an entry. The DN and the kept text values are substrings
+// of one string per entry (one allocation, not one per value); ranged
+// attributes that continue are passed to more, to be read after the page.
+func (d *discovery) object(e *wire.Entry, names attrNames, more func(name string, next int)) (providers.Object, error) {
+	var infoBuf [24]*attrName
+	infos := infoBuf[:0]
+	var rangedBuf [2]string
+	ranged := rangedBuf[:0]
+	for i := range e.Attrs {
+		a := d.attrInfo(names, e.Attrs[i].Name)
+		infos = append(infos, a)
+		if a.ranged {
+			ranged = append(ranged, a.name)
+		}
+	}
+	kept := func(a *attrName) bool {
+		// A server that also returned the whole attribute under its plain
+		// name (Samba with "*"): keep the ranged values only.
+		return a.keep && (a.ranged || !slices.Contains(ranged, a.name))
+	}
+	size, nvals, nattrs := len(e.DN), 0, 0
+	for i, a := range infos {
+		if !kept(a) {
+			continue
+		}
+		nattrs++
+		nvals += len(e.Attrs[i].Values)
+		if !a.binary {
+			for _, v := range e.Attrs[i].Values {
+				size += len(v)
+			}
+		}
+	}
+	var sb strings.Builder
+	sb.Grow(size)
+	sb.Write(e.DN)
+	for i, a := range infos {
+		if kept(a) && !a.binary {
+			for _, v := range e.Attrs[i].Values {
+				sb.Write(v)
+			}
+		}
+	}
+	all := sb.String()
+	o := providers.Object{DN: all[:len(e.DN)], Attrs: make(map[string][]string, nattrs)}
+	vals := make([]string, 0, nvals)
+	off := len(e.DN)
+	for i, a := range infos {
+		if !kept(a) {
+			continue
+		}
+		start := len(vals)
+		for _, v := range e.Attrs[i].Values {
+			switch {
+			case a.name == "objectguid":
+				g, err := DecodeGUID(v)
+				if err != nil {
+					return o, fmt.Errorf("entry %s: %w", o.DN, err)
+				}
+				vals = append(vals, g)
+			case a.binary:
+				sid, err := DecodeSID(v)
+				if err != nil {
+					return o, fmt.Errorf("entry %s: %s: %w", o.DN, a.name, err)
+				}
+				vals = append(vals, sid)
+			default:
+				vals = append(vals, all[off:off+len(v)])
+				off += len(v)
+			}
+		}
+		if prev, ok := o.Attrs[a.name]; ok {
+			o.Attrs[a.name] = append(prev, vals[start:]...)
+		} else {
+			o.Attrs[a.name] = vals[start:len(vals):len(vals)]
+		}
+		if a.ranged && a.hi >= 0 {
+			more(a.name, a.hi+1)
+		}
+	}
+	o.Kind = kindOf(e.Get("objectClass"))
+	if o.Kind == providers.KindUser && !equalValue(e.Get("sAMAccountType"), "805306368") {
+		o.Kind = "" // a trust account or other non-person user
+	}
+	if v := e.Get("uSNChanged"); len(v) > 0 {
+		o.Token = string(v[0])
+	}
+	var err error
+	if o.GUID, err = identity(e, &o, "objectGUID", "objectguid", DecodeGUID); err != nil {
+		return o, err
+	}
+	if o.SID, err = identity(e, &o, "objectSid", "objectsid", DecodeSID); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+// identity returns the decoded first value of the binary attribute name
+// (key in lower case): the one already decoded into o.Attrs when kept, else
+// decoded now.
+func identity(e *wire.Entry, o *providers.Object, name, key string, decode func([]byte) (string, error)) (string, error) {
+	raw := e.Get(name)
+	if len(raw) == 0 {
+		return "", nil
+	}
+	if v := o.Attrs[key]; len(v) > 0 {
+		return v[0], nil
+	}
+	v, err := decode(raw[0])
+	if err != nil {
+		return "", fmt.Errorf("entry %s: %s: %w", o.DN, name, err)
+	}
+	return v, nil
+}
+
+// equalValue reports whether vals is exactly the one value want.
+func equalValue(vals [][]byte, want string) bool {
+	return len(vals) == 1 && string(vals[0]) == want
+}
+
+// kindOf classifies an entry by its objectClass values (ASCII
+// case-insensitive, without allocating).
+func kindOf(classes [][]byte) providers.Kind {
 	has := func(c string) bool {
-		return slices.ContainsFunc(classes, func(x string) bool { return strings.EqualFold(x, c) })
+		return slices.ContainsFunc(classes, func(x []byte) bool { return strings.EqualFold(string(x), c) })
 	}
 	switch {
 	case has("computer"):
@@ -333,99 +570,6 @@ func kindOf(classes []string) providers.Kind {
 		return providers.KindOU
 	}
 	return ""
-}
-
-// object converts an entry, following ranged attributes to their end on c.
-func (d *discovery) object(c *conn, e *ldap.Entry) (providers.Object, error) {
-	o := providers.Object{DN: e.DN, Attrs: make(map[string][]string, len(e.Attributes))}
-	type pending struct {
-		name string
-		next int
-	}
-	var follow []pending
-	ranged := map[string]bool{}
-	for _, a := range e.Attributes {
-		if base, _, _, ok := parseRange(strings.ToLower(a.Name)); ok {
-			ranged[base] = true
-		}
-	}
-	for _, a := range e.Attributes {
-		name := strings.ToLower(a.Name)
-		if base, _, hi, ok := parseRange(name); ok {
-			o.Attrs[base] = append(o.Attrs[base], a.Values...)
-			if hi >= 0 {
-				follow = append(follow, pending{base, hi + 1})
-			}
-			continue
-		}
-		if ranged[name] {
-			// A server that also returned the whole attribute under its
-			// plain name (Samba with "*"): keep the ranged values only.
-			continue
-		}
-		if err := d.setAttr(&o, name, a); err != nil {
-			return o, fmt.Errorf("entry %s: %w", e.DN, err)
-		}
-	}
-	for _, f := range follow {
-		vals, err := d.s.rangeRead(c, e.DN, f.name, f.next)
-		if err != nil {
-			return o, err
-		}
-		o.Attrs[f.name] = append(o.Attrs[f.name], vals...)
-	}
-	o.Kind = kindOf(e.GetAttributeValues("objectClass"))
-	if o.Kind == providers.KindUser && e.GetAttributeValue("sAMAccountType") != "805306368" {
-		o.Kind = "" // a trust account or other non-person user
-	}
-	o.Token = e.GetAttributeValue("uSNChanged")
-	if b := e.GetRawAttributeValue("objectGUID"); len(b) > 0 {
-		g, err := DecodeGUID(b)
-		if err != nil {
-			return o, fmt.Errorf("entry %s: %w", e.DN, err)
-		}
-		o.GUID = g
-	}
-	if b := e.GetRawAttributeValue("objectSid"); len(b) > 0 {
-		s, err := DecodeSID(b)
-		if err != nil {
-			return o, fmt.Errorf("entry %s: %w", e.DN, err)
-		}
-		o.SID = s
-	}
-	if !d.wantAll {
-		for k := range o.Attrs {
-			if !d.want[k] {
-				delete(o.Attrs, k)
-			}
-		}
-	}
-	return o, nil
-}
-
-// setAttr stores a plain attribute, decoding the binary identity ones.
-func (d *discovery) setAttr(o *providers.Object, name string, a *ldap.EntryAttribute) error {
-	switch name {
-	case "objectguid":
-		for _, b := range a.ByteValues {
-			g, err := DecodeGUID(b)
-			if err != nil {
-				return err
-			}
-			o.Attrs[name] = append(o.Attrs[name], g)
-		}
-	case "objectsid", "sidhistory":
-		for _, b := range a.ByteValues {
-			s, err := DecodeSID(b)
-			if err != nil {
-				return fmt.Errorf("%s: %w", name, err)
-			}
-			o.Attrs[name] = append(o.Attrs[name], s)
-		}
-	default:
-		o.Attrs[name] = append(o.Attrs[name], a.Values...)
-	}
-	return nil
 }
 
 // parseRange splits "member;range=0-1499" into ("member", 0, 1499); hi is -1
@@ -461,31 +605,37 @@ func (s *session) rangeRead(c *conn, dn, attr string, next int) ([]string, error
 	var out []string
 	for {
 		want := attr + ";range=" + strconv.Itoa(next) + "-" + strconv.Itoa(next+s.cfg.RangeSize-1)
-		req := ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false, "(objectClass=*)", []string{want}, nil)
-		res, err := c.l.Search(req)
+		req := &wire.SearchRequest{Base: dn, Scope: wire.ScopeBase, Filter: anyObject, Attributes: []string{want}}
+		entries, found, last := 0, false, false
+		_, err := searchOnce(c, req, func(e *wire.Entry) error {
+			entries++
+			for _, a := range e.Attrs {
+				base, lo, hi, ok := parseRange(strings.ToLower(string(a.Name)))
+				if !ok || base != attr {
+					continue
+				}
+				if lo != next {
+					return fmt.Errorf("ranged read of %s of %s: asked from %d, got from %d", attr, dn, next, lo)
+				}
+				found = true
+				for _, v := range a.Values {
+					out = append(out, string(v))
+				}
+				if hi < 0 {
+					last = true
+				} else {
+					next = hi + 1
+				}
+			}
+			return nil
+		})
 		if err != nil {
 			return nil, err
 		}
-		if len(res.Entries) != 1 {
+		if entries != 1 {
 			return nil, fmt.Errorf("ranged read of %s of %s: object gone", attr, dn)
 		}
-		found := false
-		for _, a := range res.Entries[0].Attributes {
-			base, lo, hi, ok := parseRange(strings.ToLower(a.Name))
-			if !ok || base != attr {
-				continue
-			}
-			if lo != next {
-				return nil, fmt.Errorf("ranged read of %s of %s: asked from %d, got from %d", attr, dn, next, lo)
-			}
-			found = true
-			out = append(out, a.Values...)
-			if hi < 0 {
-				return out, nil
-			}
-			next = hi + 1
-		}
-		if !found {
+		if last || !found {
 			// AD answers a range past the end with no attribute at all when
 			// the previous range ended exactly at the last value.
 			return out, nil

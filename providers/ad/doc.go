@@ -3,9 +3,13 @@
 // principals from a domain controller and writes creates, minimal modify
 // deltas, moves and deletes to one.
 //
-// It is the only package that speaks LDAP (github.com/go-ldap/ldap/v3); no
-// go-ldap type crosses its API, which is providers.Provider plus a few pure
-// helpers (SID and GUID decoding, RFC 4514/4515 escaping).
+// It is the only package that speaks LDAP: go-ldap (github.com/go-ldap/ldap/v3)
+// for binds, writes and small reads, and its own subpackage wire for the bulk
+// searches of discovery, which decodes entries in place instead of building
+// a heap object per BER element (go-ldap's decoding was ~60% of the client
+// CPU of a discovery; see BENCHMARKS.md). No LDAP type crosses its API, which
+// is providers.Provider plus a few pure helpers (SID and GUID decoding, RFC
+// 4514/4515 escaping).
 //
 // Connections: ldaps:// or ldap:// with StartTLS, certificate verification on
 // by default, several DC URLs tried in order, simple bind (UPN or DN), a pool
@@ -14,11 +18,14 @@
 // with exponential backoff; every other LDAP result becomes a sentence a user
 // can act on (see errors.go).
 //
-// Discovery runs one paged search per (subtree, kind) unit over the pool and
-// hands each page to the caller as it arrives. Large multi-valued attributes
-// (member) are requested explicitly in ranges and followed until the server
-// says "*", because Samba, unlike Windows, would otherwise return them whole
-// and the range loop would never be exercised.
+// Discovery splits each scope root into units (the root, its direct
+// children, one subtree search per child OU or container) searched in
+// parallel over a pool of wire connections, one paged search per unit, and
+// hands each page to the caller once it is complete. Large multi-valued
+// attributes (member) are requested explicitly in ranges and followed until
+// the server says "*" (between pages: a connection carries one request at a
+// time), because Samba, unlike Windows, would otherwise return them whole and
+// the range loop would never be exercised.
 //
 // Writes: the planner sends providers.Change values in dependency order; the
 // provider maps Kinds to objectClass, stamps the created-object marker, sets

@@ -11,11 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-ldap/ldap/v3"
 	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/adshift/adshift/providers"
+	"github.com/adshift/adshift/providers/ad/wire"
 )
 
 // TestConfigure_failures: a wrong CA names the server in a verification
@@ -141,16 +141,23 @@ func TestEscaping_roundTrip(t *testing.T) {
 
 	// Filter injection: values that would widen an unescaped filter match
 	// nothing (or exactly the one object that holds that literal value).
-	_, pl, _ := p.configured()
+	s, err := p.configured()
+	if err != nil {
+		t.Fatal(err)
+	}
 	search := func(filter string) int {
 		t.Helper()
+		fb, err := compileFilter(filter)
+		if err != nil {
+			t.Fatal(err)
+		}
 		n := 0
-		err := pl.do(context.Background(), opCtx{op: "search", dn: root}, func(c *conn) error {
+		err = s.reads.do(context.Background(), opCtx{op: "search", dn: root}, func(c *conn) error {
 			n = 0
-			return pagedSearch(c, root, ldap.ScopeWholeSubtree, filter, []string{"1.1"}, 100, func(es []*ldap.Entry) error {
-				n += len(es)
+			return searchPages(c, root, wire.ScopeSubtree, fb, []string{"1.1"}, 100, func(*wire.Entry) error {
+				n++
 				return nil
-			})
+			}, nil)
 		})
 		if err != nil {
 			t.Fatalf("search %s: %v", filter, err)

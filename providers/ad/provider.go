@@ -22,9 +22,10 @@ type Provider struct {
 	log   hclog.Logger
 	retry backoff
 
-	mu   sync.Mutex
-	cfg  *Config
-	pool *pool
+	mu    sync.Mutex
+	cfg   *Config
+	pool  *pool // go-ldap connections: writes and small reads
+	reads *pool // wire connections: discovery's bulk searches
 }
 
 var _ providers.Provider = (*Provider)(nil)
@@ -78,44 +79,46 @@ func (p *Provider) Configure(ctx context.Context, config cty.Value) (providers.D
 	pl.put(c, false)
 	p.log.Debug("configured", "config", cfg.String(), "server", c.server)
 
+	reads := newPool(cfg, p.log, p.retry)
+	reads.wire = true // dialled when discovery starts
+
 	p.mu.Lock()
-	old := p.pool
-	p.cfg, p.pool = cfg, pl
+	old, oldReads := p.pool, p.reads
+	p.cfg, p.pool, p.reads = cfg, pl, reads
 	p.mu.Unlock()
 	if old != nil {
 		old.close()
+		oldReads.close()
 	}
 	return diags, nil
 }
 
-func (p *Provider) configured() (*Config, *pool, error) {
+func (p *Provider) configured() (*session, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.pool == nil {
-		return nil, nil, errors.New("ad provider used before Configure")
+		return nil, errors.New("ad provider used before Configure")
 	}
-	return p.cfg, p.pool, nil
+	return &session{p: p, cfg: p.cfg, pool: p.pool, reads: p.reads}, nil
 }
 
 // Discover reads every object of scope's kinds under its include OUs (minus
 // the excluded subtrees) with paged searches over the pool's connections,
 // and calls emit with each page's objects as they arrive.
 func (p *Provider) Discover(ctx context.Context, scope providers.Scope, emit func([]providers.Object) error) error {
-	cfg, pl, err := p.configured()
+	s, err := p.configured()
 	if err != nil {
 		return err
 	}
-	s := &session{p: p, cfg: cfg, pool: pl}
 	return s.discover(ctx, scope, emit)
 }
 
 // Apply carries out the changes from in; see providers.Provider.
 func (p *Provider) Apply(ctx context.Context, in <-chan providers.Change, emit func(providers.Result) error) error {
-	cfg, pl, err := p.configured()
+	s, err := p.configured()
 	if err != nil {
 		return err
 	}
-	s := &session{p: p, cfg: cfg, pool: pl}
 	return s.apply(ctx, in, emit)
 }
 
@@ -125,14 +128,16 @@ func (p *Provider) Stop(ctx context.Context) error {
 	defer p.mu.Unlock()
 	if p.pool != nil {
 		p.pool.close()
-		p.pool = nil
+		p.reads.close()
+		p.pool, p.reads = nil, nil
 	}
 	return nil
 }
 
 // session is one Discover or Apply call's view of the configuration.
 type session struct {
-	p    *Provider
-	cfg  *Config
-	pool *pool
+	p     *Provider
+	cfg   *Config
+	pool  *pool
+	reads *pool
 }
