@@ -393,7 +393,6 @@ func (d *discovery) search(ctx context.Context, u searchUnit) error {
 	return err
 }
 
-
 // attrName is what discovery knows of an attribute name as the server
 // spelled it.
 type attrName struct {
