@@ -48,3 +48,17 @@ dc_wait() {
 	done
 	return 1
 }
+
+# dc_start NAME starts a DC's samba as a daemon without the caller's open
+# file descriptors beyond stdio: a daemon that inherits, say, a flock(1) lock
+# holds it for as long as it runs.
+dc_start() {
+	(
+		for fd in /proc/$BASHPID/fd/*; do
+			n=${fd##*/}
+			[ "$n" -gt 2 ] 2>/dev/null && eval "exec $n>&-"
+		done
+		exec samba -s "$(dc_dir "$1")/etc/smb.conf" -D
+	)
+}
+

@@ -19,7 +19,7 @@ stop)
 	fi
 	;;
 start)
-	dc_running "$dc" || samba -s "$(dc_dir "$dc")/etc/smb.conf" -D
+	dc_running "$dc" || dc_start "$dc"
 	dc_wait "$dc" 90 || die "$dc: LDAPS did not answer within 90 s"
 	log "$dc: ready at $(dc_url "$dc")"
 	;;

@@ -98,7 +98,7 @@ bring_up() {
 		make_certs "$dc"
 		configure_tls "$dc"
 		log "$dc: starting samba"
-		samba -s "$dir/etc/smb.conf" -D
+		dc_start "$dc"
 	fi
 	dc_wait "$dc" 90 || die "$dc: LDAPS did not answer at $(dc_url "$dc") within 90 s; see $dir/log*"
 	log "$dc: ready at $(dc_url "$dc")"
