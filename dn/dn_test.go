@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/adshift/adshift/internal/cputime"
 )
 
 type avaT struct {
@@ -338,7 +340,7 @@ func BenchmarkParseKey(b *testing.B) {
 		`CN=Smith\, John,OU=Users,OU=Staff,DC=source,DC=test`,
 	}
 	b.ReportAllocs()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Self()
 	for i := 0; b.Loop(); i++ {
 		d, err := Parse(inputs[i%len(inputs)])
 		if err != nil {
@@ -352,7 +354,7 @@ func BenchmarkParseKey(b *testing.B) {
 // reportCPU adds CPU nanoseconds per op: on a shared, overloaded machine
 // wall time measures the neighbours.
 func reportCPU(b *testing.B, cpu0 time.Duration) {
-	if cpu := cpuTime() - cpu0; cpu > 0 {
+	if cpu := cputime.Self() - cpu0; cpu > 0 {
 		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 	}
 }
@@ -360,7 +362,7 @@ func reportCPU(b *testing.B, cpu0 time.Duration) {
 func BenchmarkParent(b *testing.B) {
 	d := MustParse("CN=John Smith,OU=Users,OU=Staff,DC=source,DC=test")
 	b.ReportAllocs()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Self()
 	for b.Loop() {
 		p := d.Parent()
 		if p.IsZero() {
@@ -398,7 +400,7 @@ func TestKey_fastPath(t *testing.T) {
 
 func BenchmarkKeyString(b *testing.B) {
 	b.ReportAllocs()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Self()
 	for b.Loop() {
 		k, err := Key("CN=John Smith,OU=Users,OU=Staff,DC=source,DC=test")
 		if err != nil {

@@ -3,6 +3,8 @@ package providers
 import (
 	"testing"
 	"time"
+
+	"github.com/adshift/adshift/internal/cputime"
 )
 
 // benchObjects is the size of the discovery benchmarks: 100,000 users of
@@ -16,7 +18,7 @@ const benchObjects = 100_000
 func benchmarkDiscover(b *testing.B, p Provider, pluginPID int) {
 	b.Helper()
 	b.ReportAllocs()
-	cpu0, plugin0 := cpuTime(b), procCPUTime(pluginPID)
+	cpu0, plugin0 := cputime.Self(), cputime.Process(pluginPID)
 	for b.Loop() {
 		n := 0
 		err := p.Discover(b.Context(), Scope{}, func(objs []Object) error {
@@ -31,9 +33,9 @@ func benchmarkDiscover(b *testing.B, p Provider, pluginPID int) {
 		}
 	}
 	perOp := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / float64(b.N) / 1e6 }
-	b.ReportMetric(perOp(cpuTime(b)-cpu0), "host-cpu-ms/op")
+	b.ReportMetric(perOp(cputime.Self()-cpu0), "host-cpu-ms/op")
 	if pluginPID > 0 {
-		if plugin1 := procCPUTime(pluginPID); plugin0 >= 0 && plugin1 >= 0 {
+		if plugin1 := cputime.Process(pluginPID); plugin0 >= 0 && plugin1 >= 0 {
 			b.ReportMetric(perOp(plugin1-plugin0), "plugin-cpu-ms/op")
 		}
 	}
@@ -60,7 +62,7 @@ func BenchmarkApply_inProcess(b *testing.B) {
 			Attrs: []AttrChange{{Name: "displayName", Op: AttrReplace, Values: []string{"User"}}, {Name: "mail", Op: AttrReplace, Values: []string{"user@fake.test"}}}}
 	}
 	b.ReportAllocs()
-	cpu0 := cpuTime(b)
+	cpu0 := cputime.Self()
 	for b.Loop() {
 		got := 0
 		err := p.Apply(b.Context(), sendChanges(changes), func(Result) error { got++; return nil })
@@ -71,5 +73,5 @@ func BenchmarkApply_inProcess(b *testing.B) {
 			b.Fatalf("%d results, want %d", got, n)
 		}
 	}
-	b.ReportMetric(float64((cpuTime(b)-cpu0).Nanoseconds())/float64(b.N)/1e6, "cpu-ms/op")
+	b.ReportMetric(float64((cputime.Self()-cpu0).Nanoseconds())/float64(b.N)/1e6, "cpu-ms/op")
 }

@@ -2,6 +2,8 @@ package reacl
 
 import (
 	"testing"
+
+	"github.com/adshift/adshift/internal/cputime"
 )
 
 // BenchmarkTranslateTypicalFile translates a typical file descriptor (8
@@ -27,14 +29,14 @@ func BenchmarkTranslateTypicalFile(b *testing.B) {
 			dst := make([]byte, 0, 1024)
 			b.SetBytes(int64(len(src)))
 			b.ReportAllocs()
-			cpu0 := processCPU()
+			cpu0 := int64(cputime.Self())
 			for b.Loop() {
 				out, rep, err := tr.TranslateBinary(dst[:0], src)
 				if err != nil || !rep.Changed || len(out) <= len(src)-100 {
 					b.Fatal(err)
 				}
 			}
-			cpu := processCPU() - cpu0
+			cpu := int64(cputime.Self()) - cpu0
 			b.ReportMetric(float64(8*b.N)/b.Elapsed().Seconds(), "ACEs/s")
 			if cpu > 0 {
 				b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")

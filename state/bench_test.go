@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/adshift/adshift/internal/cputime"
 )
 
 // committedLocal returns a Local whose snapshot holds a state of n objects
@@ -27,7 +29,7 @@ func reportCPU(b *testing.B, start time.Duration) {
 	if start == 0 {
 		return
 	}
-	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(cputime.Self()-start)/float64(b.N), "cpu-ns/op")
 }
 
 // BenchmarkPutObject measures recording one change (encode, append, fsync)
@@ -39,7 +41,7 @@ func BenchmarkPutObject(b *testing.B) {
 			txn := mustBegin(b, l, s)
 			b.ReportAllocs()
 			i := 0
-			cpu := cpuTime()
+			cpu := cputime.Self()
 			for b.Loop() {
 				o := testObject(i % n)
 				o.Created = i%2 == 1
@@ -99,7 +101,7 @@ func BenchmarkLoad(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.SetBytes(fi.Size())
-			cpu := cpuTime()
+			cpu := cputime.Self()
 			for b.Loop() {
 				if _, err := l.Load(b.Context()); err != nil {
 					b.Fatal(err)
@@ -124,7 +126,7 @@ func BenchmarkLoadJournal(b *testing.B) {
 	if err := txn.Close(); err != nil {
 		b.Fatal(err)
 	}
-	cpu := cpuTime()
+	cpu := cputime.Self()
 	for b.Loop() {
 		if _, err := l.Load(b.Context()); err != nil {
 			b.Fatal(err)
@@ -149,11 +151,11 @@ func BenchmarkCommit(b *testing.B) {
 				}
 				i++
 				b.StartTimer()
-				start := cpuTime()
+				start := cputime.Self()
 				if err := txn.Commit(); err != nil {
 					b.Fatal(err)
 				}
-				cpu += cpuTime() - start
+				cpu += cputime.Self() - start
 			}
 			b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
 		})
@@ -187,7 +189,7 @@ func BenchmarkPutObjectNoSync(b *testing.B) {
 			runtime.GC() // the setup's garbage is not the benchmark's
 			b.ReportAllocs()
 			i := 0
-			cpu := cpuTime()
+			cpu := cputime.Self()
 			for b.Loop() {
 				if err := txn.PutObject(testObject(i % n)); err != nil {
 					b.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/adshift/adshift/bench/estate"
+	"github.com/adshift/adshift/internal/cputime"
 	"github.com/adshift/adshift/providers"
 )
 
@@ -55,7 +56,7 @@ func BenchmarkReader(b *testing.B) {
 	data := genLDIF(100_000)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
-	start, cpu0 := time.Now(), cpuTime()
+	start, cpu0 := time.Now(), cputime.Self()
 	for b.Loop() {
 		r := NewReader(bytes.NewReader(data), "bench.ldif", ReaderOptions{})
 		n := 0
@@ -74,7 +75,7 @@ func BenchmarkReader(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(100_100*b.N)/time.Since(start).Seconds(), "entries/s")
-	if cpu := cpuTime() - cpu0; cpu > 0 {
+	if cpu := cputime.Self() - cpu0; cpu > 0 {
 		b.ReportMetric(float64(100_100*b.N)/cpu.Seconds(), "entries/cpu-s")
 	}
 }
@@ -88,7 +89,7 @@ func BenchmarkConfigureDiscover(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Self()
 	for b.Loop() {
 		p := New(nil)
 		if diags, err := p.Configure(b.Context(), cty.ObjectVal(map[string]cty.Value{"file": cty.StringVal(file)})); err != nil || diags.HasErrors() {
@@ -106,7 +107,7 @@ func BenchmarkConfigureDiscover(b *testing.B) {
 			b.Fatalf("%d objects", n)
 		}
 	}
-	b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
+	b.ReportMetric((cputime.Self()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
 }
 
 // BenchmarkApplyCreate applies 10,000 creates in one Apply call against a
@@ -132,14 +133,14 @@ func BenchmarkApplyCreate(b *testing.B) {
 		}
 		close(in)
 		b.StartTimer()
-		cpu0 := cpuTime()
+		cpu0 := cputime.Self()
 		err := p.Apply(b.Context(), in, func(r providers.Result) error {
 			if r.Error != "" {
 				return fmt.Errorf("%s", r.Error)
 			}
 			return nil
 		})
-		cpu += cpuTime() - cpu0
+		cpu += cputime.Self() - cpu0
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -178,19 +179,19 @@ func BenchmarkPlanEstate(b *testing.B) {
 		Attributes: plannerAttrs}
 	b.ReportAllocs()
 	runtime.GC()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Self()
 	var configure, first time.Duration
 	for b.Loop() {
-		c0 := cpuTime()
+		c0 := cputime.Self()
 		p := New(nil)
 		if diags, err := p.Configure(b.Context(), cty.ObjectVal(map[string]cty.Value{"file": cty.StringVal(file)})); err != nil || diags.HasErrors() {
 			b.Fatal(err, diags)
 		}
-		configure += cpuTime() - c0
+		configure += cputime.Self() - c0
 		n := 0
 		err := p.Discover(b.Context(), scope, func(objs []providers.Object) error {
 			if n == 0 {
-				first += cpuTime() - c0
+				first += cputime.Self() - c0
 			}
 			n += len(objs)
 			return nil
@@ -202,7 +203,7 @@ func BenchmarkPlanEstate(b *testing.B) {
 			b.Fatalf("%d objects", n)
 		}
 	}
-	b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
+	b.ReportMetric((cputime.Self()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
 	b.ReportMetric(configure.Seconds()/float64(b.N), "configure-cpu-s/op")
 	b.ReportMetric(first.Seconds()/float64(b.N), "first-batch-cpu-s/op") // Configure until the host has objects
 }
