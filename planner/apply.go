@@ -249,23 +249,26 @@ func walk(ctx context.Context, opts ApplyOptions, log hclog.Logger) hcl.Diagnost
 	envDone := map[string]bool{}
 	done := map[int64]bool{}
 	stopped := false
+	var made, skipped int
 	var skip func(id int64, because *plans.Change)
 	skip = func(id int64, because *plans.Change) {
 		if done[id] {
 			return
 		}
 		done[id] = true
+		skipped++
 		opts.Hooks.Skipped(byID[id], because)
 		for _, dep := range dependents[id] {
 			skip(dep, because)
 		}
 	}
+	// One diagnostic per cause: a DC that went away fails every change
+	// after it with the same words, which the user needs to read once.
+	failures := newFailureGroups()
 	fail := func(c *plans.Change, msg string) {
-		diags = append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  fmt.Sprintf("Failed to %s %s", c.Action, c.Address),
-			Detail:   msg,
-		})
+		if d := failures.add(c, msg); d != nil {
+			diags = append(diags, d)
+		}
 		for _, dep := range dependents[c.ID] {
 			skip(dep, c)
 		}
@@ -342,6 +345,7 @@ func walk(ctx context.Context, opts ApplyOptions, log hclog.Logger) hcl.Diagnost
 			continue
 		}
 		opts.Hooks.Applied(c, nil, took)
+		made++
 		for _, dep := range dependents[c.ID] {
 			waiting[dep]--
 			if waiting[dep] == 0 && !done[dep] {
@@ -357,6 +361,18 @@ func walk(ctx context.Context, opts ApplyOptions, log hclog.Logger) hcl.Diagnost
 		if o.err != nil && !envDone[o.env] && !errors.Is(o.err, errClosed) {
 			log.Debug("provider apply ended", "env", o.env, "err", o.err)
 		}
+	}
+	failures.finish()
+	if n := failures.count(); n > 0 && !stopped {
+		detail := fmt.Sprintf("%d of %d changes were made and recorded in state; %d failed", made, len(p.Changes), n)
+		if skipped > 0 {
+			detail += fmt.Sprintf(", and %d were skipped because a change they depend on failed", skipped)
+		}
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Apply incomplete",
+			Detail:   detail + ". Fix the cause above, then run plan again: it shows exactly what remains.",
+		})
 	}
 	if stopped {
 		left := 0
@@ -377,6 +393,65 @@ func walk(ctx context.Context, opts ApplyOptions, log hclog.Logger) hcl.Diagnost
 }
 
 var errClosed = errors.New("finished")
+
+// failureGroups folds failed changes with the same error into the first
+// one's diagnostic.
+type failureGroups struct {
+	byMsg map[string]*failureGroup
+	order []*failureGroup
+	n     int
+}
+
+type failureGroup struct {
+	diag *hcl.Diagnostic
+	more []string // the other changes' descriptions
+}
+
+// maxListed is how many further changes a folded diagnostic names; the
+// progress output and -json name every one.
+const maxListed = 5
+
+func newFailureGroups() *failureGroups { return &failureGroups{byMsg: map[string]*failureGroup{}} }
+
+// add records c's failure and returns a new diagnostic for a new cause, or
+// nil when it joined an earlier one.
+func (f *failureGroups) add(c *plans.Change, msg string) *hcl.Diagnostic {
+	f.n++
+	if g, ok := f.byMsg[msg]; ok {
+		g.more = append(g.more, fmt.Sprintf("%s %s", c.Action, c.Address))
+		return nil
+	}
+	g := &failureGroup{diag: &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  fmt.Sprintf("Failed to %s %s", c.Action, c.Address),
+		Detail:   msg,
+	}}
+	f.byMsg[msg] = g
+	f.order = append(f.order, g)
+	return g.diag
+}
+
+// finish completes the folded diagnostics with their counts.
+func (f *failureGroups) finish() {
+	for _, g := range f.order {
+		if len(g.more) == 0 {
+			continue
+		}
+		more := fmt.Sprintf("%d more changes", len(g.more))
+		if len(g.more) == 1 {
+			more = "1 more change"
+		}
+		g.diag.Summary += " and " + more
+		listed := g.more[:min(len(g.more), maxListed)]
+		g.diag.Detail += fmt.Sprintf("\n\nThe same error failed %s: %s", more, strings.Join(listed, "; "))
+		if len(g.more) > maxListed {
+			g.diag.Detail += fmt.Sprintf("; and %d others (each is listed in the progress output above and in -json)", len(g.more)-maxListed)
+		}
+		g.diag.Detail += "."
+	}
+}
+
+func (f *failureGroups) count() int { return f.n }
 
 func errOrClosed(err error) error {
 	if err == nil {

@@ -2,6 +2,7 @@ package planner
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -387,6 +388,10 @@ func TestApply_failureSkipsDependentsOnly(t *testing.T) {
 	if !diags.HasErrors() || !strings.Contains(diags.Error(), "insufficient access rights") {
 		t.Fatalf("want the OU failure reported, got %v", diags)
 	}
+	last := diags[len(diags)-1]
+	if last.Summary != "Apply incomplete" || !strings.Contains(last.Detail, "1 of 3 changes were made and recorded in state; 1 failed, and 1 were skipped") {
+		t.Errorf("closing diagnostic: %s: %s", last.Summary, last.Detail)
+	}
 	var ops []string
 	for _, c := range target.applied {
 		ops = append(ops, string(c.Op)+" "+c.DN)
@@ -403,5 +408,43 @@ func TestApply_failureSkipsDependentsOnly(t *testing.T) {
 	}
 	if _, ok := st.Objects[`workflow.id.user["ann"]`]; ok {
 		t.Errorf("ann was never created, so state must not hold her")
+	}
+}
+
+func TestFailureGroups(t *testing.T) {
+	f := newFailureGroups()
+	ch := func(dn string) *plans.Change {
+		return &plans.Change{Action: plans.Create, Address: fmt.Sprintf("user %q", dn)}
+	}
+	var diags hcl.Diagnostics
+	add := func(dn, msg string) {
+		if d := f.add(ch(dn), msg); d != nil {
+			diags = append(diags, d)
+		}
+	}
+	add("CN=u0", "the connection to ldaps://dc was lost")
+	add("CN=u1", "after 6 attempts: connection refused")
+	for i := 2; i < 10; i++ {
+		add(fmt.Sprintf("CN=u%d", i), "not applied: domain controller unreachable")
+	}
+	add("CN=u10", "after 6 attempts: connection refused")
+	f.finish()
+	if f.count() != 11 {
+		t.Errorf("count %d, want 11", f.count())
+	}
+	var got []string
+	for _, d := range diags {
+		got = append(got, d.Summary+" | "+d.Detail)
+	}
+	want := []string{
+		`Failed to create user "CN=u0" | the connection to ldaps://dc was lost`,
+		`Failed to create user "CN=u1" and 1 more change | after 6 attempts: connection refused` +
+			"\n\nThe same error failed 1 more change: create user \"CN=u10\".",
+		`Failed to create user "CN=u2" and 7 more changes | not applied: domain controller unreachable` +
+			"\n\nThe same error failed 7 more changes: create user \"CN=u3\"; create user \"CN=u4\"; create user \"CN=u5\"; " +
+			"create user \"CN=u6\"; create user \"CN=u7\"; and 2 others (each is listed in the progress output above and in -json).",
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("diagnostics (-want +got):\n%s", d)
 	}
 }

@@ -286,6 +286,22 @@ func (p *pool) do(ctx context.Context, oc opCtx, fn func(c *conn) error) error {
 	}
 }
 
+// lostConnection classifies an error that came with the end of a go-ldap
+// connection as the network failure it is: go-ldap hands the request in
+// flight a plain "unable to read LDAP response packet" error (not an
+// *ldap.Error, nor wrapping the net error), which would otherwise fail the
+// change at once instead of retrying it on a new connection or the next DC.
+func lostConnection(err error) error {
+	var le *ldap.Error
+	var oe *OpError
+	var pd *pageDone
+	if errors.As(err, &le) || errors.As(err, &oe) || errors.As(err, &pd) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return ldap.NewError(ldap.ErrorNetwork, err)
+}
+
 // serverErr tags an error from fn with the server it ran against.
 type serverErr struct {
 	server string
@@ -309,6 +325,9 @@ func (p *pool) once(ctx context.Context, fn func(c *conn) error) error {
 		return err
 	}
 	err = fn(c)
+	if err != nil && c.l != nil && c.closing() {
+		err = lostConnection(err)
+	}
 	p.put(c, err != nil && transportFailure(err))
 	if err != nil {
 		return &serverErr{server: c.server, err: err}

@@ -1,13 +1,17 @@
 package ad
 
 import (
+	"context"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 
 	"github.com/go-ldap/ldap/v3"
+
+	"github.com/adshift/adshift/providers/ad/wire"
 )
 
 func TestMapError(t *testing.T) {
@@ -54,6 +58,19 @@ func TestMapError(t *testing.T) {
 		{"wrong name", opCtx{op: "connect", server: srv}, ldap.NewError(ldap.ErrorNetwork, fmt.Errorf("tls: %w", x509.HostnameError{Host: "dc1", Certificate: &x509.Certificate{}})),
 			[]string{"does not name this server"}, false, true},
 		{"other code", opCtx{op: "modify", dn: "CN=a"}, ldap.NewError(80, errors.New("internal")), []string{"LDAP result 80", "internal"}, false, false},
+		// go-ldap's error for the request in flight when the server went
+		// away, as pool.once classifies it (the connection is closing).
+		{"lost in flight", opCtx{op: "add", dn: "CN=a", server: srv}, lostConnection(errors.New("unable to read LDAP response packet: EOF")),
+			[]string{"was lost"}, true, true},
+		{"wire connection closed", opCtx{op: "search", dn: "OU=a", server: srv}, wireError(fmt.Errorf("search: read: connection closed by the server: %w", io.EOF)),
+			[]string{"was lost"}, true, true},
+		{"wire notice of disconnection", opCtx{op: "search", dn: "OU=a", server: srv}, wireError(&wire.ResultError{Op: "search", Code: 52, Diagnostic: "the server ended the connection"}),
+			[]string{"busy or unavailable"}, true, false},
+	}
+	for _, keep := range []error{ldap.NewError(50, errors.New("")), &pageDone{err: errors.New("emit")}, context.Canceled} {
+		if got := lostConnection(keep); got != keep {
+			t.Errorf("lostConnection(%v) = %v, want it unchanged", keep, got)
+		}
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
