@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -138,6 +139,9 @@ func planMatches(t *testing.T, jsonLines string) map[string]bool {
 }
 
 var afterAttempts = regexp.MustCompile(`after (\d+) attempts`)
+
+// moreChanges reads the count of a folded failure diagnostic's summary.
+var moreChanges = regexp.MustCompile(` and (\d+) more changes?$`)
 
 // TestLabDCStoppedMidApply stops the target DC in the middle of a CLI apply
 // of a saved plan against the real lab (issue 5): the apply retries, then
@@ -312,12 +316,27 @@ func TestLabDCStoppedMidApply(t *testing.T) {
 	// what the provider concluded, and the changes it did not start say
 	// so. These are the words the product prints.
 	url := lab["ADSHIFT_LAB_TARGET_URL"]
-	var gaveUpDiag, notApplied int
+	// One diagnostic per cause: the changes that failed alike are folded
+	// into the first one's diagnostic ("... and N more changes"), and a
+	// closing one counts what was made.
+	var gaveUpDiag, notApplied, failedTotal, causes int
+	var closing string
 	for _, d := range diags {
+		if d.Diagnostic.Summary == "Apply incomplete" {
+			closing = d.Diagnostic.Detail
+			continue
+		}
 		if d.Diagnostic.Severity != "error" || !strings.HasPrefix(d.Diagnostic.Summary, "Failed to create ") {
 			t.Errorf("unexpected diagnostic: %s: %s", d.Diagnostic.Summary, d.Diagnostic.Detail)
 			continue
 		}
+		causes++
+		n := 1
+		if m := moreChanges.FindStringSubmatch(d.Diagnostic.Summary); m != nil {
+			more, _ := strconv.Atoi(m[1])
+			n += more
+		}
+		failedTotal += n
 		det := d.Diagnostic.Detail
 		if !strings.Contains(det, url) {
 			t.Errorf("the error does not name the target DC %s: %s: %s", url, d.Diagnostic.Summary, det)
@@ -329,14 +348,21 @@ func TestLabDCStoppedMidApply(t *testing.T) {
 			}
 		}
 		if strings.HasPrefix(det, "not applied: domain controller unreachable: ") {
-			notApplied++
+			notApplied += n
 		}
 	}
 	if gaveUpDiag == 0 {
 		t.Errorf("no error says the DC refused connections after N attempts:\n%s", tail(lines.String(), 10))
 	}
-	if len(diags) != len(errored) {
-		t.Errorf("%d diagnostics for %d failed changes", len(diags), len(errored))
+	if failedTotal != len(errored) {
+		t.Errorf("the diagnostics account for %d failed changes, the progress output for %d", failedTotal, len(errored))
+	}
+	if causes > 3 {
+		t.Errorf("%d error diagnostics for one stopped DC: one per cause expected", causes)
+	}
+	wantClosing := fmt.Sprintf("%d of %d changes were made and recorded in state; %d failed", len(completed), len(all), len(errored))
+	if !strings.HasPrefix(closing, wantClosing) {
+		t.Errorf("closing diagnostic %q, want it to start %q", closing, wantClosing)
 	}
 	// Changes sent after the provider gave up are reported, not attempted:
 	// all failed ones but the one or two that were in flight.
