@@ -19,6 +19,18 @@ ldap() {
 		"$cmd" -H "$(dc_url "$dc")" -x -D "$(dc_admin "$dc")" -y "$RUN_DIR/password" "$@"
 }
 secs() { local s=$1 e; e=$(date +%s.%N); echo "$e - $s" | bc; }
+# dc_cpu NAME: CPU seconds used so far by the DC's samba processes (all of
+# its process tree), to tell what each tool costs the server.
+dc_cpu() {
+	local pids todo p kids
+	todo=$(dc_pid "$1"); pids=""
+	while [ -n "$todo" ]; do
+		pids="$pids $todo"; kids=""
+		for p in $todo; do kids="$kids $(ps -o pid= --ppid "$p" | tr '\n' ' ')"; done
+		todo=$(echo $kids)
+	done
+	for p in $pids; do awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null; done | paste -sd+ | sed 's|$|)/100|; s|^|(|' | bc -l
+}
 
 attrs="objectClass objectGUID objectSid uSNChanged sAMAccountType sAMAccountName userPrincipalName displayName mail userAccountControl"
 search_cmd="ldapsearch -LLL -E pr=1000/noprompt -b OU=Bench,DC=source,DC=test (sAMAccountType=805306368) $attrs"
@@ -29,11 +41,11 @@ echo
 if [ "$what" != apply ]; then
 echo "### Discovery of 10,000 users (lab/seed.sh source Bench 10000 0 10: ten sub-OUs)"
 echo
-echo "Three rounds, interleaved so that the machine's load (other engineers' builds) hits all alike; wall time per full discovery:"
+echo "${DISCOVER_ROUNDS:-3} rounds, interleaved so that the machine's load (other engineers' builds) hits all alike; wall time per full discovery:"
 echo
 echo "| round | ldapsearch | adshift 1 conn | adshift 2 conns | adshift 4 conns |"
 echo "|---|---|---|---|---|"
-for i in 1 2 3; do
+for ((i = 1; i <= ${DISCOVER_ROUNDS:-3}; i++)); do
 	row="| $i"
 	s=$(date +%s.%N)
 	n=$(ldap source $search_cmd | grep -c '^dn:')
@@ -53,14 +65,14 @@ echo "adshift: \`go test ./providers/ad -run '^\$' -bench 'Discover10k/connectio
 echo
 fi
 [ "$what" = discover ] && exit 0
-rounds=4; per=$((creates / rounds))
+rounds=${ROUNDS:-4}; per=$((creates / rounds))
 echo "### Apply of $creates creates (users, created disabled, marker attribute) into empty OUs of the target"
 echo
 echo "$rounds rounds of $per creates per tool, interleaved (the machine's load swings by 3x within minutes); seconds per round:"
 echo
 echo "| round | ldapadd | adshift 1 conn | adshift 4 conns |"
 echo "|---|---|---|---|"
-tot_l=0; tot_1=0; tot_4=0
+tot_l=0; tot_1=0; tot_4=0; cpu_l=0; cpu_1=0; cpu_4=0
 ldif=$(mktemp); trap 'rm -f "$ldif"' EXIT
 ous=()
 for ((r = 1; r <= rounds; r++)); do
@@ -73,21 +85,25 @@ for ((r = 1; r <= rounds; r++)); do
 				"$sam" "$ou" "$sam" "$sam" "$sam" "$sam" "$sam"
 		done
 	} >"$ldif"
-	s=$(date +%s.%N)
+	c0=$(dc_cpu target); s=$(date +%s.%N)
 	ldap target ldapadd -f "$ldif" >/dev/null
-	tl=$(secs "$s"); tot_l=$(echo "$tot_l + $tl" | bc)
+	tl=$(secs "$s"); tot_l=$(echo "$tot_l + $tl" | bc); cpu_l=$(echo "$cpu_l + $(dc_cpu target) - $c0" | bc)
 	row="| $r | $(printf %.1f "$tl")"
 	for c in 1 4; do
+		c0=$(dc_cpu target)
 		ns=$(ADSHIFT_BENCH_CREATES=$per ADSHIFT_BENCH_CONNECTIONS=$c go test ./providers/ad -run '^$' -bench 'ApplyCreates' -benchtime 1x -count 1 -timeout 60m 2>&1 | awk '/^BenchmarkApplyCreates/ {print $3}')
 		[ -n "$ns" ] || { echo "apply benchmark failed" >&2; exit 1; }
 		t=$(echo "scale=3; $ns / 1000000000" | bc)
 		row="$row | $(printf %.1f "$t")"
-		if [ $c = 1 ]; then tot_1=$(echo "$tot_1 + $t" | bc); else tot_4=$(echo "$tot_4 + $t" | bc); fi
+		c1=$(echo "$(dc_cpu target) - $c0" | bc)
+		if [ $c = 1 ]; then tot_1=$(echo "$tot_1 + $t" | bc); cpu_1=$(echo "$cpu_1 + $c1" | bc); else tot_4=$(echo "$tot_4 + $t" | bc); cpu_4=$(echo "$cpu_4 + $c1" | bc); fi
 	done
 	echo "$row |"
 done
 rate() { echo "scale=1; $creates / $1" | bc; }
 echo "| **total** | **$(printf %.0f "$tot_l") s = $(rate "$tot_l")/s** | **$(printf %.0f "$tot_1") s = $(rate "$tot_1")/s** | **$(printf %.0f "$tot_4") s = $(rate "$tot_4")/s** |"
+ms() { echo "scale=1; 1000 * $1 / $creates" | bc; }
+echo "| DC CPU per create | $(ms "$cpu_l") ms | $(ms "$cpu_1") ms | $(ms "$cpu_4") ms |"
 echo
 echo "ldapadd: \`ldapadd -f users.ldif\` (one OU + $per users per round, one connection, LDAPS);"
 echo "adshift: \`ADSHIFT_BENCH_CREATES=$per ADSHIFT_BENCH_CONNECTIONS=N go test ./providers/ad -run '^\$' -bench ApplyCreates -benchtime 1x\`"
