@@ -183,6 +183,9 @@ func (p *pool) dialOne(ctx context.Context, server string) (*conn, error) {
 		}
 	}
 	if err := l.Bind(p.cfg.Username, p.cfg.Password); err != nil {
+		if l.IsClosing() {
+			err = lostConnection(err)
+		}
 		_ = l.Close()
 		return nil, mapError(opCtx{op: "bind", dn: p.cfg.Username, server: server}, err)
 	}

@@ -220,6 +220,21 @@ func retryable(err error) bool {
 	return errors.As(err, &ne) || errors.Is(err, net.ErrClosed)
 }
 
+// droppedConnection reports whether err is a connection that the server
+// accepted and then lost, as opposed to a dial that was refused or timed
+// out, a certificate problem or an LDAP result.
+func droppedConnection(err error) bool {
+	if !transportFailure(err) || !retryable(err) {
+		return false
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Op == "dial" {
+		return false
+	}
+	var ne net.Error
+	return !(errors.As(err, &ne) && ne.Timeout())
+}
+
 // transportFailure reports whether err means the connection is unusable.
 func transportFailure(err error) bool {
 	var le *ldap.Error

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"os"
 	"strings"
 	"testing"
 
@@ -97,5 +99,27 @@ func TestMapError(t *testing.T) {
 	}
 	if mapError(opCtx{}, nil) != nil {
 		t.Error("mapError(nil) != nil")
+	}
+}
+
+func TestDroppedConnection(t *testing.T) {
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connect: connection refused")}
+	timeout := &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}
+	for _, tt := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"EOF in the TLS handshake", mapError(opCtx{op: "connect"}, ldap.NewError(ldap.ErrorNetwork, io.EOF)), true},
+		{"lost under the bind", mapError(opCtx{op: "bind"}, lostConnection(errors.New("unable to read LDAP response packet: EOF"))), true},
+		{"refused dial", mapError(opCtx{op: "connect"}, ldap.NewError(ldap.ErrorNetwork, refused)), false},
+		{"timeout", mapError(opCtx{op: "bind"}, ldap.NewError(ldap.ErrorNetwork, timeout)), false},
+		{"unknown CA", mapError(opCtx{op: "connect"}, ldap.NewError(ldap.ErrorNetwork, fmt.Errorf("tls: %w", x509.UnknownAuthorityError{}))), false},
+		{"wrong password", mapError(opCtx{op: "bind"}, ldap.NewError(49, errors.New("data 52e"))), false},
+		{"busy", mapError(opCtx{op: "bind"}, ldap.NewError(51, errors.New(""))), false},
+	} {
+		if got := droppedConnection(tt.err); got != tt.want {
+			t.Errorf("%s: droppedConnection = %v, want %v (%v)", tt.name, got, tt.want, tt.err)
+		}
 	}
 }

@@ -3,8 +3,10 @@ package ad
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/zclconf/go-cty/cty"
@@ -59,7 +61,7 @@ func (p *Provider) Configure(ctx context.Context, config cty.Value) (providers.D
 		return diags, nil
 	}
 	pl := newPool(cfg, p.log, p.retry)
-	c, err := pl.get(ctx)
+	c, err := p.firstConn(ctx, pl)
 	if err != nil {
 		if ctx.Err() != nil {
 			return diags, ctx.Err()
@@ -91,6 +93,32 @@ func (p *Provider) Configure(ctx context.Context, config cty.Value) (providers.D
 		oldReads.close()
 	}
 	return diags, nil
+}
+
+// firstConn gets the pool's first connection. A connection the DC accepted
+// and then dropped (a DC restarting, a load balancer) is retried with the
+// backoff; a refused or timed-out dial, a certificate and a refused bind
+// fail at once, so a wrong address or password is reported without delay.
+func (p *Provider) firstConn(ctx context.Context, pl *pool) (*conn, error) {
+	pause := p.retry.first
+	for attempt := 1; ; attempt++ {
+		c, err := pl.get(ctx)
+		if err == nil || !droppedConnection(err) || ctx.Err() != nil {
+			return c, err
+		}
+		if attempt >= p.retry.attempts {
+			return nil, fmt.Errorf("after %d attempts: %w", attempt, err)
+		}
+		p.log.Debug("connection dropped while connecting; retrying", "attempt", attempt, "pause", pause, "error", err)
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+		pause = min(2*pause, p.retry.max)
+	}
 }
 
 func (p *Provider) configured() (*session, error) {
