@@ -61,6 +61,7 @@ func TestConfigure_failures(t *testing.T) {
 					if len(diags) != 0 {
 						t.Fatalf("diagnostics: %+v", diags)
 					}
+					discoverDC(t, l, tt.opts)
 					continue
 				}
 				if len(diags) != 1 {
@@ -87,6 +88,54 @@ func TestConfigure_failures(t *testing.T) {
 		if strings.Contains(logs.String(), secret) {
 			t.Errorf("log leaks a password")
 		}
+	}
+}
+
+// discoverDC discovers the source DC's own computer account with opts, so
+// that discovery's connections (package wire: their own TLS, StartTLS,
+// failover and bind) are proven on each configuration Configure accepted.
+func discoverDC(t *testing.T, l *lab, opts cfgOpts) {
+	t.Helper()
+	p := configured(t, l, l.Source, opts)
+	var dcs []string
+	err := p.Discover(context.Background(), providers.Scope{BaseDN: l.Source.Base, IncludeOUs: []string{"OU=Domain Controllers," + l.Source.Base},
+		Kinds: []providers.Kind{providers.KindComputer}}, func(os []providers.Object) error {
+		for _, o := range os {
+			if o.Kind == providers.KindComputer && o.GUID != "" && o.SID != "" {
+				dcs = append(dcs, o.DN)
+			}
+		}
+		return nil
+	})
+	if err != nil || len(dcs) == 0 {
+		t.Errorf("discovery of the domain controllers: %v, found %v", err, dcs)
+	}
+}
+
+// TestDiscoveryConnections_refuseBadCertificate: discovery's own
+// connections verify the DC's certificate like the rest (Configure's
+// connection would refuse first; this dials discovery's pool directly).
+func TestDiscoveryConnections_refuseBadCertificate(t *testing.T) {
+	l := needLab(t)
+	cfg, diags := decodeConfig(configValue(l.Source, l.Password, cfgOpts{caFile: l.Target.CA}))
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	pl := newPool(cfg, hclog.NewNullLogger(), backoff{attempts: 1})
+	pl.wire = true
+	c, err := pl.get(context.Background())
+	if err == nil {
+		pl.put(c, false)
+		pl.close()
+		t.Fatal("a wire connection verified the source DC with the target's CA")
+	}
+	for _, w := range []string{"TLS certificate verification of " + l.Source.URL, "tls.ca_file"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("%q does not say %q", err, w)
+		}
+	}
+	if strings.Contains(err.Error(), l.Password) {
+		t.Error("the error shows the password")
 	}
 }
 
