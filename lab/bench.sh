@@ -70,13 +70,33 @@ echo "### Apply of $creates creates (users, created disabled, marker attribute) 
 echo
 echo "$rounds rounds of $per creates per tool, interleaved (the machine's load swings by 3x within minutes); seconds per round:"
 echo
-echo "| round | ldapadd | adshift 1 conn | adshift 4 conns |"
-echo "|---|---|---|---|"
-tot_l=0; tot_1=0; tot_4=0; cpu_l=0; cpu_1=0; cpu_4=0
-ldif=$(mktemp); trap 'rm -f "$ldif"' EXIT
-ous=()
+echo "The order of the three tools rotates from round to round: the DC slows down as its database grows"
+echo "(Samba rewrites index records that list every object of a class), which would otherwise favour whichever runs first."
+echo
+echo "| round | order | ldapadd | adshift 1 conn | adshift 4 conns |"
+echo "|---|---|---|---|---|"
+declare -A tot=([l]=0 [1]=0 [4]=0) cpu=([l]=0 [1]=0 [4]=0) took
+ldif=$(mktemp); bin=$(mktemp); trap 'rm -f "$ldif" "$bin"' EXIT
+go test -c -o "$bin" ./providers/ad
+run_tool() { # run_tool l|1|4 ROUND: one round of one tool; sets took[tool]
+	local tool=$1 r=$2 c0 s ns
+	c0=$(dc_cpu target)
+	if [ "$tool" = l ]; then
+		s=$(date +%s.%N)
+		ldap target ldapadd -f "$ldif" >/dev/null
+		took[l]=$(secs "$s")
+	else
+		ns=$(cd providers/ad && ADSHIFT_BENCH_CREATES=$per ADSHIFT_BENCH_CONNECTIONS=$tool "$bin" -test.run '^$' -test.bench ApplyCreates -test.benchtime 1x -test.timeout 60m 2>&1 | awk '/^BenchmarkApplyCreates/ {print $3}')
+		[ -n "$ns" ] || { echo "apply benchmark failed" >&2; exit 1; }
+		took[$tool]=$(echo "scale=3; $ns / 1000000000" | bc)
+	fi
+	tot[$tool]=$(echo "${tot[$tool]} + ${took[$tool]}" | bc)
+	cpu[$tool]=$(echo "${cpu[$tool]} + $(dc_cpu target) - $c0" | bc)
+}
+names=([l]=ldapadd [1]="adshift 1" [4]="adshift 4")
+tools=(l 1 4)
 for ((r = 1; r <= rounds; r++)); do
-	ou="OU=BenchLdapadd-$$-$r,DC=target,DC=test"; ous+=("$ou")
+	ou="OU=BenchLdapadd-$$-$r,DC=target,DC=test"
 	{
 		printf 'dn: %s\nobjectClass: organizationalUnit\n\n' "$ou"
 		for ((j = 0; j < per; j++)); do
@@ -85,25 +105,19 @@ for ((r = 1; r <= rounds; r++)); do
 				"$sam" "$ou" "$sam" "$sam" "$sam" "$sam" "$sam"
 		done
 	} >"$ldif"
-	c0=$(dc_cpu target); s=$(date +%s.%N)
-	ldap target ldapadd -f "$ldif" >/dev/null
-	tl=$(secs "$s"); tot_l=$(echo "$tot_l + $tl" | bc); cpu_l=$(echo "$cpu_l + $(dc_cpu target) - $c0" | bc)
-	row="| $r | $(printf %.1f "$tl")"
-	for c in 1 4; do
-		c0=$(dc_cpu target)
-		ns=$(ADSHIFT_BENCH_CREATES=$per ADSHIFT_BENCH_CONNECTIONS=$c go test ./providers/ad -run '^$' -bench 'ApplyCreates' -benchtime 1x -count 1 -timeout 60m 2>&1 | awk '/^BenchmarkApplyCreates/ {print $3}')
-		[ -n "$ns" ] || { echo "apply benchmark failed" >&2; exit 1; }
-		t=$(echo "scale=3; $ns / 1000000000" | bc)
-		row="$row | $(printf %.1f "$t")"
-		c1=$(echo "$(dc_cpu target) - $c0" | bc)
-		if [ $c = 1 ]; then tot_1=$(echo "$tot_1 + $t" | bc); cpu_1=$(echo "$cpu_1 + $c1" | bc); else tot_4=$(echo "$tot_4 + $t" | bc); cpu_4=$(echo "$cpu_4 + $c1" | bc); fi
+	order=""
+	for ((k = 0; k < 3; k++)); do
+		tool=${tools[$(((r - 1 + k) % 3))]}
+		run_tool "$tool" "$r"
+		order="$order${order:+, }${names[$tool]}"
 	done
-	echo "$row |"
+	echo "| $r | $order | $(printf %.1f "${took[l]}") | $(printf %.1f "${took[1]}") | $(printf %.1f "${took[4]}") |"
 done
+tot_l=${tot[l]}; tot_1=${tot[1]}; tot_4=${tot[4]}; cpu_l=${cpu[l]}; cpu_1=${cpu[1]}; cpu_4=${cpu[4]}
 rate() { echo "scale=1; $creates / $1" | bc; }
-echo "| **total** | **$(printf %.0f "$tot_l") s = $(rate "$tot_l")/s** | **$(printf %.0f "$tot_1") s = $(rate "$tot_1")/s** | **$(printf %.0f "$tot_4") s = $(rate "$tot_4")/s** |"
+echo "| **total** | | **$(printf %.0f "$tot_l") s = $(rate "$tot_l")/s** | **$(printf %.0f "$tot_1") s = $(rate "$tot_1")/s** | **$(printf %.0f "$tot_4") s = $(rate "$tot_4")/s** |"
 ms() { echo "scale=1; 1000 * $1 / $creates" | bc; }
-echo "| DC CPU per create | $(ms "$cpu_l") ms | $(ms "$cpu_1") ms | $(ms "$cpu_4") ms |"
+echo "| DC CPU per create | | $(ms "$cpu_l") ms | $(ms "$cpu_1") ms | $(ms "$cpu_4") ms |"
 echo
 echo "ldapadd: \`ldapadd -f users.ldif\` (one OU + $per users per round, one connection, LDAPS);"
 echo "adshift: \`ADSHIFT_BENCH_CREATES=$per ADSHIFT_BENCH_CONNECTIONS=N go test ./providers/ad -run '^\$' -bench ApplyCreates -benchtime 1x\`"
@@ -114,3 +128,8 @@ ldap target ldapsearch -LLL -b DC=target,DC=test -s one '(|(ou=BenchApply-*)(ou=
 	while read -r o; do
 		ldap target ldapdelete -r "$o" >/dev/null 2>&1 || echo "cleanup of $o failed" >&2
 	done
+# Deleted objects stay as tombstones (and in the DC's indexes) for 180 days;
+# expunge them so that the next run starts from the same database size.
+samba-tool domain tombstones expunge DC=target,DC=test -s "$(dc_dir target)/etc/smb.conf" \
+	--tombstone-lifetime=0 --current-time="$(date -u -d tomorrow +%Y-%m-%d)" >/dev/null 2>&1 ||
+	echo "expunging the target's tombstones failed (the next run starts from a larger database)" >&2
