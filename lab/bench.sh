@@ -93,7 +93,7 @@ run_tool() { # run_tool l|1|4 ROUND: one round of one tool; sets took[tool]
 	tot[$tool]=$(echo "${tot[$tool]} + ${took[$tool]}" | bc)
 	cpu[$tool]=$(echo "${cpu[$tool]} + $(dc_cpu target) - $c0" | bc)
 }
-names=([l]=ldapadd [1]="adshift 1" [4]="adshift 4")
+declare -A names=([l]=ldapadd [1]="adshift 1" [4]="adshift 4")
 tools=(l 1 4)
 for ((r = 1; r <= rounds; r++)); do
 	ou="OU=BenchLdapadd-$$-$r,DC=target,DC=test"
