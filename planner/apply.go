@@ -399,7 +399,6 @@ var errClosed = errors.New("finished")
 type failureGroups struct {
 	byMsg map[string]*failureGroup
 	order []*failureGroup
-	n     int
 }
 
 type failureGroup struct {
@@ -416,7 +415,6 @@ func newFailureGroups() *failureGroups { return &failureGroups{byMsg: map[string
 // add records c's failure and returns a new diagnostic for a new cause, or
 // nil when it joined an earlier one.
 func (f *failureGroups) add(c *plans.Change, msg string) *hcl.Diagnostic {
-	f.n++
 	if g, ok := f.byMsg[msg]; ok {
 		g.more = append(g.more, fmt.Sprintf("%s %s", c.Action, c.Address))
 		return nil
@@ -451,7 +449,14 @@ func (f *failureGroups) finish() {
 	}
 }
 
-func (f *failureGroups) count() int { return f.n }
+// count is the number of failed changes.
+func (f *failureGroups) count() int {
+	n := 0
+	for _, g := range f.order {
+		n += 1 + len(g.more)
+	}
+	return n
+}
 
 func errOrClosed(err error) error {
 	if err == nil {

@@ -63,29 +63,38 @@ func runAdshift(t *testing.T, bin, dir string, env []string, args ...string) res
 	return result{out.String(), errb.String(), code}
 }
 
+// scanJSON decodes each line of a -json run into a fresh T and calls fn
+// with it; a line that is not JSON fails the test.
+func scanJSON[T any](t *testing.T, jsonLines string, fn func(ev T)) {
+	t.Helper()
+	sc := bufio.NewScanner(strings.NewReader(jsonLines))
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		var ev T
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			t.Fatalf("not a JSON line: %q", sc.Text())
+		}
+		fn(ev)
+	}
+}
+
 // plannedChanges returns the change keys (address, action, membership)
 // of a plan -json run.
 func plannedChanges(t *testing.T, jsonLines string) map[string]bool {
 	t.Helper()
 	keys := map[string]bool{}
-	sc := bufio.NewScanner(strings.NewReader(jsonLines))
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for sc.Scan() {
-		var ev struct {
-			Type   string `json:"type"`
-			Change struct {
-				Address string `json:"address"`
-				Action  string `json:"action"`
-				Members bool   `json:"members"`
-			} `json:"change"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-			t.Fatalf("not a JSON line: %q", sc.Text())
-		}
+	scanJSON(t, jsonLines, func(ev struct {
+		Type   string `json:"type"`
+		Change struct {
+			Address string `json:"address"`
+			Action  string `json:"action"`
+			Members bool   `json:"members"`
+		} `json:"change"`
+	}) {
 		if ev.Type == "planned_change" {
 			keys[changeKey(ev.Change.Address, ev.Change.Action, ev.Change.Members)] = true
 		}
-	}
+	})
 	return keys
 }
 

@@ -118,23 +118,17 @@ type applyEvent struct {
 func planMatches(t *testing.T, jsonLines string) map[string]bool {
 	t.Helper()
 	m := map[string]bool{}
-	sc := bufio.NewScanner(strings.NewReader(jsonLines))
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for sc.Scan() {
-		var ev struct {
-			Type  string `json:"type"`
-			Match struct {
-				Address string `json:"address"`
-				Status  string `json:"status"`
-			} `json:"match"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-			t.Fatalf("not a JSON line: %q", sc.Text())
-		}
+	scanJSON(t, jsonLines, func(ev struct {
+		Type  string `json:"type"`
+		Match struct {
+			Address string `json:"address"`
+			Status  string `json:"status"`
+		} `json:"match"`
+	}) {
 		if ev.Type == "match" && ev.Match.Status == "matched" {
 			m[ev.Match.Address] = true
 		}
-	}
+	})
 	return m
 }
 
@@ -435,19 +429,7 @@ func TestLabDCStoppedMidApply(t *testing.T) {
 	}
 
 	// 6. No password anywhere.
-	for i, o := range outputs {
-		if strings.Contains(o, secret) {
-			t.Errorf("output %d shows the password", i)
-		}
-	}
-	filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
-		if err == nil && !info.IsDir() {
-			if b, _ := os.ReadFile(path); strings.Contains(string(b), secret) {
-				t.Errorf("%s holds the password", path)
-			}
-		}
-		return nil
-	})
+	noSecret(t, secret, outputs, dir)
 	t.Logf("stopped the target DC after %d of %d changes (dc.sh stop took %s); apply exited %s after the stop with %d errors (%d \"not applied\"); in flight and matched by the re-plan: %d; total %s",
 		len(completed), len(all), stopped.Round(time.Millisecond), gaveUp.Round(time.Millisecond), len(errored), notApplied, len(inFlight), time.Since(start).Round(time.Second))
 }

@@ -50,6 +50,25 @@ func ldapTarget(t *testing.T, lab map[string]string, tool string, args ...string
 	return string(out), err
 }
 
+// noSecret fails the test if secret shows in any of outputs or in any file
+// under dir.
+func noSecret(t *testing.T, secret string, outputs []string, dir string) {
+	t.Helper()
+	for i, o := range outputs {
+		if strings.Contains(o, secret) {
+			t.Errorf("output %d shows the password", i)
+		}
+	}
+	filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			if b, _ := os.ReadFile(path); strings.Contains(string(b), secret) {
+				t.Errorf("%s holds the password", path)
+			}
+		}
+		return nil
+	})
+}
+
 // TestLabTwoDomains migrates the example estate between the lab's two real
 // domain controllers through the CLI, checks the result with Samba's own
 // tools, corrects drift, and greps everything for the password.
@@ -130,17 +149,5 @@ func TestLabTwoDomains(t *testing.T) {
 	if len(logs) == 0 {
 		t.Fatal("no debug log was written")
 	}
-	for i, o := range outputs {
-		if strings.Contains(o, secret) {
-			t.Errorf("output %d shows the password", i)
-		}
-	}
-	filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
-		if err == nil && !info.IsDir() {
-			if b, _ := os.ReadFile(path); strings.Contains(string(b), secret) {
-				t.Errorf("%s holds the password", path)
-			}
-		}
-		return nil
-	})
+	noSecret(t, secret, outputs, dir)
 }

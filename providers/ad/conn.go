@@ -278,15 +278,23 @@ func (p *pool) do(ctx context.Context, oc opCtx, fn func(c *conn) error) error {
 			return last
 		}
 		p.log.Debug("retrying", "op", oc.op, "dn", oc.dn, "attempt", attempt, "pause", pause, "error", last)
-		t := time.NewTimer(pause)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if pause, err = p.retry.wait(ctx, pause); err != nil {
+			return err
 		}
-		pause = min(2*pause, p.retry.max)
 	}
+}
+
+// wait sleeps for pause (or until ctx ends) and returns the next pause of
+// the doubling schedule.
+func (b backoff) wait(ctx context.Context, pause time.Duration) (time.Duration, error) {
+	t := time.NewTimer(pause)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return pause, ctx.Err()
+	case <-t.C:
+	}
+	return min(2*pause, b.max), nil
 }
 
 // lostConnection classifies an error that came with the end of a go-ldap

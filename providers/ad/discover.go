@@ -343,6 +343,7 @@ func (d *discovery) search(ctx context.Context, u searchUnit) error {
 			if len(d.excludes) > 0 && d.excluded(NormalizeDN(string(e.DN))) {
 				return nil
 			}
+			kept := len(follows)
 			o, err := d.object(e, names, func(name string, next int) {
 				follows = append(follows, follow{obj: len(batch), name: name, next: next})
 			})
@@ -350,9 +351,7 @@ func (d *discovery) search(ctx context.Context, u searchUnit) error {
 				return err
 			}
 			if o.Kind == "" {
-				if len(follows) > 0 && follows[len(follows)-1].obj == len(batch) {
-					follows = slices.DeleteFunc(follows, func(f follow) bool { return f.obj == len(batch) })
-				}
+				follows = follows[:kept] // not emitted: nothing to read on
 				return nil
 			}
 			batch = append(batch, o)

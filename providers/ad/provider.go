@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"sync"
-	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/zclconf/go-cty/cty"
@@ -110,14 +109,9 @@ func (p *Provider) firstConn(ctx context.Context, pl *pool) (*conn, error) {
 			return nil, fmt.Errorf("after %d attempts: %w", attempt, err)
 		}
 		p.log.Debug("connection dropped while connecting; retrying", "attempt", attempt, "pause", pause, "error", err)
-		t := time.NewTimer(pause)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, ctx.Err()
-		case <-t.C:
+		if pause, err = p.retry.wait(ctx, pause); err != nil {
+			return nil, err
 		}
-		pause = min(2*pause, p.retry.max)
 	}
 }
 
