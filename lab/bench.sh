@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # lab/bench.sh — the ad provider's benchmarks against the lab, next to the
 # OpenLDAP tools doing the same work, in one run. Prints Markdown for
-# BENCHMARKS.md. Needs a running lab (lab/up.sh). Creates under the target DC
-# are removed afterwards.
+# BENCHMARKS.md. Needs a running lab (lab/up.sh). The apply benchmark resets
+# the target DC to a freshly provisioned database before each run and leaves
+# a fresh one behind: whatever the target held is gone.
 #   lab/bench.sh [CREATES [discover|apply|all]]   (default 2000 all)
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
@@ -70,30 +71,51 @@ echo "### Apply of $creates creates (users, created disabled, marker attribute) 
 echo
 echo "$rounds rounds of $per creates per tool, interleaved (the machine's load swings by 3x within minutes); seconds per round:"
 echo
-echo "The order of the three tools rotates from round to round: the DC slows down as its database grows"
-echo "(Samba rewrites index records that list every object of a class), which would otherwise favour whichever runs first."
+echo "Every run starts from the same database: the target DC is stopped, reset to a copy of a freshly provisioned"
+echo "one, and started before each tool's run (untimed). The DC slows down as its database grows (Samba rewrites"
+echo "index records that list every object of a class, and tdb files never shrink), which would otherwise favour"
+echo "whichever tool ran first. The order of the three tools still rotates, so that the machine's load drifts hit all alike."
 echo
-echo "| round | order | ldapadd | adshift 1 conn | adshift 4 conns |"
+echo "| round | order | ldapadd | adshift 1 writer (default) | adshift 4 writers |"
 echo "|---|---|---|---|---|"
 declare -A tot=([l]=0 [1]=0 [4]=0) cpu=([l]=0 [1]=0 [4]=0) took
-ldif=$(mktemp); bin=$(mktemp); trap 'rm -f "$ldif" "$bin"' EXIT
+ldif=$(mktemp); bin=$(mktemp)
 go test -c -o "$bin" ./providers/ad
+# A freshly provisioned target, kept stopped as $snap; fresh_target puts a
+# copy of it in place of the target's database and starts it.
+snap="$RUN_DIR/target.fresh"
+"$LAB_DIR/dc.sh" stop target 2>/dev/null
+rm -rf "$(dc_dir target)" "$snap"
+"$LAB_DIR/up.sh" >/dev/null 2>&1 || die "provisioning a fresh target failed"
+"$LAB_DIR/dc.sh" stop target 2>/dev/null
+cp -a "$(dc_dir target)" "$snap"
+rm -f "$snap"/pid/*.pid # a stale pid could be another process's by now
+fresh_target() {
+	"$LAB_DIR/dc.sh" stop target 2>/dev/null
+	rm -rf "$(dc_dir target)"
+	cp -a "$snap" "$(dc_dir target)"
+	cp "$snap/tls/ca.pem" "$(dc_ca target)" # the copy's CA, should the lab have been re-provisioned meanwhile
+	"$LAB_DIR/dc.sh" start target 2>/dev/null
+}
+# Leave a fresh target behind, running.
+trap 'rm -f "$ldif" "$bin"; fresh_target; rm -rf "$snap"' EXIT
 run_tool() { # run_tool l|1|4 ROUND: one round of one tool; sets took[tool]
 	local tool=$1 r=$2 c0 s ns
+	fresh_target
 	c0=$(dc_cpu target)
 	if [ "$tool" = l ]; then
 		s=$(date +%s.%N)
 		ldap target ldapadd -f "$ldif" >/dev/null
 		took[l]=$(secs "$s")
 	else
-		ns=$(cd providers/ad && ADSHIFT_BENCH_CREATES=$per ADSHIFT_BENCH_CONNECTIONS=$tool "$bin" -test.run '^$' -test.bench ApplyCreates -test.benchtime 1x -test.timeout 60m 2>&1 | awk '/^BenchmarkApplyCreates/ {print $3}')
+		ns=$(cd providers/ad && ADSHIFT_BENCH_CREATES=$per ADSHIFT_BENCH_WRITERS=$tool "$bin" -test.run '^$' -test.bench ApplyCreates -test.benchtime 1x -test.timeout 60m 2>&1 | awk '/^BenchmarkApplyCreates/ {print $3}')
 		[ -n "$ns" ] || { echo "apply benchmark failed" >&2; exit 1; }
 		took[$tool]=$(echo "scale=3; $ns / 1000000000" | bc)
 	fi
 	tot[$tool]=$(echo "${tot[$tool]} + ${took[$tool]}" | bc)
 	cpu[$tool]=$(echo "${cpu[$tool]} + $(dc_cpu target) - $c0" | bc)
 }
-declare -A names=([l]=ldapadd [1]="adshift 1" [4]="adshift 4")
+declare -A names=([l]=ldapadd [1]="adshift 1 writer" [4]="adshift 4 writers")
 tools=(l 1 4)
 for ((r = 1; r <= rounds; r++)); do
 	ou="OU=BenchLdapadd-$$-$r,DC=target,DC=test"
@@ -120,16 +142,7 @@ ms() { echo "scale=1; 1000 * $1 / $creates" | bc; }
 echo "| DC CPU per create | | $(ms "$cpu_l") ms | $(ms "$cpu_1") ms | $(ms "$cpu_4") ms |"
 echo
 echo "ldapadd: \`ldapadd -f users.ldif\` (one OU + $per users per round, one connection, LDAPS);"
-echo "adshift: \`ADSHIFT_BENCH_CREATES=$per ADSHIFT_BENCH_CONNECTIONS=N go test ./providers/ad -run '^\$' -bench ApplyCreates -benchtime 1x\`"
-echo "(Apply of $per OpCreate user changes; each create is an add plus a read-back of objectGUID, objectSid and uSNChanged for the Result)."
+echo "adshift: \`ADSHIFT_BENCH_CREATES=$per ADSHIFT_BENCH_WRITERS=N go test ./providers/ad -run '^\$' -bench ApplyCreates -benchtime 1x\`"
+echo "(timed like ldapadd's run: Configure (connect, bind), then Apply of the OU and of $per OpCreate user changes; each create is an add on"
+echo "a write connection plus a read-back of objectGUID, objectSid and uSNChanged for the Result on one of the 4 read connections)."
 echo
-# Clean up the target (not timed).
-ldap target ldapsearch -LLL -b DC=target,DC=test -s one '(|(ou=BenchApply-*)(ou=BenchLdapadd-*))' 1.1 | sed -n 's/^dn: //p' |
-	while read -r o; do
-		ldap target ldapdelete -r "$o" >/dev/null 2>&1 || echo "cleanup of $o failed" >&2
-	done
-# Deleted objects stay as tombstones (and in the DC's indexes) for 180 days;
-# expunge them so that the next run starts from the same database size.
-samba-tool domain tombstones expunge DC=target,DC=test -s "$(dc_dir target)/etc/smb.conf" \
-	--tombstone-lifetime=0 --current-time="$(date -u -d tomorrow +%Y-%m-%d)" >/dev/null 2>&1 ||
-	echo "expunging the target's tombstones failed (the next run starts from a larger database)" >&2

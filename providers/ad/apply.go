@@ -77,8 +77,12 @@ func (s *session) apply(ctx context.Context, in <-chan providers.Change, emit fu
 		defer fatalMu.Unlock()
 		return fatal
 	}
+	// Each worker writes on one of the write connections, then reads the
+	// result back on a read connection; with more workers than writers, a
+	// writer goes on to the next change while the last one is read back, so
+	// the DC always has a write to do (Samba does one at a time).
 	g, gctx := errgroup.WithContext(ctx)
-	for range s.cfg.Connections {
+	for range s.cfg.WriteConnections + s.cfg.Connections {
 		g.Go(func() error {
 			for {
 				var ch providers.Change
@@ -291,7 +295,7 @@ func (s *session) create(ctx context.Context, ch providers.Change, r *providers.
 		req.Attribute("unicodePwd", []string{encodePassword(password)})
 	}
 	attempts := 0
-	err = s.pool.do(ctx, opCtx{op: "add", dn: ch.DN, password: password != ""}, func(c *conn) error {
+	err = s.writes.do(ctx, opCtx{op: "add", dn: ch.DN, password: password != ""}, func(c *conn) error {
 		attempts++
 		err := c.l.Add(req)
 		if err != nil && attempts > 1 && ldap.IsErrorWithCode(err, ldap.LDAPResultEntryAlreadyExists) {
@@ -343,9 +347,14 @@ func (s *session) hasMarker(c *conn, dn string) (bool, error) {
 	return len(res.Entries) == 1, nil
 }
 
-// readBack fills r with the object's identity after a write.
+// readBack fills r with the object's identity after a write. It reads on a
+// read connection; should that one reach another DC than the write did
+// (after a failover) and not see the object yet, it asks the writers' DC.
 func (s *session) readBack(ctx context.Context, dn string, r *providers.Result) error {
-	cur, err := s.current(ctx, dn)
+	cur, err := s.currentOn(ctx, s.pool, dn)
+	if ldapCode(err) == ldap.LDAPResultNoSuchObject {
+		cur, err = s.currentOn(ctx, s.writes, dn)
+	}
 	if err != nil {
 		return fmt.Errorf("read back: %w", err)
 	}
@@ -355,8 +364,13 @@ func (s *session) readBack(ctx context.Context, dn string, r *providers.Result) 
 
 // current reads an object's identity and token.
 func (s *session) current(ctx context.Context, dn string) (providers.Object, error) {
+	return s.currentOn(ctx, s.pool, dn)
+}
+
+// currentOn reads an object's identity and token on a connection of pl.
+func (s *session) currentOn(ctx context.Context, pl *pool, dn string) (providers.Object, error) {
 	var o providers.Object
-	err := s.pool.do(ctx, opCtx{op: "search", dn: dn}, func(c *conn) error {
+	err := pl.do(ctx, opCtx{op: "search", dn: dn}, func(c *conn) error {
 		req := ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false,
 			"(objectClass=*)", []string{"objectGUID", "objectSid", "uSNChanged"}, nil)
 		res, err := c.l.Search(req)
@@ -437,7 +451,7 @@ func (s *session) update(ctx context.Context, ch providers.Change, r *providers.
 		}
 	}
 	if len(req.Changes) > 0 {
-		if err := s.pool.do(ctx, opCtx{op: "modify", dn: ch.DN}, func(c *conn) error { return c.l.Modify(req) }); err != nil {
+		if err := s.writes.do(ctx, opCtx{op: "modify", dn: ch.DN}, func(c *conn) error { return c.l.Modify(req) }); err != nil {
 			return err
 		}
 	}
@@ -482,7 +496,7 @@ func (s *session) memberModify(ctx context.Context, dn string, vals []string, ad
 	} else {
 		req.Delete("member", vals)
 	}
-	return s.pool.do(ctx, opCtx{op: "modify", dn: dn}, func(c *conn) error { return c.l.Modify(req) })
+	return s.writes.do(ctx, opCtx{op: "modify", dn: dn}, func(c *conn) error { return c.l.Modify(req) })
 }
 
 // benignMember reports whether a member add failed only because a value is
@@ -516,12 +530,12 @@ func (s *session) move(ctx context.Context, ch providers.Change, r *providers.Re
 	}
 	req := ldap.NewModifyDNRequest(ch.DN, rdn, true, sup)
 	attempts := 0
-	err := s.pool.do(ctx, opCtx{op: "modify DN", dn: ch.DN}, func(c *conn) error {
+	err := s.writes.do(ctx, opCtx{op: "modify DN", dn: ch.DN}, func(c *conn) error {
 		attempts++
 		err := c.l.ModifyDN(req)
 		if err != nil && attempts > 1 && ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
 			// The first attempt may have moved it before the connection dropped.
-			if cur, cerr := s.currentOn(c, ch.NewDN); cerr == nil && (ch.GUID == "" || strings.EqualFold(cur, ch.GUID)) {
+			if cur, cerr := s.guidOn(c, ch.NewDN); cerr == nil && (ch.GUID == "" || strings.EqualFold(cur, ch.GUID)) {
 				return nil
 			}
 		}
@@ -533,8 +547,8 @@ func (s *session) move(ctx context.Context, ch providers.Change, r *providers.Re
 	return s.readBack(ctx, ch.NewDN, r)
 }
 
-// currentOn returns the objectGUID of dn read on c.
-func (s *session) currentOn(c *conn, dn string) (string, error) {
+// guidOn returns the objectGUID of dn read on c.
+func (s *session) guidOn(c *conn, dn string) (string, error) {
 	req := ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false, "(objectClass=*)", []string{"objectGUID"}, nil)
 	res, err := c.l.Search(req)
 	if err != nil {
@@ -552,7 +566,7 @@ func (s *session) delete(ctx context.Context, ch providers.Change, r *providers.
 	}
 	attempts := 0
 	req := ldap.NewDelRequest(ch.DN, nil)
-	err := s.pool.do(ctx, opCtx{op: "delete", dn: ch.DN}, func(c *conn) error {
+	err := s.writes.do(ctx, opCtx{op: "delete", dn: ch.DN}, func(c *conn) error {
 		attempts++
 		err := c.l.Del(req)
 		if err != nil && attempts > 1 && ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {

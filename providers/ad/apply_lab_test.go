@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-ldap/ldap/v3"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/adshift/adshift/providers"
@@ -278,4 +279,35 @@ func show(t *testing.T, dc labDC, args ...string) map[string][]string {
 		}
 	}
 	return m
+}
+
+// A create is read back on a read connection. After a failover that one may
+// reach another DC than the write did, one that has not seen the object yet;
+// the read-back then asks the writers' DC. Here the read connections reach
+// the source DC, which never holds the target's objects.
+func TestApply_readBackAsksTheWritersDC(t *testing.T) {
+	l := needLab(t)
+	p := configured(t, l, l.Target, cfgOpts{})
+	elsewhere := configured(t, l, l.Source, cfgOpts{})
+	s, err := p.configured()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.pool = elsewhere.pool
+	ou := testOU(t, l, l.Target, "ReadBack")
+	var r providers.Result
+	if err := s.create(t.Context(), providers.Change{ID: 1, Op: providers.OpCreate, Kind: providers.KindOU, DN: ou}, &r); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	if _, err := s.current(t.Context(), ou); ldapCode(err) != ldap.LDAPResultNoSuchObject {
+		t.Fatalf("the read connections should not see %s: %v", ou, err)
+	}
+	direct, _ := p.configured()
+	want, err := direct.current(t.Context(), ou)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.GUID == "" || r.GUID != want.GUID || r.Token != want.Token {
+		t.Errorf("read back %+v, the target holds %+v", r, want)
+	}
 }

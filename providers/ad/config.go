@@ -21,8 +21,11 @@ const (
 	DefaultRangeSize   = 1500 // AD's MaxValRange
 	DefaultTimeout     = 30 * time.Second
 	DefaultConnections = 4 // Samba's default prefork children for ldap
-	DefaultMarkerAttr  = "adminDescription"
-	DefaultMarkerValue = "adshift"
+	// DefaultWriteConnections is 1: Samba serialises writes on its database
+	// lock, and several writers only add lock contention (BENCHMARKS.md).
+	DefaultWriteConnections = 1
+	DefaultMarkerAttr       = "adminDescription"
+	DefaultMarkerValue      = "adshift"
 )
 
 // Password modes of new_users.
@@ -38,7 +41,8 @@ var configSchema = providers.Block{
 		{Name: "page_size", Type: cty.Number, Description: "Paged search page size (default 1000)."},
 		{Name: "range_size", Type: cty.Number, Description: "Values per ranged retrieval of member (default 1500)."},
 		{Name: "timeout", Type: cty.String, Description: `Per-operation timeout as a duration (default "30s").`},
-		{Name: "connections", Type: cty.Number, Description: "Parallel LDAP connections for discovery and apply (default 4)."},
+		{Name: "connections", Type: cty.Number, Description: "Parallel LDAP connections for reads: discovery, and apply's checks and read-backs (default 4)."},
+		{Name: "write_connections", Type: cty.Number, Description: "LDAP connections that write in parallel during apply (default 1: Samba serialises writes; Windows DCs may gain from more)."},
 	},
 	Blocks: []providers.NestedBlock{
 		{Name: "bind", Required: true, Block: providers.Block{Attributes: []providers.Attribute{
@@ -72,6 +76,7 @@ type Config struct {
 	RangeSize          int
 	Timeout            time.Duration
 	Connections        int
+	WriteConnections   int
 	NewUserPassword    string
 	MarkerAttr         string
 	MarkerValue        string
@@ -81,7 +86,7 @@ type Config struct {
 
 // String prints the configuration without the password.
 func (c *Config) String() string {
-	return fmt.Sprintf("servers=%v user=%s page=%d range=%d conns=%d", c.Servers, c.Username, c.PageSize, c.RangeSize, c.Connections)
+	return fmt.Sprintf("servers=%v user=%s page=%d range=%d conns=%d writers=%d", c.Servers, c.Username, c.PageSize, c.RangeSize, c.Connections, c.WriteConnections)
 }
 
 // decodeConfig reads v (conforming to configSchema.ImpliedType()) into a
@@ -93,7 +98,8 @@ func decodeConfig(v cty.Value) (*Config, providers.Diagnostics) {
 	}
 	c := &Config{
 		PageSize: DefaultPageSize, RangeSize: DefaultRangeSize, Timeout: DefaultTimeout, Connections: DefaultConnections,
-		NewUserPassword: PasswordRandom, MarkerAttr: DefaultMarkerAttr, MarkerValue: DefaultMarkerValue,
+		WriteConnections: DefaultWriteConnections,
+		NewUserPassword:  PasswordRandom, MarkerAttr: DefaultMarkerAttr, MarkerValue: DefaultMarkerValue,
 	}
 	if v.IsNull() || !v.IsKnown() || !v.Type().IsObjectType() {
 		errAt(nil, "Missing ad provider configuration", "The environment block needs at least servers and a bind block.")
@@ -190,6 +196,7 @@ func decodeConfig(v cty.Value) (*Config, providers.Diagnostics) {
 	integer(v, "page_size", root.GetAttr("page_size"), 1, 100000, &c.PageSize)
 	integer(v, "range_size", root.GetAttr("range_size"), 1, 100000, &c.RangeSize)
 	integer(v, "connections", root.GetAttr("connections"), 1, 64, &c.Connections)
+	integer(v, "write_connections", root.GetAttr("write_connections"), 1, 64, &c.WriteConnections)
 	var timeout string
 	str(v, "timeout", root.GetAttr("timeout"), &timeout)
 	if timeout != "" {

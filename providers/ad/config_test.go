@@ -51,8 +51,8 @@ func TestDecodeConfig(t *testing.T) {
 		summaries []string
 	}{
 		{name: "defaults", check: func(t *testing.T, c *Config) {
-			got := []any{c.PageSize, c.RangeSize, c.Timeout, c.Connections, c.NewUserPassword, c.MarkerAttr, c.MarkerValue}
-			want := []any{1000, 1500, 30 * time.Second, DefaultConnections, "random", "adminDescription", "adshift"}
+			got := []any{c.PageSize, c.RangeSize, c.Timeout, c.Connections, c.WriteConnections, c.NewUserPassword, c.MarkerAttr, c.MarkerValue}
+			want := []any{1000, 1500, 30 * time.Second, DefaultConnections, 1, "random", "adminDescription", "adshift"}
 			if d := cmp.Diff(want, got); d != "" {
 				t.Errorf("(-want +got):\n%s", d)
 			}
@@ -62,12 +62,13 @@ func TestDecodeConfig(t *testing.T) {
 		}},
 		{name: "all set", over: map[string]cty.Value{
 			"page_size": cty.NumberIntVal(100), "range_size": cty.NumberIntVal(100), "connections": cty.NumberIntVal(2), "timeout": cty.StringVal("5s"),
-			"tls":            tlsBlock(ca, false),
-			"new_users":      cty.ObjectVal(map[string]cty.Value{"password": cty.StringVal("disabled")}),
-			"created_marker": cty.ObjectVal(map[string]cty.Value{"attribute": cty.StringVal("extensionAttribute1"), "value": cty.StringVal("by-adshift")}),
+			"write_connections": cty.NumberIntVal(3),
+			"tls":               tlsBlock(ca, false),
+			"new_users":         cty.ObjectVal(map[string]cty.Value{"password": cty.StringVal("disabled")}),
+			"created_marker":    cty.ObjectVal(map[string]cty.Value{"attribute": cty.StringVal("extensionAttribute1"), "value": cty.StringVal("by-adshift")}),
 		}, check: func(t *testing.T, c *Config) {
-			got := []any{c.PageSize, c.RangeSize, c.Timeout, c.Connections, c.NewUserPassword, c.MarkerAttr, c.MarkerValue, c.tls.RootCAs != nil}
-			want := []any{100, 100, 5 * time.Second, 2, "disabled", "extensionAttribute1", "by-adshift", true}
+			got := []any{c.PageSize, c.RangeSize, c.Timeout, c.Connections, c.WriteConnections, c.NewUserPassword, c.MarkerAttr, c.MarkerValue, c.tls.RootCAs != nil}
+			want := []any{100, 100, 5 * time.Second, 2, 3, "disabled", "extensionAttribute1", "by-adshift", true}
 			if d := cmp.Diff(want, got); d != "" {
 				t.Errorf("(-want +got):\n%s", d)
 			}
@@ -77,10 +78,11 @@ func TestDecodeConfig(t *testing.T) {
 		{name: "bad values", over: map[string]cty.Value{
 			"servers":   cty.ListVal([]cty.Value{cty.StringVal("http://dc"), cty.StringVal("ldaps://")}),
 			"page_size": cty.NumberIntVal(0), "range_size": cty.NumberFloatVal(1.5), "connections": cty.NumberIntVal(1000),
-			"timeout":   cty.StringVal("soon"),
-			"bind":      cty.ObjectVal(map[string]cty.Value{"username": cty.StringVal(""), "password": cty.NullVal(cty.String)}),
-			"new_users": cty.ObjectVal(map[string]cty.Value{"password": cty.StringVal("hunter2")}),
-		}, summaries: []string{"Invalid server URL", "Invalid server URL", "Missing bind user name", "Missing bind password", "Invalid value", "Invalid value", "Invalid value", "Invalid timeout", "Invalid new_users password mode"}},
+			"write_connections": cty.NumberIntVal(0),
+			"timeout":           cty.StringVal("soon"),
+			"bind":              cty.ObjectVal(map[string]cty.Value{"username": cty.StringVal(""), "password": cty.NullVal(cty.String)}),
+			"new_users":         cty.ObjectVal(map[string]cty.Value{"password": cty.StringVal("hunter2")}),
+		}, summaries: []string{"Invalid server URL", "Invalid server URL", "Missing bind user name", "Missing bind password", "Invalid value", "Invalid value", "Invalid value", "Invalid value", "Invalid timeout", "Invalid new_users password mode"}},
 		{name: "missing servers and bind", over: map[string]cty.Value{"servers": cty.NullVal(cty.List(cty.String)), "bind": cty.NullVal(configSchema.ImpliedType().AttributeType("bind"))},
 			summaries: []string{"Missing domain controller", "Missing bind block"}},
 		{name: "missing CA file", over: map[string]cty.Value{"tls": tlsBlock(filepath.Join(t.TempDir(), "none.pem"), false)}, summaries: []string{"Cannot read CA file"}},

@@ -50,8 +50,8 @@ type backoff struct {
 
 var defaultBackoff = backoff{attempts: 6, first: 250 * time.Millisecond, max: 4 * time.Second}
 
-// pool hands out bound connections, at most cfg.Connections at a time, and
-// reuses them across calls. Safe for concurrent use.
+// pool hands out bound connections, at most size at a time, and reuses them
+// across calls. Safe for concurrent use.
 type pool struct {
 	wire  bool // dial wire connections (discovery) instead of go-ldap ones
 	cfg   *Config
@@ -65,8 +65,8 @@ type pool struct {
 	closed    bool
 }
 
-func newPool(cfg *Config, log hclog.Logger, retry backoff) *pool {
-	return &pool{cfg: cfg, log: log, retry: retry, slots: make(chan struct{}, cfg.Connections)}
+func newPool(cfg *Config, log hclog.Logger, retry backoff, size int) *pool {
+	return &pool{cfg: cfg, log: log, retry: retry, slots: make(chan struct{}, size)}
 }
 
 // get returns a connection, taking one of the pool's slots until put.

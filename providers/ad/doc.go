@@ -33,7 +33,12 @@
 // logged) or creates users disabled, pre-stages computers, sends group
 // membership as add/delete deltas split into chunks, and refuses to touch an
 // object whose uSNChanged moved since the plan (read before write: Samba
-// does not implement the LDAP assertion control).
+// does not implement the LDAP assertion control). Writes go over their own
+// connections (write_connections, default 1) and each created or moved
+// object is read back for its identity on a read connection, while the
+// writer goes on with the next change: Samba applies one write at a time
+// under its database lock, so one busy writer is its best client, and more
+// writers only contend for the lock (BENCHMARKS.md).
 //
 // Configuration (the provider-owned part of an environment block; the host
 // decodes provider, domain, base_dn, scope and include itself):
@@ -47,7 +52,8 @@
 //	page_size   = 1000  # paged results
 //	range_size  = 1500  # member;range=… reads and member write chunks
 //	timeout     = "30s" # per operation
-//	connections = 4     # parallel connections for discovery and apply
+//	connections = 4     # parallel read connections: discovery, apply's checks and read-backs
+//	write_connections = 1 # parallel writers during apply
 //	new_users      { password = "random" }  # or "disabled"
 //	created_marker { attribute = "adminDescription", value = "adshift" }
 //

@@ -57,6 +57,7 @@ type cfgOpts struct {
 	pageSize    int
 	rangeSize   int
 	connections int
+	writers     int
 	timeout     string
 	newUsers    string
 	startTLS    bool
@@ -93,11 +94,12 @@ func configValue(dc labDC, pw string, o cfgOpts) cty.Value {
 	}
 	ty := configSchema.ImpliedType()
 	return cty.ObjectVal(map[string]cty.Value{
-		"servers":     cty.ListVal(sv),
-		"page_size":   num(o.pageSize),
-		"range_size":  num(o.rangeSize),
-		"timeout":     str(o.timeout),
-		"connections": num(o.connections),
+		"servers":           cty.ListVal(sv),
+		"page_size":         num(o.pageSize),
+		"range_size":        num(o.rangeSize),
+		"timeout":           str(o.timeout),
+		"connections":       num(o.connections),
+		"write_connections": num(o.writers),
 		"bind": cty.ObjectVal(map[string]cty.Value{
 			"username": cty.StringVal(dc.Admin), "password": cty.StringVal(pw),
 		}),

@@ -23,10 +23,24 @@ type Provider struct {
 	log   hclog.Logger
 	retry backoff
 
-	mu    sync.Mutex
-	cfg   *Config
-	pool  *pool // go-ldap connections: writes and small reads
-	reads *pool // wire connections: discovery's bulk searches
+	mu  sync.Mutex
+	cfg *Config
+	pools
+}
+
+// pools are a configured provider's connections, by use.
+type pools struct {
+	pool   *pool // go-ldap connections: apply's small reads (checks, read-backs)
+	writes *pool // go-ldap connections: apply's writes
+	reads  *pool // wire connections: discovery's bulk searches
+}
+
+func (ps pools) close() {
+	if ps.pool != nil {
+		ps.pool.close()
+		ps.writes.close()
+		ps.reads.close()
+	}
 }
 
 var _ providers.Provider = (*Provider)(nil)
@@ -59,7 +73,7 @@ func (p *Provider) Configure(ctx context.Context, config cty.Value) (providers.D
 	if diags.HasErrors() {
 		return diags, nil
 	}
-	pl := newPool(cfg, p.log, p.retry)
+	pl := newPool(cfg, p.log, p.retry, cfg.Connections)
 	c, err := p.firstConn(ctx, pl)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -80,17 +94,16 @@ func (p *Provider) Configure(ctx context.Context, config cty.Value) (providers.D
 	pl.put(c, false)
 	p.log.Debug("configured", "config", cfg.String(), "server", c.server)
 
-	reads := newPool(cfg, p.log, p.retry)
-	reads.wire = true // dialled when discovery starts
+	// The writers are separate connections, so that a write never waits
+	// behind a read-back and the DC's writer stays busy (see apply).
+	ps := pools{pool: pl, writes: newPool(cfg, p.log, p.retry, cfg.WriteConnections), reads: newPool(cfg, p.log, p.retry, cfg.Connections)}
+	ps.reads.wire = true // dialled when discovery starts
 
 	p.mu.Lock()
-	old, oldReads := p.pool, p.reads
-	p.cfg, p.pool, p.reads = cfg, pl, reads
+	old := p.pools
+	p.cfg, p.pools = cfg, ps
 	p.mu.Unlock()
-	if old != nil {
-		old.close()
-		oldReads.close()
-	}
+	old.close()
 	return diags, nil
 }
 
@@ -121,7 +134,7 @@ func (p *Provider) configured() (*session, error) {
 	if p.pool == nil {
 		return nil, errors.New("ad provider used before Configure")
 	}
-	return &session{p: p, cfg: p.cfg, pool: p.pool, reads: p.reads}, nil
+	return &session{p: p, cfg: p.cfg, pools: p.pools}, nil
 }
 
 // Discover reads every object of scope's kinds under its include OUs (minus
@@ -148,18 +161,14 @@ func (p *Provider) Apply(ctx context.Context, in <-chan providers.Change, emit f
 func (p *Provider) Stop(ctx context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.pool != nil {
-		p.pool.close()
-		p.reads.close()
-		p.pool, p.reads = nil, nil
-	}
+	p.pools.close()
+	p.pools = pools{}
 	return nil
 }
 
 // session is one Discover or Apply call's view of the configuration.
 type session struct {
-	p     *Provider
-	cfg   *Config
-	pool  *pool
-	reads *pool
+	p   *Provider
+	cfg *Config
+	pools
 }
