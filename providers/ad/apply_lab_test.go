@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 	"github.com/google/go-cmp/cmp"
@@ -309,5 +310,37 @@ func TestApply_readBackAsksTheWritersDC(t *testing.T) {
 	}
 	if r.GUID == "" || r.GUID != want.GUID || r.Token != want.Token {
 		t.Errorf("read back %+v, the target holds %+v", r, want)
+	}
+}
+
+// Results come back from the writer and the read-backs out of order: each
+// must carry its own object's identity, also for names that need escaping.
+func TestApply_resultsCarryTheirObjectsIdentity(t *testing.T) {
+	l := needLab(t)
+	p := configured(t, l, l.Target, cfgOpts{newUsers: PasswordDisabled})
+	root := testOU(t, l, l.Target, "Batch")
+	names := []string{`Comma, Plus+ "Quote"`, `Back\slash #1`, `<Angle>; Semi=Eq`, ` lead and trail `, `Zoë Ørsted`, `Star* (paren) `}
+	var users []providers.Change
+	for i := range 40 {
+		name := fmt.Sprintf("%s %02d", names[i%len(names)], i)
+		users = append(users, providers.Change{ID: int64(i + 2), Op: providers.OpCreate, Kind: providers.KindUser, DN: JoinDN("CN", name, root),
+			Attrs: []providers.AttrChange{replace("sAMAccountName", fmt.Sprintf("rb%d-%02d", time.Now().UnixNano()%1e6, i))}})
+	}
+	res := applyOK(t, p, []providers.Change{{ID: 1, Op: providers.OpCreate, Kind: providers.KindOU, DN: root}}, users)
+	s, _ := p.configured()
+	seen := map[string]bool{}
+	for _, c := range users {
+		want, err := s.current(t.Context(), c.DN)
+		if err != nil {
+			t.Fatalf("%s: %v", c.DN, err)
+		}
+		got := res[c.ID]
+		if got.GUID != want.GUID || got.SID != want.SID || got.Token != want.Token || got.DN != c.DN {
+			t.Errorf("change %d: result %+v, the target holds %+v", c.ID, got, want)
+		}
+		if seen[got.GUID] {
+			t.Errorf("GUID %s in two results", got.GUID)
+		}
+		seen[got.GUID] = true
 	}
 }
