@@ -69,16 +69,17 @@ fi
 rounds=${ROUNDS:-4}; per=$((creates / rounds))
 echo "### Apply of $creates creates (users, created disabled, marker attribute) into empty OUs of the target"
 echo
-echo "$rounds rounds of $per creates per tool, interleaved (the machine's load swings by 3x within minutes); seconds per round:"
-echo
+echo "$rounds rounds of $per creates per tool, interleaved (the machine's load swings by 3x within minutes); seconds per round."
 echo "Every run starts from the same database: the target DC is stopped, reset to a copy of a freshly provisioned"
 echo "one, and started before each tool's run (untimed). The DC slows down as its database grows (Samba rewrites"
 echo "index records that list every object of a class, and tdb files never shrink), which would otherwise favour"
-echo "whichever tool ran first. The order of the three tools still rotates, so that the machine's load drifts hit all alike."
+echo "whichever tool ran first. The order of the tools still rotates, so that the machine's load drifts hit all alike."
 echo
-echo "| round | order | ldapadd | adshift 1 writer (default) | adshift 4 writers |"
-echo "|---|---|---|---|---|"
-declare -A tot=([l]=0 [1]=0 [4]=0) cpu=([l]=0 [1]=0 [4]=0) took
+echo "| round | order | ldapadd | adds only | adshift 1 writer (default) | adshift 4 writers |"
+echo "|---|---|---|---|---|---|"
+tools=(l a 1 4)
+declare -A names=([l]=ldapadd [a]="adds only" [1]="adshift 1 writer" [4]="adshift 4 writers")
+declare -A tot=([l]=0 [a]=0 [1]=0 [4]=0) cpu=([l]=0 [a]=0 [1]=0 [4]=0) took
 ldif=$(mktemp); bin=$(mktemp)
 go test -c -o "$bin" ./providers/ad
 # A freshly provisioned target, kept stopped as $snap; fresh_target puts a
@@ -99,7 +100,7 @@ fresh_target() {
 }
 # Leave a fresh target behind, running.
 trap 'rm -f "$ldif" "$bin"; fresh_target; rm -rf "$snap"' EXIT
-run_tool() { # run_tool l|1|4 ROUND: one round of one tool; sets took[tool]
+run_tool() { # run_tool l|a|1|4 ROUND: one round of one tool; sets took[tool]
 	local tool=$1 r=$2 c0 s ns
 	fresh_target
 	c0=$(dc_cpu target)
@@ -108,41 +109,48 @@ run_tool() { # run_tool l|1|4 ROUND: one round of one tool; sets took[tool]
 		ldap target ldapadd -f "$ldif" >/dev/null
 		took[l]=$(secs "$s")
 	else
-		ns=$(cd providers/ad && ADSHIFT_BENCH_CREATES=$per ADSHIFT_BENCH_WRITERS=$tool "$bin" -test.run '^$' -test.bench ApplyCreates -test.benchtime 1x -test.timeout 60m 2>&1 | awk '/^BenchmarkApplyCreates/ {print $3}')
+		local writers=$tool only=
+		[ "$tool" = a ] && writers=1 only=1
+		ns=$(cd providers/ad && ADSHIFT_BENCH_CREATES=$per ADSHIFT_BENCH_WRITERS=$writers ADSHIFT_BENCH_ADDS_ONLY=$only "$bin" -test.run '^$' -test.bench ApplyCreates -test.benchtime 1x -test.timeout 60m 2>&1 | awk '/^BenchmarkApplyCreates/ {print $3}')
 		[ -n "$ns" ] || { echo "apply benchmark failed" >&2; exit 1; }
 		took[$tool]=$(echo "scale=3; $ns / 1000000000" | bc)
 	fi
 	tot[$tool]=$(echo "${tot[$tool]} + ${took[$tool]}" | bc)
 	cpu[$tool]=$(echo "${cpu[$tool]} + $(dc_cpu target) - $c0" | bc)
 }
-declare -A names=([l]=ldapadd [1]="adshift 1 writer" [4]="adshift 4 writers")
-tools=(l 1 4)
 for ((r = 1; r <= rounds; r++)); do
 	ou="OU=BenchLdapadd-$$-$r,DC=target,DC=test"
 	{
 		printf 'dn: %s\nobjectClass: organizationalUnit\n\n' "$ou"
 		for ((j = 0; j < per; j++)); do
-			sam=$(printf 'l%d%d-%05d' $(($$ % 10000)) $r $j)
+			printf -v sam 'l%d%d-%05d' $(($$ % 10000)) $r $j
 			printf 'dn: CN=%s,%s\nobjectClass: user\nsAMAccountName: %s\nuserPrincipalName: %s@target.test\ngivenName: Bench\nsn: %s\ndisplayName: Bench %s\nmail: %s@target.test\nuserAccountControl: 514\nadminDescription: adshift\n\n' \
 				"$sam" "$ou" "$sam" "$sam" "$sam" "$sam" "$sam"
 		done
 	} >"$ldif"
 	order=""
-	for ((k = 0; k < 3; k++)); do
-		tool=${tools[$(((r - 1 + k) % 3))]}
+	for ((k = 0; k < ${#tools[@]}; k++)); do
+		tool=${tools[$(((r - 1 + k) % ${#tools[@]}))]}
 		run_tool "$tool" "$r"
 		order="$order${order:+, }${names[$tool]}"
 	done
-	echo "| $r | $order | $(printf %.1f "${took[l]}") | $(printf %.1f "${took[1]}") | $(printf %.1f "${took[4]}") |"
+	row="| $r | $order"
+	for tool in "${tools[@]}"; do row="$row | $(printf %.1f "${took[$tool]}")"; done
+	echo "$row |"
 done
-tot_l=${tot[l]}; tot_1=${tot[1]}; tot_4=${tot[4]}; cpu_l=${cpu[l]}; cpu_1=${cpu[1]}; cpu_4=${cpu[4]}
 rate() { echo "scale=1; $creates / $1" | bc; }
-echo "| **total** | | **$(printf %.0f "$tot_l") s = $(rate "$tot_l")/s** | **$(printf %.0f "$tot_1") s = $(rate "$tot_1")/s** | **$(printf %.0f "$tot_4") s = $(rate "$tot_4")/s** |"
 ms() { echo "scale=1; 1000 * $1 / $creates" | bc; }
-echo "| DC CPU per create | | $(ms "$cpu_l") ms | $(ms "$cpu_1") ms | $(ms "$cpu_4") ms |"
+row="| **total** |"; crow="| DC CPU per create |"
+for tool in "${tools[@]}"; do
+	row="$row | **$(printf %.0f "${tot[$tool]}") s = $(rate "${tot[$tool]}")/s ($(printf %.2f "$(echo "scale=4; ${tot[l]} / ${tot[$tool]}" | bc)")x)**"
+	crow="$crow | $(ms "${cpu[$tool]}") ms"
+done
+echo "$row |"
+echo "$crow |"
 echo
-echo "ldapadd: \`ldapadd -f users.ldif\` (one OU + $per users per round, one connection, LDAPS);"
-echo "adshift: \`ADSHIFT_BENCH_CREATES=$per ADSHIFT_BENCH_WRITERS=N go test ./providers/ad -run '^\$' -bench ApplyCreates -benchtime 1x\`"
-echo "(timed like ldapadd's run: Configure (connect, bind), then Apply of the OU and of $per OpCreate user changes; each create is an add on"
-echo "a write connection plus a read-back of objectGUID, objectSid and uSNChanged for the Result on one of the 4 read connections)."
-echo
+echo "- ldapadd: \`ldapadd -f users.ldif\` (one OU + $per users per round, one connection, LDAPS; the LDIF is written before the timing)."
+echo "- adshift: \`ADSHIFT_BENCH_CREATES=$per ADSHIFT_BENCH_WRITERS=N go test ./providers/ad -run '^\$' -bench ApplyCreates -benchtime 1x\`,"
+echo "  timed like ldapadd's run: Configure (connect, bind), then Apply of the OU and of $per OpCreate user changes; each create is"
+echo "  an add on a write connection plus a read-back of objectGUID, objectSid and uSNChanged for the Result, on one of the 4 read connections."
+echo "- adds only: the same benchmark with \`ADSHIFT_BENCH_ADDS_ONLY=1\`: the provider's add requests one after the other on one"
+echo "  connection, as ldapadd sends them, without read-backs — what any client that must not read back could reach."

@@ -189,6 +189,15 @@ func checkAttrName(name string) error {
 }
 
 func (s *session) create(ctx context.Context, ch providers.Change, r *providers.Result) error {
+	if err := s.add(ctx, ch); err != nil {
+		return err
+	}
+	return s.readBack(ctx, ch.DN, r)
+}
+
+// add writes a new object: the add request, then the members that did not
+// fit in it.
+func (s *session) add(ctx context.Context, ch providers.Change) error {
 	class, ok := kindClasses[ch.Kind]
 	if !ok {
 		return fmt.Errorf("create %s: the ad provider cannot create objects of kind %q", ch.DN, ch.Kind)
@@ -311,11 +320,9 @@ func (s *session) create(ctx context.Context, ch providers.Change, r *providers.
 		return err
 	}
 	if len(rest) > 0 {
-		if err := s.memberDeltas(ctx, ch.DN, rest, nil); err != nil {
-			return err
-		}
+		return s.memberDeltas(ctx, ch.DN, rest, nil)
 	}
-	return s.readBack(ctx, ch.DN, r)
+	return nil
 }
 
 // uacOf parses a userAccountControl value, or returns def when empty.
