@@ -34,7 +34,7 @@
 // membership as add/delete deltas split into chunks, and refuses to touch an
 // object whose uSNChanged moved since the plan (read before write: Samba
 // does not implement the LDAP assertion control). Writes go over their own
-// connections (write_connections, default 1) and each created or moved
+// connections (write_connections, default 1) and each created, changed or moved
 // object is read back for its identity on a read connection, while the
 // writer goes on with the next change: Samba applies one write at a time
 // under its database lock, so one busy writer is its best client, and more
