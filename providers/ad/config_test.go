@@ -211,3 +211,26 @@ func testCA(t *testing.T) []byte {
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }
+
+// docs/ad-provider.md is the users' reference: every attribute of the
+// schema must be in it.
+func TestDocsListEveryAttribute(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/ad-provider.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, a := range configSchema.Attributes {
+		names = append(names, a.Name)
+	}
+	for _, b := range configSchema.Blocks {
+		for _, a := range b.Block.Attributes {
+			names = append(names, b.Name+"."+a.Name)
+		}
+	}
+	for _, n := range names {
+		if !strings.Contains(string(doc), "`"+n+"`") {
+			t.Errorf("docs/ad-provider.md does not describe %s", n)
+		}
+	}
+}
