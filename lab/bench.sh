@@ -4,12 +4,14 @@
 # BENCHMARKS.md. Needs a running lab (lab/up.sh). The apply benchmark resets
 # the target DC to a freshly provisioned database before each run and leaves
 # a fresh one behind: whatever the target held is gone.
-#   lab/bench.sh [CREATES [discover|apply|all]]   (default 2000 all)
+#   lab/bench.sh [CREATES [discover|apply|all]]   (default 8000 all)
+# CREATES is each apply tool's total, split over ROUNDS runs (default 4: runs
+# of 2,000, the issue's size); DISCOVER_ROUNDS (default 3) discovery rounds.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 cd "$LAB_DIR/.."
 eval "$("$LAB_DIR/env.sh")"
-creates=${1:-2000}
+creates=${1:-8000}
 what=${2:-all}
 
 "$LAB_DIR/seed.sh" source Bench 10000 0 10
