@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
@@ -59,14 +60,20 @@ type pool struct {
 	retry backoff
 	slots chan struct{}
 
-	mu        sync.Mutex
-	idle      []*conn
-	preferred int // index in cfg.Servers of the last server that worked
-	closed    bool
+	dc     *dcChoice // shared by a provider's pools
+	mu     sync.Mutex
+	idle   []*conn
+	closed bool
 }
 
-func newPool(cfg *Config, log hclog.Logger, retry backoff, size int) *pool {
-	return &pool{cfg: cfg, log: log, retry: retry, slots: make(chan struct{}, size)}
+// dcChoice is the index in cfg.Servers of the DC that answered last. A
+// provider's pools share it, so that after a failover reads and writes go
+// to the same DC: a read-back or a uSNChanged check on another DC than the
+// write would see that DC's replica (and its own USNs), not the write.
+type dcChoice struct{ preferred atomic.Int32 }
+
+func newPool(cfg *Config, log hclog.Logger, retry backoff, size int, dc *dcChoice) *pool {
+	return &pool{cfg: cfg, log: log, retry: retry, slots: make(chan struct{}, size), dc: dc}
 }
 
 // get returns a connection, taking one of the pool's slots until put.
@@ -129,9 +136,7 @@ func (p *pool) close() {
 // the server refuses is not retried elsewhere: other DCs of the domain would
 // refuse it too.
 func (p *pool) dial(ctx context.Context) (*conn, error) {
-	p.mu.Lock()
-	start := p.preferred
-	p.mu.Unlock()
+	start := int(p.dc.preferred.Load())
 	var errs []error
 	for i := range p.cfg.Servers {
 		idx := (start + i) % len(p.cfg.Servers)
@@ -141,9 +146,7 @@ func (p *pool) dial(ctx context.Context) (*conn, error) {
 		}
 		c, err := p.dialOne(ctx, server)
 		if err == nil {
-			p.mu.Lock()
-			p.preferred = idx
-			p.mu.Unlock()
+			p.dc.preferred.Store(int32(idx))
 			return c, nil
 		}
 		p.log.Debug("domain controller failed", "server", server, "error", err)

@@ -121,7 +121,7 @@ func TestDiscoveryConnections_refuseBadCertificate(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	pl := newPool(cfg, hclog.NewNullLogger(), backoff{attempts: 1}, cfg.Connections)
+	pl := newPool(cfg, hclog.NewNullLogger(), backoff{attempts: 1}, cfg.Connections, &dcChoice{})
 	pl.wire = true
 	c, err := pl.get(context.Background())
 	if err == nil {

@@ -73,7 +73,8 @@ func (p *Provider) Configure(ctx context.Context, config cty.Value) (providers.D
 	if diags.HasErrors() {
 		return diags, nil
 	}
-	pl := newPool(cfg, p.log, p.retry, cfg.Connections)
+	dc := &dcChoice{}
+	pl := newPool(cfg, p.log, p.retry, cfg.Connections, dc)
 	c, err := p.firstConn(ctx, pl)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -96,7 +97,7 @@ func (p *Provider) Configure(ctx context.Context, config cty.Value) (providers.D
 
 	// The writers are separate connections, so that a write never waits
 	// behind a read-back and the DC's writer stays busy (see apply).
-	ps := pools{pool: pl, writes: newPool(cfg, p.log, p.retry, cfg.WriteConnections), reads: newPool(cfg, p.log, p.retry, cfg.Connections)}
+	ps := pools{pool: pl, writes: newPool(cfg, p.log, p.retry, cfg.WriteConnections, dc), reads: newPool(cfg, p.log, p.retry, cfg.Connections, dc)}
 	ps.reads.wire = true // dialled when discovery starts
 
 	p.mu.Lock()

@@ -169,3 +169,23 @@ func TestDiscover_connectionCutMidPage(t *testing.T) {
 		t.Errorf("%d connections through the proxy: the cut one was not replaced", n)
 	}
 }
+
+// After a failover a provider's read and write connections go to the same
+// DC: the write pool dials the DC that answered Configure, not the dead
+// first one. Here the first server drops every connection.
+func TestFailover_poolsFollowOneDC(t *testing.T) {
+	l := needLab(t)
+	dead := newDropProxy(t, l.Target, func(int) int { return 0 })
+	p := configured(t, l, l.Target, cfgOpts{servers: []string{dead.URL, l.Target.URL}})
+	if n := dead.conns.Load(); n != 1 {
+		t.Fatalf("Configure tried the dead DC %d times, want 1", n)
+	}
+	ou := testOU(t, l, l.Target, "Follow")
+	res := applyOK(t, p, []providers.Change{{ID: 1, Op: providers.OpCreate, Kind: providers.KindOU, DN: ou}})
+	if res[1].GUID == "" {
+		t.Errorf("no identity read back: %+v", res[1])
+	}
+	if n := dead.conns.Load(); n != 1 {
+		t.Errorf("the dead DC got %d connection attempts, want only Configure's 1: the writer did not follow the DC that answered", n)
+	}
+}
