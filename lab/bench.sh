@@ -6,7 +6,8 @@
 # a fresh one behind: whatever the target held is gone.
 #   lab/bench.sh [CREATES [discover|apply|all]]   (default 8000 all)
 # CREATES is each apply tool's total, split over ROUNDS runs (default 4: runs
-# of 2,000, the issue's size); DISCOVER_ROUNDS (default 3) discovery rounds.
+# of 2,000, the issue's size); DISCOVER_ROUNDS (default 3) discovery rounds;
+# ADDS_ONLY_DEPTH (default 1) adds in flight at once in the "adds only" column.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 cd "$LAB_DIR/.."
@@ -112,7 +113,7 @@ run_tool() { # run_tool l|a|1|4 ROUND: one round of one tool; sets took[tool]
 		took[l]=$(secs "$s")
 	else
 		local writers=$tool only=
-		[ "$tool" = a ] && writers=1 only=1
+		[ "$tool" = a ] && writers=1 only=${ADDS_ONLY_DEPTH:-1}
 		ns=$(cd providers/ad && ADSHIFT_BENCH_CREATES=$per ADSHIFT_BENCH_WRITERS=$writers ADSHIFT_BENCH_ADDS_ONLY=$only "$bin" -test.run '^$' -test.bench ApplyCreates -test.benchtime 1x -test.timeout 60m 2>&1 | awk '/^BenchmarkApplyCreates/ {print $3}')
 		[ -n "$ns" ] || { echo "apply benchmark failed" >&2; exit 1; }
 		took[$tool]=$(echo "scale=3; $ns / 1000000000" | bc)
@@ -154,5 +155,5 @@ echo "- ldapadd: \`ldapadd -f users.ldif\` (one OU + $per users per round, one c
 echo "- adshift: \`ADSHIFT_BENCH_CREATES=$per ADSHIFT_BENCH_WRITERS=N go test ./providers/ad -run '^\$' -bench ApplyCreates -benchtime 1x\`,"
 echo "  timed like ldapadd's run: Configure (connect, bind), then Apply of the OU and of $per OpCreate user changes; each create is"
 echo "  an add on a write connection plus a read-back of objectGUID, objectSid and uSNChanged for the Result, on one of the 4 read connections."
-echo "- adds only: the same benchmark with \`ADSHIFT_BENCH_ADDS_ONLY=1\`: the provider's add requests one after the other on one"
-echo "  connection, as ldapadd sends them, without read-backs — what any client that must not read back could reach."
+echo "- adds only: the same benchmark with \`ADSHIFT_BENCH_ADDS_ONLY=${ADDS_ONLY_DEPTH:-1}\`: the provider's add requests on one connection,"
+echo "  ${ADDS_ONLY_DEPTH:-1} in flight at once (1: one after the other, as ldapadd sends them), and no read-back."

@@ -198,18 +198,48 @@ func (s *session) create(ctx context.Context, ch providers.Change, r *providers.
 // add writes a new object: the add request, then the members that did not
 // fit in it.
 func (s *session) add(ctx context.Context, ch providers.Change) error {
+	req, rest, password, err := s.addRequest(ch)
+	if err != nil {
+		return err
+	}
+	attempts := 0
+	err = s.writes.do(ctx, opCtx{op: "add", dn: ch.DN, password: password}, func(c *conn) error {
+		attempts++
+		err := c.l.Add(req)
+		if err != nil && attempts > 1 && ldap.IsErrorWithCode(err, ldap.LDAPResultEntryAlreadyExists) {
+			// The first attempt may have succeeded before the connection
+			// dropped: an object carrying our marker is ours.
+			if ok, rerr := s.hasMarker(c, ch.DN); rerr == nil && ok {
+				return nil
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return s.memberDeltas(ctx, ch.DN, rest, nil)
+	}
+	return nil
+}
+
+// addRequest builds the add request of a create, with a generated password
+// where one is due (password reports it), and returns the members left for
+// later modifies.
+func (s *session) addRequest(ch providers.Change) (*ldap.AddRequest, []string, bool, error) {
 	class, ok := kindClasses[ch.Kind]
 	if !ok {
-		return fmt.Errorf("create %s: the ad provider cannot create objects of kind %q", ch.DN, ch.Kind)
+		return nil, nil, false, fmt.Errorf("create %s: the ad provider cannot create objects of kind %q", ch.DN, ch.Kind)
 	}
 	rdnAttr, rdnValue, _, err := SplitDN(ch.DN)
 	if err != nil {
-		return fmt.Errorf("create: %w", err)
+		return nil, nil, false, fmt.Errorf("create: %w", err)
 	}
 	var attrs attrSet
 	for _, a := range ch.Attrs {
 		if err := checkAttrName(a.Name); err != nil {
-			return fmt.Errorf("create %s: %w", ch.DN, err)
+			return nil, nil, false, fmt.Errorf("create %s: %w", ch.DN, err)
 		}
 		switch strings.ToLower(a.Name) {
 		case strings.ToLower(rdnAttr), "name":
@@ -233,11 +263,11 @@ func (s *session) add(ctx context.Context, ch providers.Change) error {
 		}
 		uac, err := uacOf(attrs.first("userAccountControl"), UACNormalAccount)
 		if err != nil {
-			return fmt.Errorf("create %s: %w", ch.DN, err)
+			return nil, nil, false, fmt.Errorf("create %s: %w", ch.DN, err)
 		}
 		if s.cfg.NewUserPassword == PasswordRandom {
 			if password, err = generatePassword(); err != nil {
-				return fmt.Errorf("create %s: %w", ch.DN, err)
+				return nil, nil, false, fmt.Errorf("create %s: %w", ch.DN, err)
 			}
 		} else {
 			uac |= UACAccountDisable
@@ -255,7 +285,7 @@ func (s *session) add(ctx context.Context, ch providers.Change) error {
 		attrs.set("sAMAccountName", []string{sam})
 		uac, err := uacOf(attrs.first("userAccountControl"), UACWorkstationTrust)
 		if err != nil {
-			return fmt.Errorf("create %s: %w", ch.DN, err)
+			return nil, nil, false, fmt.Errorf("create %s: %w", ch.DN, err)
 		}
 		attrs.set("userAccountControl", []string{strconv.FormatUint(uint64(uac), 10)})
 		fqdn := attrs.first("dNSHostName")
@@ -275,7 +305,7 @@ func (s *session) add(ctx context.Context, ch providers.Change) error {
 		// A pre-staged machine account gets a random secret nobody knows;
 		// the join (or the offline join blob) resets it.
 		if password, err = generatePassword(); err != nil {
-			return fmt.Errorf("create %s: %w", ch.DN, err)
+			return nil, nil, false, fmt.Errorf("create %s: %w", ch.DN, err)
 		}
 	case providers.KindGroup:
 		if _, ok := attrs.get("sAMAccountName"); !ok {
@@ -303,26 +333,7 @@ func (s *session) add(ctx context.Context, ch providers.Change) error {
 	if password != "" {
 		req.Attribute("unicodePwd", []string{encodePassword(password)})
 	}
-	attempts := 0
-	err = s.writes.do(ctx, opCtx{op: "add", dn: ch.DN, password: password != ""}, func(c *conn) error {
-		attempts++
-		err := c.l.Add(req)
-		if err != nil && attempts > 1 && ldap.IsErrorWithCode(err, ldap.LDAPResultEntryAlreadyExists) {
-			// The first attempt may have succeeded before the connection
-			// dropped: an object carrying our marker is ours.
-			if ok, rerr := s.hasMarker(c, ch.DN); rerr == nil && ok {
-				return nil
-			}
-		}
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	if len(rest) > 0 {
-		return s.memberDeltas(ctx, ch.DN, rest, nil)
-	}
-	return nil
+	return req, rest, password != "", nil
 }
 
 // uacOf parses a userAccountControl value, or returns def when empty.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -60,7 +62,7 @@ func BenchmarkDiscover10k(b *testing.B) {
 // in a fresh OU of the target, created disabled (as ldapadd's LDIF in
 // lab/bench.sh), with ADSHIFT_BENCH_WRITERS write connections (default 1)
 // and ADSHIFT_BENCH_CONNECTIONS read connections (default 4); with
-// ADSHIFT_BENCH_ADDS_ONLY=1 it sends only the adds (see below).
+// ADSHIFT_BENCH_ADDS_ONLY=N it sends only the adds (see addsOnly).
 func BenchmarkApplyCreates(b *testing.B) {
 	l := needLab(b)
 	n := envInt("ADSHIFT_BENCH_CREATES", 2000)
@@ -82,16 +84,8 @@ func BenchmarkApplyCreates(b *testing.B) {
 		start := time.Now()
 		p := configured(b, l, l.Target, cfgOpts{connections: conns, writers: writers, newUsers: PasswordDisabled})
 		ou := providers.Change{ID: 1, Op: providers.OpCreate, Kind: providers.KindOU, DN: root}
-		if os.Getenv("ADSHIFT_BENCH_ADDS_ONLY") != "" {
-			// The floor of any client: the provider's add requests, one
-			// after the other on one connection, as ldapadd sends them, and
-			// no read-back (so no identities for the state).
-			s, _ := p.configured()
-			for _, c := range append([]providers.Change{ou}, changes...) {
-				if err := s.add(b.Context(), c); err != nil {
-					b.Fatal(err)
-				}
-			}
+		if depth := envInt("ADSHIFT_BENCH_ADDS_ONLY", 0); depth > 0 {
+			addsOnly(b, p, append([]providers.Change{ou}, changes...), depth)
 		} else {
 			applyOK(b, p, []providers.Change{ou})
 			applyOK(b, p, changes)
@@ -100,6 +94,43 @@ func BenchmarkApplyCreates(b *testing.B) {
 		_ = p.Stop(context.Background())
 		b.ReportMetric(float64(n)/time.Since(start).Seconds(), "creates/s")
 		b.Logf("created under %s", root)
+	}
+}
+
+// addsOnly is the floor of any client: the provider's add requests on one
+// connection and no read-back (so no identities for the state), one at a
+// time as ldapadd sends them (depth 1) or pipelined, depth requests in
+// flight, so that the DC never waits for the client between two adds.
+func addsOnly(b *testing.B, p *Provider, changes []providers.Change, depth int) {
+	s, _ := p.configured()
+	if err := s.add(b.Context(), changes[0]); err != nil { // the OU
+		b.Fatal(err)
+	}
+	c, err := s.writes.get(b.Context()) // the same connection: the pool keeps it
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.writes.put(c, false)
+	sem := make(chan struct{}, depth)
+	var wg sync.WaitGroup
+	var failed atomic.Value
+	for _, ch := range changes[1:] {
+		req, _, _, err := s.addRequest(ch)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := c.l.Add(req); err != nil {
+				failed.Store(fmt.Errorf("%s: %w", req.DN, err))
+			}
+		}()
+	}
+	wg.Wait()
+	if err, _ := failed.Load().(error); err != nil {
+		b.Fatal(err)
 	}
 }
 
