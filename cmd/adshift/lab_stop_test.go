@@ -175,16 +175,8 @@ func TestLabDCStoppedMidApply(t *testing.T) {
 		"ADSHIFT_VAR_target_url=" + lab["ADSHIFT_LAB_TARGET_URL"], "ADSHIFT_VAR_target_ca=" + lab["ADSHIFT_LAB_TARGET_CA"],
 		"ADSHIFT_VAR_target_admin=" + lab["ADSHIFT_LAB_TARGET_ADMIN"],
 	}
-	var outputs []string
-	step := func(want int, args ...string) result {
-		t.Helper()
-		r := runAdshift(t, bin, dir, env, args...)
-		outputs = append(outputs, r.stdout, r.stderr)
-		if r.code != want {
-			t.Fatalf("adshift %v: exit %d, want %d\n%s\n%s", args, r.code, want, tail(r.stdout, 30), r.stderr)
-		}
-		return r
-	}
+	run := &labRun{t: t, bin: bin, dir: dir, env: env}
+	step := run.step
 	start := time.Now()
 
 	// 1. The reviewed plan: the target OU and every seeded user.
@@ -291,7 +283,7 @@ func TestLabDCStoppedMidApply(t *testing.T) {
 	if !ok || ee.ExitCode() != 1 {
 		t.Fatalf("apply with the target DC stopped: %v, want exit status 1\n%s\n%s", applyErr, tail(lines.String(), 20), stderr.String())
 	}
-	outputs = append(outputs, lines.String(), stderr.String())
+	run.outputs = append(run.outputs, lines.String(), stderr.String())
 
 	// 4. The DC comes back (again in Cleanup, should anything below fail).
 	sh(t, nil, dcsh, "start", "target")
@@ -429,7 +421,7 @@ func TestLabDCStoppedMidApply(t *testing.T) {
 	}
 
 	// 6. No password anywhere.
-	noSecret(t, secret, outputs, dir)
+	noSecret(t, secret, run.outputs, dir)
 	t.Logf("stopped the target DC after %d of %d changes (dc.sh stop took %s); apply exited %s after the stop with %d errors (%d \"not applied\"); in flight and matched by the re-plan: %d; total %s",
 		len(completed), len(all), stopped.Round(time.Millisecond), gaveUp.Round(time.Millisecond), len(errored), notApplied, len(inFlight), time.Since(start).Round(time.Second))
 }

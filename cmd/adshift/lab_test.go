@@ -50,6 +50,26 @@ func ldapTarget(t *testing.T, lab map[string]string, tool string, args ...string
 	return string(out), err
 }
 
+// labRun runs adshift in dir with env, step by step, and keeps every
+// output for the final check that no secret showed.
+type labRun struct {
+	t        *testing.T
+	bin, dir string
+	env      []string
+	outputs  []string
+}
+
+// step runs adshift and fails the test unless it exits with want.
+func (l *labRun) step(want int, args ...string) result {
+	l.t.Helper()
+	r := runAdshift(l.t, l.bin, l.dir, l.env, args...)
+	l.outputs = append(l.outputs, r.stdout, r.stderr)
+	if r.code != want {
+		l.t.Fatalf("adshift %v: exit %d, want %d\n%s\n%s", args, r.code, want, tail(r.stdout, 30), r.stderr)
+	}
+	return r
+}
+
 // noSecret fails the test if secret shows in any of outputs or in any file
 // under dir.
 func noSecret(t *testing.T, secret string, outputs []string, dir string) {
@@ -88,16 +108,8 @@ func TestLabTwoDomains(t *testing.T) {
 		"ADSHIFT_VAR_lab_dir=" + filepath.Join(lab["ADSHIFT_LAB_DIR"], ".run"),
 		"ADSHIFT_LOG=debug", "ADSHIFT_LOG_PATH=" + filepath.Join(dir, "debug.log"),
 	}
-	var outputs []string
-	step := func(want int, args ...string) result {
-		t.Helper()
-		r := runAdshift(t, bin, dir, env, args...)
-		outputs = append(outputs, r.stdout, r.stderr)
-		if r.code != want {
-			t.Fatalf("adshift %v: exit %d, want %d\n%s\n%s", args, r.code, want, tail(r.stdout, 30), r.stderr)
-		}
-		return r
-	}
+	run := &labRun{t: t, bin: bin, dir: dir, env: env}
+	step := run.step
 	step(0, "validate")
 	r := step(2, "plan", "-out", "p", "-detailed-exitcode")
 	if !strings.Contains(r.stdout, `+ user "CN=José García,OU=Users,OU=Migrated,DC=target,DC=test"`) {
@@ -149,5 +161,5 @@ func TestLabTwoDomains(t *testing.T) {
 	if len(logs) == 0 {
 		t.Fatal("no debug log was written")
 	}
-	noSecret(t, secret, outputs, dir)
+	noSecret(t, secret, run.outputs, dir)
 }

@@ -389,30 +389,37 @@ func (s *session) current(ctx context.Context, dn string) (providers.Object, err
 func (s *session) currentOn(ctx context.Context, pl *pool, dn string) (providers.Object, error) {
 	var o providers.Object
 	err := pl.do(ctx, opCtx{op: "search", dn: dn}, func(c *conn) error {
-		req := ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false,
-			"(objectClass=*)", []string{"objectGUID", "objectSid", "uSNChanged"}, nil)
-		res, err := c.l.Search(req)
-		if err != nil {
-			return err
-		}
-		if len(res.Entries) != 1 {
-			return ldap.NewError(ldap.LDAPResultNoSuchObject, errors.New("not found"))
-		}
-		e := res.Entries[0]
-		o = providers.Object{DN: e.DN, Token: e.GetAttributeValue("uSNChanged")}
-		if b := e.GetRawAttributeValue("objectGUID"); len(b) > 0 {
-			if o.GUID, err = DecodeGUID(b); err != nil {
-				return err
-			}
-		}
-		if b := e.GetRawAttributeValue("objectSid"); len(b) > 0 {
-			if o.SID, err = DecodeSID(b); err != nil {
-				return err
-			}
-		}
-		return nil
+		var err error
+		o, err = identityOn(c, dn)
+		return err
 	})
 	return o, err
+}
+
+// identityOn reads dn's objectGUID, objectSid and uSNChanged on c.
+func identityOn(c *conn, dn string) (providers.Object, error) {
+	req := ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false,
+		"(objectClass=*)", []string{"objectGUID", "objectSid", "uSNChanged"}, nil)
+	res, err := c.l.Search(req)
+	if err != nil {
+		return providers.Object{}, err
+	}
+	if len(res.Entries) != 1 {
+		return providers.Object{}, ldap.NewError(ldap.LDAPResultNoSuchObject, errors.New("not found"))
+	}
+	e := res.Entries[0]
+	o := providers.Object{DN: e.DN, Token: e.GetAttributeValue("uSNChanged")}
+	if b := e.GetRawAttributeValue("objectGUID"); len(b) > 0 {
+		if o.GUID, err = DecodeGUID(b); err != nil {
+			return o, err
+		}
+	}
+	if b := e.GetRawAttributeValue("objectSid"); len(b) > 0 {
+		if o.SID, err = DecodeSID(b); err != nil {
+			return o, err
+		}
+	}
+	return o, nil
 }
 
 // precondition refuses a change whose object is not the one planned (GUID)
@@ -553,7 +560,7 @@ func (s *session) move(ctx context.Context, ch providers.Change, r *providers.Re
 		err := c.l.ModifyDN(req)
 		if err != nil && attempts > 1 && ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
 			// The first attempt may have moved it before the connection dropped.
-			if cur, cerr := s.guidOn(c, ch.NewDN); cerr == nil && (ch.GUID == "" || strings.EqualFold(cur, ch.GUID)) {
+			if cur, cerr := identityOn(c, ch.NewDN); cerr == nil && (ch.GUID == "" || strings.EqualFold(cur.GUID, ch.GUID)) {
 				return nil
 			}
 		}
@@ -563,19 +570,6 @@ func (s *session) move(ctx context.Context, ch providers.Change, r *providers.Re
 		return err
 	}
 	return s.readBack(ctx, ch.NewDN, r)
-}
-
-// guidOn returns the objectGUID of dn read on c.
-func (s *session) guidOn(c *conn, dn string) (string, error) {
-	req := ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false, "(objectClass=*)", []string{"objectGUID"}, nil)
-	res, err := c.l.Search(req)
-	if err != nil {
-		return "", err
-	}
-	if len(res.Entries) != 1 {
-		return "", errors.New("not found")
-	}
-	return DecodeGUID(res.Entries[0].GetRawAttributeValue("objectGUID"))
 }
 
 func (s *session) delete(ctx context.Context, ch providers.Change, r *providers.Result) error {
