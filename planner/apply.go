@@ -220,6 +220,9 @@ func walk(ctx context.Context, opts ApplyOptions, log hclog.Logger) hcl.Diagnost
 		return diags
 	}
 	defer cs.close(ctx)
+	if err := checkProviderVersions(opts.Plan, cs); err != nil {
+		return append(diags, StaleDiag(err))
+	}
 
 	results := make(chan outcome, opts.Parallelism)
 	ins := map[string]chan providers.Change{}

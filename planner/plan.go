@@ -181,6 +181,7 @@ func Plan(ctx context.Context, opts Options) (*plans.Plan, hcl.Diagnostics) {
 		return nil, pl.diags
 	}
 	defer cs.close(ctx)
+	pl.plan.Providers = providerVersions(cs)
 	start := time.Now()
 	invs, err := discoverAll(ctx, cs, scopes, opts.Hooks)
 	if err != nil {

@@ -232,7 +232,7 @@ func (l *Local) writeSnapshot(s *State) (err error) {
 	l.removeStaleTemps()
 	tmp, err := os.CreateTemp(dir, filepath.Base(l.path)+".tmp-*")
 	if err != nil {
-		return fmt.Errorf("write %s: %w", l.path, err)
+		return fmt.Errorf("write %s: %w", l.path, describeFSError(err, filepath.Join(dir, filepath.Base(l.path)+".tmp-*")))
 	}
 	defer func() {
 		if err != nil {
@@ -340,7 +340,7 @@ func (l *Local) Lock(ctx context.Context, info LockInfo) (Unlocker, error) {
 	path := l.LockPath()
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("lock %s: %w", l.path, err)
+		return nil, fmt.Errorf("lock %s: %w", l.path, describeFSError(err, path))
 	}
 	delay := l.pollMin
 	var timer *time.Timer
@@ -489,7 +489,7 @@ func (j *localJournal) Append(rec []byte) error {
 		path := j.local.JournalPath()
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o644)
 		if err != nil {
-			return fmt.Errorf("create %s: %w", path, err)
+			return fmt.Errorf("create %s: %w", path, describeFSError(err, path))
 		}
 		// The journal's directory entry must be durable before any record
 		// in it is reported durable.

@@ -92,6 +92,12 @@ func (m *meta) load(o *output, in config.Inputs, allowMissing bool) (*loaded, bo
 		o.diags(diags)
 		return nil, false
 	}
+	return m.evaluate(o, cfg, diags, in, allowMissing)
+}
+
+// evaluate evaluates a loaded configuration (diags are its loading's) with
+// the given inputs.
+func (m *meta) evaluate(o *output, cfg *config.Config, diags hcl.Diagnostics, in config.Inputs, allowMissing bool) (*loaded, bool) {
 	scope, d := cfg.Evaluate(config.EvalOptions{Inputs: in, AllowMissing: allowMissing})
 	diags = append(diags, d...)
 	o.diags(diags)
@@ -141,13 +147,13 @@ func runPlan(m *meta, args []string) int {
 		return code
 	}
 	o := m.output(f.json, f.noColor)
-	_, _, unlock, p, ok := m.planLocked(o, &f, "plan")
+	l, _, unlock, p, ok := m.planLocked(o, &f, "plan")
 	if !ok {
 		return exitError
 	}
 	defer unlock.Unlock()
 	if out != "" {
-		if err := plans.WriteFile(out, p); err != nil {
+		if err := planner.SavePlan(m.ctx, out, p, l.backend); err != nil {
 			o.diags(errDiag("Cannot save plan", err, ""))
 			return exitError
 		}

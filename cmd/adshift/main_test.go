@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"flag"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -24,6 +27,7 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:           "testdata/script",
 		UpdateScripts: *update,
+		Cmds:          map[string]func(*testscript.TestScript, bool, []string){"flipbyte": cmdFlipByte, "planedit": cmdPlanEdit},
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("NO_COLOR", "")
 			env.Setenv("ADSHIFT_LOG", "")
@@ -67,4 +71,57 @@ func copyFile(from, to string) error {
 		return err
 	}
 	return out.Close()
+}
+
+// cmdFlipByte flips the low bit of one byte of a file: flipbyte FILE
+// OFFSET, a negative OFFSET counting from the end.
+func cmdFlipByte(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: flipbyte FILE OFFSET")
+	}
+	path := ts.MkAbs(args[0])
+	data, err := os.ReadFile(path)
+	ts.Check(err)
+	off, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	if off < 0 {
+		off += len(data)
+	}
+	if off < 0 || off >= len(data) {
+		ts.Fatalf("offset %s outside %d bytes", args[1], len(data))
+	}
+	data[off] ^= 1
+	ts.Check(os.WriteFile(path, data, 0o644))
+}
+
+// cmdPlanEdit does what someone without the plan key can do to a plan
+// file: decompress its JSON, replace the first OLD with NEW, and compress
+// it again between the untouched header and trailer. planedit FILE OLD NEW
+func cmdPlanEdit(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: planedit FILE OLD NEW")
+	}
+	path := ts.MkAbs(args[0])
+	data, err := os.ReadFile(path)
+	ts.Check(err)
+	start := bytes.Index(data, []byte{0x1f, 0x8b})
+	trailer := len(data) - len("mac \n") - 64
+	if start < 0 || trailer <= start || !bytes.HasPrefix(data[trailer:], []byte("mac ")) {
+		ts.Fatalf("%s does not look like a plan file", path)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(data[start:trailer]))
+	ts.Check(err)
+	js, err := io.ReadAll(zr)
+	ts.Check(err)
+	if !bytes.Contains(js, []byte(args[1])) {
+		ts.Fatalf("%q is not in the plan", args[1])
+	}
+	js = bytes.Replace(js, []byte(args[1]), []byte(args[2]), 1)
+	var out bytes.Buffer
+	out.Write(data[:start])
+	zw := gzip.NewWriter(&out)
+	zw.Write(js)
+	ts.Check(zw.Close())
+	out.Write(data[trailer:])
+	ts.Check(os.WriteFile(path, out.Bytes(), 0o644))
 }
