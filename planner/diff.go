@@ -143,7 +143,7 @@ func (pl *planning) stageItem(it *item) {
 		if dep := pl.ensureOU(ou, w.Target.Name, t.TargetOU); dep != nil {
 			pl.dependOn(c, dep)
 		}
-		if pl.planned(newDN.Key(), it) {
+		if pl.planned(newDN, it) {
 			it.change, it.finalDN = c, c.DN
 			pl.creates = append(pl.creates, c)
 		}
@@ -180,7 +180,7 @@ func (pl *planning) stageItem(it *item) {
 				if dep := pl.ensureOU(ou, w.Target.Name, t.TargetOU); dep != nil {
 					pl.dependOn(c, dep)
 				}
-				if pl.planned(newDN.Key(), it) {
+				if pl.planned(newDN, it) {
 					it.change, it.finalDN = c, c.NewDN
 					pl.moves = append(pl.moves, c)
 				}
@@ -191,16 +191,26 @@ func (pl *planning) stageItem(it *item) {
 
 // planned records that it will own the DN key, and reports a clash when
 // two objects would end up at one DN.
-func (pl *planning) planned(key string, it *item) bool {
+func (pl *planning) planned(d dn.DN, it *item) bool {
+	key := d.Key()
 	if pl.finalKeys == nil {
 		pl.finalKeys = map[string]*item{}
 	}
 	if prev, ok := pl.finalKeys[key]; ok && prev != it {
-		pl.plan.Warnings = append(pl.plan.Warnings, plans.Warning{
-			Address: it.addr,
-			Summary: "Two objects would get the same DN",
-			Detail:  fmt.Sprintf("%s and %s would both be written as %s. Neither is guessed: give the template a name expression that keeps them apart.", prev.src.DN, it.src.DN, key),
-		})
+		d := &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Two objects would get the same DN",
+			Detail: fmt.Sprintf("%s (%s) and %s (%s) would both be written as %s. Neither is guessed. "+
+				"Give the template a name expression that keeps them apart, e.g. name = source.sAMAccountName, or a target_ou per source OU.",
+				prev.addr, prev.src.DN, it.addr, it.src.DN, d.String()),
+		}
+		if it.tmpl != nil {
+			d.Subject = it.tmpl.DeclRange.Ptr()
+			if it.tmpl.Name != nil {
+				d.Subject = it.tmpl.Name.Range().Ptr()
+			}
+		}
+		pl.diags = append(pl.diags, d)
 		return false
 	}
 	if o := pl.invs[it.wf.Target.Name].byKey[key]; o != nil && o != it.tgt {

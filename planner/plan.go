@@ -362,10 +362,18 @@ func (pl *planning) matchKind(w *config.Workflow, ki kindInfo) {
 
 	// State first, so a pair known from an earlier apply keeps its target
 	// even if a rule would now pick another.
-	items := make([]*item, len(srcs))
-	for i, o := range srcs {
+	items := make([]*item, 0, len(srcs))
+	byAddr := make(map[string]*item, len(srcs))
+	for _, o := range srcs {
 		it := &item{wf: w, ki: ki, tmpl: tmpl, addr: address(w.Name, ki.noun, addrKey(o)), src: o}
-		items[i] = it
+		if prev := byAddr[it.addr]; prev != nil {
+			// Two objects under one address would be two creates that state
+			// records as one: a plan that never converges. Neither is kept.
+			pl.addrClash(w, prev, it)
+			continue
+		}
+		byAddr[it.addr] = it
+		items = append(items, it)
 		pl.bySrc[o] = it
 		if o.GUID == "" {
 			continue
@@ -457,6 +465,24 @@ func (pl *planning) matchKind(w *config.Workflow, ki kindInfo) {
 	}
 	pl.plan.Counts = append(pl.plan.Counts, count)
 	pl.items = append(pl.items, items...)
+}
+
+// addrClash reports two source objects of one workflow that share an
+// address (their sAMAccountName, or cn where they have none).
+func (pl *planning) addrClash(w *config.Workflow, a, b *item) {
+	key := "sAMAccountName"
+	if a.src.Get("samaccountname") == "" {
+		key = "cn"
+	}
+	pl.diags = append(pl.diags, &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Two source objects have one address",
+		Detail: fmt.Sprintf("%s would stand for both %s and %s of environment.%s: they have the same %s. "+
+			"adshift keys each %s by its %s, so it cannot create, match or record them apart. "+
+			"Fix the source so each has its own %s (a directory never holds two; an export or snapshot that does is damaged or merged), or leave one out of the source scope.",
+			a.addr, a.src.DN, b.src.DN, w.Source.Name, key, a.ki.noun, key, key),
+		Subject: w.DeclRange.Ptr(),
+	})
 }
 
 func rulesString(rules []config.MatchRule) string {

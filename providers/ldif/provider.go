@@ -233,6 +233,9 @@ func (p *Provider) Discover(ctx context.Context, scope providers.Scope, emit fun
 			return err
 		}
 		kind, ok := classify(e)
+		if !ok && sel.inScope(e.dn) && e.get("objectClass") == nil {
+			return fmt.Errorf("read %s: %w", p.file, unclassifiedError(p.st.name, p.st.unclassified[e.key], e.dnStr))
+		}
 		if !ok || !sel.inScope(e.dn) || !sel.keepKind(kind) {
 			continue
 		}

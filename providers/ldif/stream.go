@@ -179,12 +179,16 @@ func (p *Provider) streamLocked(ctx context.Context, sel *selection, emit func([
 	seen := newKeySet(hint)
 	out := newBatcher(emit)
 	fail := func(err error) error { return fmt.Errorf("read %s: %w", file, err) }
+	var unclassified error
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		rec, err := r.Next()
 		if errors.Is(err, io.EOF) {
+			if unclassified != nil {
+				return fail(unclassified)
+			}
 			return out.flush()
 		}
 		if err != nil {
@@ -207,6 +211,14 @@ func (p *Provider) streamLocked(ctx context.Context, sel *selection, emit func([
 			continue
 		}
 		kind, ok := classify(&e)
+		if !ok && e.get("objectClass") == nil {
+			// Reported at the end, so that a damaged entry further on
+			// (which loading reports first) takes precedence.
+			if unclassified == nil {
+				unclassified = unclassifiedError(name, rec.Line, rec.DN)
+			}
+			continue
+		}
 		if !ok || !sel.keepKind(kind) {
 			continue
 		}
