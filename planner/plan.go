@@ -36,6 +36,10 @@ type Options struct {
 	// MaxDeletes bounds the deletes of one plan; 0 means DefaultMaxDeletes,
 	// a negative value means no limit.
 	MaxDeletes int
+	// MaxMissing bounds, per workflow, the source objects state knows that
+	// discovery no longer finds; 0 means half of those state knows, a
+	// negative value means no limit.
+	MaxMissing int
 	// Version is stamped into the plan.
 	Version string
 }
@@ -204,6 +208,8 @@ func Plan(ctx context.Context, opts Options) (*plans.Plan, hcl.Diagnostics) {
 		}
 	}
 	pl.log.Debug("matched", "items", len(pl.items), "took", time.Since(start))
+	pl.checkTemplateRefs()
+	pl.checkSourceLoss()
 	pl.stageAll()
 	for _, it := range pl.items {
 		pl.stageItem(it)

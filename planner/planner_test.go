@@ -260,16 +260,18 @@ func TestPlan_deletesOnlyWhenAskedAndBounded(t *testing.T) {
 		st.Objects[addr] = &state.Object{Address: addr, Workflow: "id", Kind: "user", Source: state.Identity{GUID: "s-" + n},
 			Target: state.Identity{GUID: "t-" + n}, Created: i < 2} // c was matched, not created
 	}
-	p := mustPlan(t, baseConfig+identities, source, target, st)
+	// The source lost every object: confirmed with -max-missing.
+	confirmed := func(o *Options) { o.MaxMissing = 3 }
+	p := mustPlan(t, baseConfig+identities, source, target, st, confirmed)
 	if diff := cmp.Diff([]string{`delete workflow.id.user["a"]`, `delete workflow.id.user["b"]`}, summary(p)); diff != "" {
 		t.Errorf("only objects adshift created are deleted (-want +got):\n%s", diff)
 	}
-	_, diags := tryPlan(t, baseConfig+identities, source, target, st, func(o *Options) { o.MaxDeletes = 1 })
+	_, diags := tryPlan(t, baseConfig+identities, source, target, st, confirmed, func(o *Options) { o.MaxDeletes = 1 })
 	if !diags.HasErrors() || !strings.Contains(diags.Error(), "Too many deletes") {
 		t.Errorf("want the delete guard, got %v", diags)
 	}
 	kept := strings.Replace(identities, `on_source_removed = "delete"`, ``, 1)
-	if p := mustPlan(t, baseConfig+kept, source, target, st); len(p.Changes) != 0 {
+	if p := mustPlan(t, baseConfig+kept, source, target, st, confirmed); len(p.Changes) != 0 {
 		t.Errorf("without on_source_removed nothing is deleted: %v", summary(p))
 	}
 }

@@ -64,3 +64,80 @@ func TestPlan_twoObjectsOneTargetDN(t *testing.T) {
 		t.Error("the error points at no template")
 	}
 }
+
+// An empty or wrong-scoped source must not read as "No changes" (or as
+// "delete everything"): losing more than half of what state knows is
+// refused until confirmed with MaxMissing.
+func TestPlan_sourceLossIsRefusedUnlessConfirmed(t *testing.T) {
+	target := newFakeDir(obj(providers.KindOU, "OU=M,DC=t"))
+	st := state.New()
+	var all []*providers.Object
+	for _, n := range []string{"a", "b", "c", "d"} {
+		addr := `workflow.id.user["` + n + `"]`
+		st.Objects[addr] = &state.Object{Address: addr, Workflow: "id", Kind: "user", Source: state.Identity{GUID: "s-" + n}, Target: state.Identity{GUID: "t-" + n}}
+		all = append(all, obj(providers.KindUser, "CN="+n+",DC=s", "sAMAccountName", n, "objectGUID", "s-"+n))
+	}
+	tests := []struct {
+		name    string
+		source  []*providers.Object
+		max     int
+		refused string // the error's words, or "" when the plan is made
+		warned  bool
+	}{
+		{"empty source", nil, 0, "no longer returns all 4 source objects", false},
+		{"three of four gone", all[:1], 0, "no longer returns 3 of the 4 source objects", false},
+		{"half gone is allowed, with a warning", all[:2], 0, "", true},
+		{"empty source confirmed", nil, 4, "", true},
+		{"confirmed too low", nil, 3, "-max-missing=4", false},
+		{"no limit", nil, -1, "", true},
+		{"nothing gone", all, 0, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, diags := tryPlan(t, baseConfig+identities, newFakeDir(tt.source...), target, st, func(o *Options) { o.MaxMissing = tt.max })
+			d := diagWith(diags, hcl.DiagError, "Source is missing objects state knows")
+			if tt.refused != "" {
+				if d == nil || p != nil || !strings.Contains(d.Detail, tt.refused) {
+					t.Fatalf("want the plan refused with %q, got %v", tt.refused, diags)
+				}
+				return
+			}
+			if d != nil || p == nil {
+				t.Fatalf("want a plan, got %v", diags)
+			}
+			warned := false
+			for _, w := range p.Warnings {
+				warned = warned || w.Summary == "Source objects gone"
+			}
+			if warned != tt.warned {
+				t.Fatalf("warning %v, want %v: %+v", warned, tt.warned, p.Warnings)
+			}
+		})
+	}
+}
+
+// A misspelt source attribute in a template validates and plans, but must
+// not drop the attribute from every object without a word.
+func TestPlan_templateReadsAnAttributeNoSourceHas(t *testing.T) {
+	source := newFakeDir(obj(providers.KindUser, "CN=Ann,DC=s", "sAMAccountName", "ann", "displayName", "Ann", "objectGUID", "s-1"))
+	target := newFakeDir(obj(providers.KindOU, "OU=M,DC=t"))
+	cfg := strings.Replace(identities, "displayName = source.displayName", "displayName = source.displayNmae", 1)
+	p, diags := tryPlan(t, baseConfig+cfg, source, target, state.New())
+	d := diagWith(diags, hcl.DiagWarning, "Template reads an attribute no source object has")
+	if p == nil || d == nil {
+		t.Fatalf("want a plan and a warning, got %v", diags)
+	}
+	for _, want := range []string{"users template of workflow.id", "source.displayNmae", "Did you mean displayName?"} {
+		if !strings.Contains(d.Detail, want) {
+			t.Errorf("the warning does not say %q: %s", want, d.Detail)
+		}
+	}
+	if d.Subject == nil || d.Subject.Start.Line == 0 || !strings.Contains(baseConfig+cfg, "source.displayNmae") {
+		t.Errorf("the warning points nowhere: %v", d.Subject)
+	}
+	// Spelt right, no warning.
+	_, diags = tryPlan(t, baseConfig+identities, source, target, state.New())
+	if d := diagWith(diags, hcl.DiagWarning, "Template reads an attribute no source object has"); d != nil {
+		t.Errorf("a warning for an attribute the source has: %s", d.Detail)
+	}
+}

@@ -27,8 +27,9 @@ func (v *View) Plan(p *plans.Plan) {
 	pal := v.palette()
 	s := p.Summary()
 	if !p.HasChanges() && len(p.Devices) == 0 && len(problems(p)) == 0 {
-		fmt.Fprintf(bw, "\n%s The directories match the configuration.\n\n", pal.bold("No changes."))
-		fmt.Fprintln(bw, summaryLine(s))
+		fmt.Fprintf(bw, "\n%s The directories match the configuration.\n", pal.bold("No changes."))
+		writeWarnings(bw, pal, p.Warnings) // never hidden behind "No changes"
+		fmt.Fprintf(bw, "\n%s\n", summaryLine(s))
 		return
 	}
 	if len(p.Changes) > 0 {
@@ -66,20 +67,25 @@ func (v *View) Plan(p *plans.Plan) {
 	for _, co := range p.Cutovers {
 		writeCutover(bw, pal, co, p.Devices)
 	}
-	if len(p.Warnings) > 0 {
-		fmt.Fprintf(bw, "\n%s\n", pal.warn(fmt.Sprintf("Warnings (%d):", len(p.Warnings))))
-		for _, w := range p.Warnings {
-			if w.Address != "" {
-				fmt.Fprintf(bw, "  - %s: %s\n", w.Address, w.Summary)
-			} else {
-				fmt.Fprintf(bw, "  - %s\n", w.Summary)
-			}
-			if w.Detail != "" {
-				fmt.Fprintf(bw, "      %s\n", w.Detail)
-			}
+	writeWarnings(bw, pal, p.Warnings)
+	fmt.Fprintf(bw, "\n%s\n", pal.bold(summaryLine(s)))
+}
+
+func writeWarnings(bw io.Writer, pal palette, ws []plans.Warning) {
+	if len(ws) == 0 {
+		return
+	}
+	fmt.Fprintf(bw, "\n%s\n", pal.warn(fmt.Sprintf("Warnings (%d):", len(ws))))
+	for _, w := range ws {
+		if w.Address != "" {
+			fmt.Fprintf(bw, "  - %s: %s\n", w.Address, w.Summary)
+		} else {
+			fmt.Fprintf(bw, "  - %s\n", w.Summary)
+		}
+		if w.Detail != "" {
+			fmt.Fprintf(bw, "      %s\n", w.Detail)
 		}
 	}
-	fmt.Fprintf(bw, "\n%s\n", pal.bold(summaryLine(s)))
 }
 
 // writeChanges renders the changes in order; large plans are rendered in

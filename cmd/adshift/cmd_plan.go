@@ -24,6 +24,7 @@ type planFlags struct {
 	parallelism int
 	lockTimeout time.Duration
 	maxDeletes  int
+	maxMissing  int
 }
 
 func (f *planFlags) register(fs interface {
@@ -36,6 +37,7 @@ func (f *planFlags) register(fs interface {
 	fs.IntVar(&f.parallelism, "parallelism", planner.DefaultParallelism, "Changes in flight at once during apply")
 	fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "How long to wait for the state lock")
 	fs.IntVar(&f.maxDeletes, "max-deletes", planner.DefaultMaxDeletes, "Refuse a plan that deletes more target objects than this (-1: no limit)")
+	fs.IntVar(&f.maxMissing, "max-missing", 0, "Refuse a plan when more source objects that state knows are missing from a workflow's source than this (0: half of them; -1: no limit)")
 }
 
 // output bundles the human and JSON views of one command.
@@ -111,7 +113,7 @@ func (m *meta) evaluate(o *output, cfg *config.Config, diags hcl.Diagnostics, in
 func (m *meta) makePlan(o *output, l *loaded, st *state.State, f *planFlags) (*plans.Plan, bool) {
 	p, diags := planner.Plan(m.ctx, planner.Options{
 		Config: l.cfg, Scope: l.scope, State: st, Launcher: launcher{m},
-		Hooks: o.hooks(), Logger: m.logger, MaxDeletes: f.maxDeletes, Version: version,
+		Hooks: o.hooks(), Logger: m.logger, MaxDeletes: f.maxDeletes, MaxMissing: f.maxMissing, Version: version,
 	})
 	o.diags(diags)
 	if diags.HasErrors() || p == nil {

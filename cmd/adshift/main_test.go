@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -27,7 +28,7 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:           "testdata/script",
 		UpdateScripts: *update,
-		Cmds:          map[string]func(*testscript.TestScript, bool, []string){"flipbyte": cmdFlipByte, "planedit": cmdPlanEdit},
+		Cmds:          map[string]func(*testscript.TestScript, bool, []string){"flipbyte": cmdFlipByte, "planedit": cmdPlanEdit, "replace": cmdReplace},
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("NO_COLOR", "")
 			env.Setenv("ADSHIFT_LOG", "")
@@ -124,4 +125,20 @@ func cmdPlanEdit(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(zw.Close())
 	out.Write(data[trailer:])
 	ts.Check(os.WriteFile(path, out.Bytes(), 0o644))
+}
+
+// cmdReplace replaces the first OLD in a file with NEW (\n in either
+// stands for a newline): replace FILE OLD NEW
+func cmdReplace(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: replace FILE OLD NEW")
+	}
+	path := ts.MkAbs(args[0])
+	data, err := os.ReadFile(path)
+	ts.Check(err)
+	unq := func(s string) string { return strings.ReplaceAll(s, `\n`, "\n") }
+	if !strings.Contains(string(data), unq(args[1])) {
+		ts.Fatalf("%q is not in %s", args[1], args[0])
+	}
+	ts.Check(os.WriteFile(path, []byte(strings.Replace(string(data), unq(args[1]), unq(args[2]), 1)), 0o644))
 }
