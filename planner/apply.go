@@ -60,7 +60,13 @@ func Apply(ctx context.Context, opts ApplyOptions) hcl.Diagnostics {
 
 	n, err := recordMatches(opts.Txn, opts.Plan.Matches, opts.Parallelism)
 	if err != nil {
-		return append(diags, stateDiag(err))
+		// Nothing was sent to a directory yet: say so, not "the change was
+		// made".
+		return append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot write state",
+			Detail:   err.Error() + ". No directory change was made. Fix the problem (disk space, permissions) and run apply again.",
+		})
 	}
 	if n > 0 {
 		opts.Hooks.Recorded(n)

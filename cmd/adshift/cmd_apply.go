@@ -71,7 +71,11 @@ func (m *meta) apply(o *output, l *loaded, st *state.State, p *plans.Plan, f *pl
 		Hooks: o.hooks(), Logger: m.logger, Parallelism: f.parallelism, Stop: m.stop,
 	})
 	if err := txn.Commit(); err != nil {
-		diags = append(diags, errDiag("Cannot save state", err, "Every completed change is in the state journal beside the state file; the next run replays it.")...)
+		hint := "Nothing was recorded in the state journal, so there is nothing to replay: fix the problem and run again."
+		if n := txn.Durable(); n > 0 {
+			hint = fmt.Sprintf("The %d recorded changes are in the state journal beside the state file; the next run replays them.", n)
+		}
+		diags = append(diags, errDiag("Cannot save state", err, hint)...)
 	}
 	o.diags(diags)
 	if diags.HasErrors() {

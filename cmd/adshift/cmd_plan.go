@@ -198,8 +198,14 @@ func (m *meta) planLocked(o *output, f *planFlags, op string) (*loaded, *state.S
 // lockedState takes the state lock for op and loads the state.
 func (m *meta) lockedState(o *output, l *loaded, op string, timeout time.Duration) (*state.State, state.Unlocker, bool) {
 	unlock, err := m.lock(l.backend, op, timeout)
-	if err != nil {
+	var le *state.LockError
+	switch {
+	case errors.As(err, &le):
 		o.diags(errDiag("State is locked", err, "Wait for the other run to finish, use -lock-timeout to wait for it, or if it died run adshift force-unlock with the lock ID."))
+		return nil, nil, false
+	case err != nil:
+		// Not someone else's lock: a path or permission problem, said as such.
+		o.diags(errDiag("Cannot lock state", err, ""))
 		return nil, nil, false
 	}
 	st, err := l.backend.Load(m.ctx)
