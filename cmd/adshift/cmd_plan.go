@@ -57,6 +57,7 @@ func (m *meta) output(jsonMode, noColor bool) *output {
 }
 
 func (o *output) diags(d hcl.Diagnostics) {
+	d = scrub(d, o.m.secrets)
 	if o.json != nil {
 		o.json.Diagnostics(d)
 		return
@@ -102,6 +103,9 @@ func (m *meta) load(o *output, in config.Inputs, allowMissing bool) (*loaded, bo
 func (m *meta) evaluate(o *output, cfg *config.Config, diags hcl.Diagnostics, in config.Inputs, allowMissing bool) (*loaded, bool) {
 	scope, d := cfg.Evaluate(config.EvalOptions{Inputs: in, AllowMissing: allowMissing})
 	diags = append(diags, d...)
+	if scope != nil {
+		m.secrets = scope.SensitiveStrings()
+	}
 	o.diags(diags)
 	if diags.HasErrors() {
 		return nil, false
@@ -215,6 +219,22 @@ func (m *meta) lockedState(o *output, l *loaded, op string, timeout time.Duratio
 		return nil, nil, false
 	}
 	return st, unlock, true
+}
+
+// scrub returns d with every secret in a summary or detail replaced by
+// "(sensitive)"; d itself is not changed.
+func scrub(d hcl.Diagnostics, secrets []string) hcl.Diagnostics {
+	if len(secrets) == 0 {
+		return d
+	}
+	out := make(hcl.Diagnostics, len(d))
+	for i, x := range d {
+		c := *x
+		c.Summary = config.ScrubStrings(c.Summary, secrets)
+		c.Detail = config.ScrubStrings(c.Detail, secrets)
+		out[i] = &c
+	}
+	return out
 }
 
 // errDiag wraps an error as a diagnostic without a source range.

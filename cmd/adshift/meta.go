@@ -34,6 +34,9 @@ type meta struct {
 	parser *config.Parser
 	view   *ui.View
 	logf   io.Closer
+	// secrets are the values derived from sensitive variables, scrubbed
+	// from every diagnostic shown (set once the configuration is evaluated).
+	secrets []string
 }
 
 func newMeta(ctx context.Context, dir string, stdin io.Reader, stdout, stderr io.Writer, stop <-chan struct{}) *meta {
