@@ -64,7 +64,7 @@ provision() {
 		--host-name=dc1 --targetdir="$tmp" \
 		--option="interfaces=$(dc_ip "$dc")" --option="bind interfaces only=yes" \
 		--option="dns forwarder=127.0.0.1" --option="pid directory=$dir/pid" \
-		--option="log file=$dir/log" --option="server services=ldap,cldap,kdc,dns" \
+		--option="log file=$dir/log" --option="server services=$(dc_services "$dc")" \
 		--option="lock directory=$dir/lock" --option="state directory=$dir/state" \
 		--option="cache directory=$dir/cache" --option="ncalrpc dir=$dir/ncalrpc" \
 		>"$tmp.log" 2>&1 || { cat "$tmp.log" >&2; die "$dc: provision failed"; }
@@ -85,8 +85,41 @@ configure_tls() {
 	tls cafile = $dir/tls/ca.pem" "$dir/etc/smb.conf"
 }
 
+# configure_services NAME: make smb.conf's "server services" what dc_services
+# says. Returns 0 when it changed the file (a running DC must restart).
+configure_services() {
+	local dc=$1 conf want; conf="$(dc_dir "$dc")/etc/smb.conf"; want="$(dc_services "$dc")"
+	[ -s "$conf" ] || return 1
+	if grep -E "^\s*server services\s*=" "$conf" >/dev/null; then
+		[ "$(sed -nE 's/^\s*server services\s*=\s*//p' "$conf" | tr -d ' ')" = "$(echo "$want" | tr -d ' ')" ] && return 1
+		sed -i -E "s/^(\s*)server services\s*=.*/\1server services = $want/" "$conf"
+	else
+		sed -i "/^\[global\]/a\\
+	server services = $want" "$conf"
+	fi
+	log "$dc: server services = $want"
+	return 0
+}
+
+# configure_hosts: one /etc/hosts line per DC host name, marked so that
+# re-runs replace rather than add, and down.sh can remove them. /etc/hosts
+# is rewritten in place (it may be a bind mount that rename cannot replace).
+configure_hosts() {
+	local want="" dc cur
+	for dc in "${LAB_DCS[@]}"; do want+="$(dc_ip "$dc") $(dc_host "$dc") $HOSTS_MARK"$'\n'; done
+	cur="$(grep -F "$HOSTS_MARK" /etc/hosts || true)"
+	[ "$cur"$'\n' = "$want" ] && return 0
+	{ grep -vF "$HOSTS_MARK" /etc/hosts || true; printf '%s' "$want"; } >"$RUN_DIR/hosts.new"
+	cat "$RUN_DIR/hosts.new" >/etc/hosts; rm -f "$RUN_DIR/hosts.new"
+	log "/etc/hosts: $(echo "$want" | tr '\n' ';')"
+}
+
 bring_up() {
 	local dc=$1 dir; dir="$(dc_dir "$dc")"
+	if configure_services "$dc" && dc_running "$dc"; then
+		log "$dc: restarting samba for its new services"
+		"$LAB_DIR/dc.sh" stop "$dc"
+	fi
 	if dc_running "$dc" && dc_ldaps_ok "$dc"; then
 		log "$dc: reusing running DC (pid $(dc_pid "$dc"), $(dc_url "$dc"))"
 		return 0
@@ -108,6 +141,7 @@ install_packages
 add_addresses
 mkdir -p "$RUN_DIR"; chmod 700 "$RUN_DIR"
 printf '%s' "$LAB_PASSWORD" >"$RUN_DIR/password"; chmod 600 "$RUN_DIR/password"
+configure_hosts
 
 pids=()
 for dc in "${LAB_DCS[@]}"; do
