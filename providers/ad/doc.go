@@ -57,6 +57,11 @@
 //	new_users      { password = "random" }  # or "disabled"
 //	created_marker { attribute = "adminDescription", value = "adshift" }
 //
+// Offline domain join (odj.go): ProvisionOfflineJoin pre-stages or reuses a
+// computer account with a fresh random machine password, reads the domain
+// facts over LDAP and writes the ODJ blob built by package odj, owner-only;
+// the password lives only in memory and in that file (docs/ad-provider.md).
+//
 // What it leaves to others: planning, diffing, delete thresholds (planner),
 // state (state), the plugin transport (providers).
 package ad
