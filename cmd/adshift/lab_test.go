@@ -89,6 +89,24 @@ func noSecret(t *testing.T, secret string, outputs []string, dir string) {
 	})
 }
 
+// twoDomains copies examples/two-domains into a fresh directory and
+// returns a labRun there, with the lab's password in the variables and the
+// log at level logLevel in debug.log.
+func twoDomains(t *testing.T, lab map[string]string, logLevel string) *labRun {
+	t.Helper()
+	bin, dir := adshiftBin(t), filepath.Join(t.TempDir(), "two-domains")
+	if err := copyDir("../../examples/two-domains", dir); err != nil {
+		t.Fatal(err)
+	}
+	secret := lab["ADSHIFT_LAB_PASSWORD"]
+	env := []string{
+		"ADSHIFT_VAR_source_password=" + secret, "ADSHIFT_VAR_target_password=" + secret,
+		"ADSHIFT_VAR_lab_dir=" + filepath.Join(lab["ADSHIFT_LAB_DIR"], ".run"),
+		"ADSHIFT_LOG=" + logLevel, "ADSHIFT_LOG_PATH=" + filepath.Join(dir, "debug.log"),
+	}
+	return &labRun{t: t, bin: bin, dir: dir, env: env}
+}
+
 // TestLabTwoDomains migrates the example estate between the lab's two real
 // domain controllers through the CLI, checks the result with Samba's own
 // tools, corrects drift, and greps everything for the password.
@@ -98,17 +116,8 @@ func TestLabTwoDomains(t *testing.T) {
 	// Start from a target without the migrated tree.
 	ldapTarget(t, lab, "ldapdelete", "-r", "OU=Migrated,DC=target,DC=test")
 
-	bin, dir := adshiftBin(t), filepath.Join(t.TempDir(), "two-domains")
-	if err := copyDir("../../examples/two-domains", dir); err != nil {
-		t.Fatal(err)
-	}
-	secret := lab["ADSHIFT_LAB_PASSWORD"]
-	env := []string{
-		"ADSHIFT_VAR_source_password=" + secret, "ADSHIFT_VAR_target_password=" + secret,
-		"ADSHIFT_VAR_lab_dir=" + filepath.Join(lab["ADSHIFT_LAB_DIR"], ".run"),
-		"ADSHIFT_LOG=debug", "ADSHIFT_LOG_PATH=" + filepath.Join(dir, "debug.log"),
-	}
-	run := &labRun{t: t, bin: bin, dir: dir, env: env}
+	run := twoDomains(t, lab, "debug")
+	dir, secret := run.dir, lab["ADSHIFT_LAB_PASSWORD"]
 	step := run.step
 	step(0, "validate")
 	r := step(2, "plan", "-out", "p", "-detailed-exitcode")

@@ -36,6 +36,7 @@ var commands = map[string]command{
 	"apply":          {"Carry out a plan", runApply, false},
 	"show":           {"Show a saved plan or the state", runShow, false},
 	"state":          {"Inspect the state (list, show)", runState, false},
+	"odj":            {"Offline domain join blobs (provision, inspect)", runODJ, false},
 	"force-unlock":   {"Release a stuck state lock", runForceUnlock, false},
 	"version":        {"Show the adshift version", runVersion, false},
 	"provider-serve": {"Serve a built-in provider (used by adshift itself)", runProviderServe, true},

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/adshift/adshift/odj"
+	"github.com/adshift/adshift/planner"
+	"github.com/adshift/adshift/providers"
+	"github.com/adshift/adshift/providers/ad"
+	"github.com/adshift/adshift/ui"
+)
+
+const odjUsage = `Usage: adshift odj <subcommand> [options] ARG
+
+Offline domain join blobs, as djoin /provision writes them:
+
+  provision [options] COMPUTER   Pre-stage COMPUTER in the target domain with a fresh
+                                 machine password and write its blob (COMPUTER.odj)
+  inspect [-json] FILE           Print every field of a blob except the password
+`
+
+func runODJ(m *meta, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(m.stderr, odjUsage)
+		return exitError
+	}
+	switch args[0] {
+	case "provision":
+		return runODJProvision(m, args[1:])
+	case "inspect":
+		return runODJInspect(m, args[1:])
+	case "-help", "-h", "--help":
+		fmt.Fprint(m.stdout, odjUsage)
+		return exitOK
+	}
+	fmt.Fprintf(m.stderr, "Error: unknown odj subcommand %q\n\n%s", args[0], odjUsage)
+	return exitError
+}
+
+func runODJInspect(m *meta, args []string) int {
+	var jsonMode, noColor bool
+	fs := newFlags(m, "odj inspect", "odj inspect [-json] FILE")
+	fs.BoolVar(&jsonMode, "json", false, "Write one JSON document")
+	fs.BoolVar(&noColor, "no-color", false, "Do not colour the output")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	o := m.output(false, noColor)
+	if fs.NArg() != 1 {
+		o.diags(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Missing blob file", Detail: "odj inspect takes one argument, the blob file (as djoin /savefile or adshift odj provision wrote it)."}})
+		return exitError
+	}
+	name := fs.Arg(0)
+	raw, err := os.ReadFile(name)
+	if err != nil {
+		o.diags(errDiag("Cannot read blob", err, ""))
+		return exitError
+	}
+	data, err := odj.ReadFile(raw)
+	clear(raw)
+	if err != nil {
+		o.diags(errDiag("Not an offline domain join blob", fmt.Errorf("%s: %w", name, err), ""))
+		return exitError
+	}
+	if jsonMode {
+		if err := ui.ODJDocument(m.stdout, name, data); err != nil {
+			o.diags(errDiag("Cannot write JSON", err, ""))
+			return exitError
+		}
+		return exitOK
+	}
+	m.view.ODJInspect(name, data)
+	return exitOK
+}
+
+func runODJProvision(m *meta, args []string) int {
+	var vars varFlags
+	var jsonMode, noColor, reuse bool
+	var env, ou, dir, file string
+	fs := newFlags(m, "odj provision", "odj provision [options] COMPUTER")
+	fs.StringVar(&env, "env", "target", "The environment (provider \"ad\") of the domain to join")
+	fs.StringVar(&ou, "ou", "", "DN of the OU a new computer account is created in (required)")
+	fs.StringVar(&dir, "dir", ".", "Directory the blob is written into (created owner-only when missing)")
+	fs.StringVar(&file, "file", "", "Blob file name (default COMPUTER.odj)")
+	fs.BoolVar(&reuse, "reuse", false, "Take over an existing account of that name (its password is reset)")
+	fs.BoolVar(&jsonMode, "json", false, "Write machine-readable JSON lines")
+	fs.BoolVar(&noColor, "no-color", false, "Do not colour the output")
+	vars.register(fs)
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	o := m.output(jsonMode, noColor)
+	if fs.NArg() != 1 {
+		o.diags(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Missing computer name", Detail: "odj provision takes one argument, the computer's name (its NetBIOS name, without $)."}})
+		return exitError
+	}
+	computer := fs.Arg(0)
+	if ou == "" && !reuse {
+		o.diags(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Missing OU", Detail: "Set -ou to the DN of the OU the computer account is created in, or -reuse to take over an existing account."}})
+		return exitError
+	}
+	in, diags := m.inputs(&vars)
+	if diags.HasErrors() {
+		o.diags(diags)
+		return exitError
+	}
+	l, ok := m.load(o, in, false)
+	if !ok {
+		return exitError
+	}
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(m.dir, dir)
+	}
+	res, diags := planner.ProvisionOfflineJoin(m.ctx, l.cfg, l.scope, odjLauncher{m}, env, providers.OfflineJoinRequest{
+		Computer: computer, OU: ou, Dir: dir, FileName: file, Reuse: reuse,
+	})
+	o.diags(diags)
+	if diags.HasErrors() {
+		return exitError
+	}
+	if o.json != nil {
+		o.json.ODJProvisioned(computer, res)
+	} else {
+		m.view.ODJProvisioned(computer, res)
+	}
+	return exitOK
+}
+
+// odjLauncher runs the ad provider inside this process: the plugin
+// transport does not carry offline join provisioning, and so the machine
+// password stays in this process and the blob file. Other providers launch
+// as plugins (and cannot provision).
+type odjLauncher struct{ m *meta }
+
+func (l odjLauncher) Launch(ctx context.Context, typ string) (providers.Provider, error) {
+	if typ == "ad" {
+		return ad.New(l.m.logger.Named("provider.ad")), nil
+	}
+	return launcher(l).Launch(ctx, typ)
+}

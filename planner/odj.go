@@ -1,0 +1,60 @@
+package planner
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/adshift/adshift/config"
+	"github.com/adshift/adshift/providers"
+)
+
+// ProvisionOfflineJoin starts and configures environment envName's
+// provider and has it provision an offline domain join blob (see
+// providers.OfflineJoinProvisioner): the computer account in the target
+// directory and its blob file. A provider that cannot (any but ad, or ad
+// behind the plugin transport, which does not carry the call yet) is an
+// error diagnostic at the environment's provider attribute. The provider
+// is stopped before returning.
+func ProvisionOfflineJoin(ctx context.Context, cfg *config.Config, scope *config.Scope, l Launcher, envName string, req providers.OfflineJoinRequest) (providers.OfflineJoinResult, hcl.Diagnostics) {
+	var res providers.OfflineJoinResult
+	env, ok := cfg.Environments[envName]
+	if !ok {
+		detail := fmt.Sprintf("No environment %q is declared.", envName)
+		names := config.SortedNames(cfg.Environments)
+		if s := config.Suggest(envName, names); s != "" {
+			detail += fmt.Sprintf(" Did you mean %q?", s)
+		} else if len(names) > 0 {
+			detail += " Declared: " + strings.Join(names, ", ") + "."
+		}
+		return res, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Unknown environment", Detail: detail}}
+	}
+	c, diags := openEnv(ctx, env, scope, l, true)
+	if c != nil {
+		defer conns{envName: c}.close(ctx)
+	}
+	if diags.HasErrors() {
+		return res, diags
+	}
+	odj, ok := c.p.(providers.OfflineJoinProvisioner)
+	if !ok {
+		return res, append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Provider cannot provision offline domain join",
+			Detail:   fmt.Sprintf("environment.%s uses provider %q, which cannot provision offline domain join blobs; use an environment of provider \"ad\".", envName, env.Provider),
+			Subject:  env.ProviderRange.Ptr(),
+		})
+	}
+	res, err := odj.ProvisionOfflineJoin(ctx, req)
+	if err != nil {
+		return res, append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot provision offline domain join",
+			Detail:   fmt.Sprintf("environment.%s: %v.", envName, err),
+			Subject:  env.DeclRange.Ptr(),
+		})
+	}
+	return res, diags
+}
