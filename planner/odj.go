@@ -2,6 +2,7 @@ package planner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -14,10 +15,10 @@ import (
 // ProvisionOfflineJoin starts and configures environment envName's
 // provider and has it provision an offline domain join blob (see
 // providers.OfflineJoinProvisioner): the computer account in the target
-// directory and its blob file. A provider that cannot (any but ad, or ad
-// behind the plugin transport, which does not carry the call yet) is an
-// error diagnostic at the environment's provider attribute. The provider
-// is stopped before returning.
+// directory and its blob file, written by the provider (in its own
+// process, so the machine password never reaches the host). A provider
+// that cannot (any but ad) is an error diagnostic at the environment's
+// provider attribute. The provider is stopped before returning.
 func ProvisionOfflineJoin(ctx context.Context, cfg *config.Config, scope *config.Scope, l Launcher, envName string, req providers.OfflineJoinRequest) (providers.OfflineJoinResult, hcl.Diagnostics) {
 	var res providers.OfflineJoinResult
 	env, ok := cfg.Environments[envName]
@@ -38,16 +39,20 @@ func ProvisionOfflineJoin(ctx context.Context, cfg *config.Config, scope *config
 	if diags.HasErrors() {
 		return res, diags
 	}
+	unsupported := &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Provider cannot provision offline domain join",
+		Detail:   fmt.Sprintf("environment.%s uses provider %q, which cannot provision offline domain join blobs; use an environment of provider \"ad\".", envName, env.Provider),
+		Subject:  env.ProviderRange.Ptr(),
+	}
 	odj, ok := c.p.(providers.OfflineJoinProvisioner)
 	if !ok {
-		return res, append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Provider cannot provision offline domain join",
-			Detail:   fmt.Sprintf("environment.%s uses provider %q, which cannot provision offline domain join blobs; use an environment of provider \"ad\".", envName, env.Provider),
-			Subject:  env.ProviderRange.Ptr(),
-		})
+		return res, append(diags, unsupported)
 	}
 	res, err := odj.ProvisionOfflineJoin(ctx, req)
+	if errors.Is(err, providers.ErrUnsupported) {
+		return res, append(diags, unsupported)
+	}
 	if err != nil {
 		return res, append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,

@@ -65,7 +65,10 @@ type grpcClient struct {
 	client proto.ProviderClient
 }
 
-var _ Provider = (*grpcClient)(nil)
+var (
+	_ Provider               = (*grpcClient)(nil)
+	_ OfflineJoinProvisioner = (*grpcClient)(nil)
+)
 
 // protocolError reports a plugin that broke the protocol during call.
 func (c *grpcClient) protocolError(call string, err error) error {
@@ -322,4 +325,21 @@ func (c *grpcClient) Stop(ctx context.Context) error {
 		return c.callError(ctx, "Stop", err)
 	}
 	return nil
+}
+
+// ProvisionOfflineJoin asks the plugin to provision an offline domain join
+// blob; a plugin without the call gives an error wrapping ErrUnsupported.
+func (c *grpcClient) ProvisionOfflineJoin(ctx context.Context, req OfflineJoinRequest) (OfflineJoinResult, error) {
+	resp, err := c.client.ProvisionOfflineJoin(ctx, &proto.ProvisionOfflineJoin_Request{
+		Computer: req.Computer, Ou: req.OU, Dir: req.Dir, FileName: req.FileName, Reuse: req.Reuse,
+	})
+	if err != nil {
+		if st, _ := status.FromError(err); st.Code() == codes.Unimplemented && ctx.Err() == nil {
+			return OfflineJoinResult{}, fmt.Errorf("provider %q: ProvisionOfflineJoin: %w: %s", c.name, ErrUnsupported, st.Message())
+		}
+		return OfflineJoinResult{}, c.callError(ctx, "ProvisionOfflineJoin", err)
+	}
+	return OfflineJoinResult{
+		DN: resp.GetDn(), GUID: resp.GetGuid(), SID: resp.GetSid(), Created: resp.GetCreated(), Path: resp.GetPath(), DC: resp.GetDc(),
+	}, nil
 }

@@ -189,3 +189,19 @@ func (s *grpcServer) Stop(ctx context.Context, _ *proto.Stop_Request) (*proto.St
 	}
 	return &proto.Stop_Response{}, nil
 }
+
+func (s *grpcServer) ProvisionOfflineJoin(ctx context.Context, req *proto.ProvisionOfflineJoin_Request) (*proto.ProvisionOfflineJoin_Response, error) {
+	p, ok := s.impl.(OfflineJoinProvisioner)
+	if !ok {
+		return nil, status.Error(codes.Unimplemented, "the provider cannot provision offline domain join blobs")
+	}
+	r, err := p.ProvisionOfflineJoin(ctx, OfflineJoinRequest{
+		Computer: req.GetComputer(), OU: req.GetOu(), Dir: req.GetDir(), FileName: req.GetFileName(), Reuse: req.GetReuse(),
+	})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &proto.ProvisionOfflineJoin_Response{
+		Dn: validText(r.DN), Guid: validText(r.GUID), Sid: validText(r.SID), Created: r.Created, Path: validText(r.Path), Dc: validText(r.DC),
+	}, nil
+}

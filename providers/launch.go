@@ -109,7 +109,10 @@ func (c *Client) check(call string) error {
 	return nil
 }
 
-var _ Provider = (*Client)(nil)
+var (
+	_ Provider               = (*Client)(nil)
+	_ OfflineJoinProvisioner = (*Client)(nil)
+)
 
 // Launch starts the plugin process, completes the go-plugin handshake
 // (gRPC with automatic mutual TLS, protocol version ProtocolVersion) and
@@ -273,4 +276,13 @@ func (c *Client) Stop(ctx context.Context) error {
 		return err
 	}
 	return c.rpc.Stop(ctx)
+}
+
+// ProvisionOfflineJoin implements OfflineJoinProvisioner: the plugin
+// writes the blob; a plugin without the call gives ErrUnsupported.
+func (c *Client) ProvisionOfflineJoin(ctx context.Context, req OfflineJoinRequest) (OfflineJoinResult, error) {
+	if err := c.check("ProvisionOfflineJoin"); err != nil {
+		return OfflineJoinResult{}, err
+	}
+	return c.rpc.ProvisionOfflineJoin(ctx, req)
 }

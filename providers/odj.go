@@ -1,6 +1,13 @@
 package providers
 
-import "context"
+import (
+	"context"
+	"errors"
+)
+
+// ErrUnsupported is wrapped by the error of an optional call the provider
+// does not implement (a plugin answering Unimplemented).
+var ErrUnsupported = errors.New("not supported by the provider")
 
 // OfflineJoinProvisioner is implemented by directory providers that can
 // provision offline domain join blobs (the ad provider). It is optional: a
@@ -8,8 +15,9 @@ import "context"
 // and used inside the provider and leaves it only inside the blob file it
 // writes: no request, result or error carries it.
 //
-// The gRPC transport does not carry it yet; callers use the provider in
-// process (cmd/adshift's odj command does).
+// Over the plugin transport the host's client always has the method; a
+// plugin that does not implement it answers with an error wrapping
+// ErrUnsupported. The blob file is written by the plugin process.
 type OfflineJoinProvisioner interface {
 	// ProvisionOfflineJoin pre-stages (or, with Reuse, takes over) the
 	// computer account, sets a fresh random machine password, and writes

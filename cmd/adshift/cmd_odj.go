@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,7 +10,6 @@ import (
 	"github.com/adshift/adshift/odj"
 	"github.com/adshift/adshift/planner"
 	"github.com/adshift/adshift/providers"
-	"github.com/adshift/adshift/providers/ad"
 	"github.com/adshift/adshift/ui"
 )
 
@@ -116,7 +114,7 @@ func runODJProvision(m *meta, args []string) int {
 	if !filepath.IsAbs(dir) {
 		dir = filepath.Join(m.dir, dir)
 	}
-	res, diags := planner.ProvisionOfflineJoin(m.ctx, l.cfg, l.scope, odjLauncher{m}, env, providers.OfflineJoinRequest{
+	res, diags := planner.ProvisionOfflineJoin(m.ctx, l.cfg, l.scope, launcher{m}, env, providers.OfflineJoinRequest{
 		Computer: computer, OU: ou, Dir: dir, FileName: file, Reuse: reuse,
 	})
 	o.diags(diags)
@@ -129,17 +127,4 @@ func runODJProvision(m *meta, args []string) int {
 		m.view.ODJProvisioned(computer, res)
 	}
 	return exitOK
-}
-
-// odjLauncher runs the ad provider inside this process: the plugin
-// transport does not carry offline join provisioning, and so the machine
-// password stays in this process and the blob file. Other providers launch
-// as plugins (and cannot provision).
-type odjLauncher struct{ m *meta }
-
-func (l odjLauncher) Launch(ctx context.Context, typ string) (providers.Provider, error) {
-	if typ == "ad" {
-		return ad.New(l.m.logger.Named("provider.ad")), nil
-	}
-	return launcher(l).Launch(ctx, typ)
 }

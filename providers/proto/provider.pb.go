@@ -695,6 +695,42 @@ func (*Stop) Descriptor() ([]byte, []int) {
 	return file_provider_proto_rawDescGZIP(), []int{9}
 }
 
+type ProvisionOfflineJoin struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProvisionOfflineJoin) Reset() {
+	*x = ProvisionOfflineJoin{}
+	mi := &file_provider_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProvisionOfflineJoin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProvisionOfflineJoin) ProtoMessage() {}
+
+func (x *ProvisionOfflineJoin) ProtoReflect() protoreflect.Message {
+	mi := &file_provider_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProvisionOfflineJoin.ProtoReflect.Descriptor instead.
+func (*ProvisionOfflineJoin) Descriptor() ([]byte, []int) {
+	return file_provider_proto_rawDescGZIP(), []int{10}
+}
+
 type AttributePath_Step struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Selector:
@@ -709,7 +745,7 @@ type AttributePath_Step struct {
 
 func (x *AttributePath_Step) Reset() {
 	*x = AttributePath_Step{}
-	mi := &file_provider_proto_msgTypes[10]
+	mi := &file_provider_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -721,7 +757,7 @@ func (x *AttributePath_Step) String() string {
 func (*AttributePath_Step) ProtoMessage() {}
 
 func (x *AttributePath_Step) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[10]
+	mi := &file_provider_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -807,7 +843,7 @@ type Schema_Attribute struct {
 
 func (x *Schema_Attribute) Reset() {
 	*x = Schema_Attribute{}
-	mi := &file_provider_proto_msgTypes[11]
+	mi := &file_provider_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -819,7 +855,7 @@ func (x *Schema_Attribute) String() string {
 func (*Schema_Attribute) ProtoMessage() {}
 
 func (x *Schema_Attribute) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[11]
+	mi := &file_provider_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -881,7 +917,7 @@ type Schema_NestedBlock struct {
 
 func (x *Schema_NestedBlock) Reset() {
 	*x = Schema_NestedBlock{}
-	mi := &file_provider_proto_msgTypes[12]
+	mi := &file_provider_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -893,7 +929,7 @@ func (x *Schema_NestedBlock) String() string {
 func (*Schema_NestedBlock) ProtoMessage() {}
 
 func (x *Schema_NestedBlock) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[12]
+	mi := &file_provider_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -940,7 +976,7 @@ type Schema_Block struct {
 
 func (x *Schema_Block) Reset() {
 	*x = Schema_Block{}
-	mi := &file_provider_proto_msgTypes[13]
+	mi := &file_provider_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -952,7 +988,7 @@ func (x *Schema_Block) String() string {
 func (*Schema_Block) ProtoMessage() {}
 
 func (x *Schema_Block) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[13]
+	mi := &file_provider_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -990,7 +1026,7 @@ type GetSchema_Request struct {
 
 func (x *GetSchema_Request) Reset() {
 	*x = GetSchema_Request{}
-	mi := &file_provider_proto_msgTypes[14]
+	mi := &file_provider_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1002,7 +1038,7 @@ func (x *GetSchema_Request) String() string {
 func (*GetSchema_Request) ProtoMessage() {}
 
 func (x *GetSchema_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[14]
+	mi := &file_provider_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1027,7 +1063,7 @@ type GetSchema_Response struct {
 
 func (x *GetSchema_Response) Reset() {
 	*x = GetSchema_Response{}
-	mi := &file_provider_proto_msgTypes[15]
+	mi := &file_provider_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1039,7 +1075,7 @@ func (x *GetSchema_Response) String() string {
 func (*GetSchema_Response) ProtoMessage() {}
 
 func (x *GetSchema_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[15]
+	mi := &file_provider_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1071,7 +1107,7 @@ type Configure_Request struct {
 
 func (x *Configure_Request) Reset() {
 	*x = Configure_Request{}
-	mi := &file_provider_proto_msgTypes[16]
+	mi := &file_provider_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1083,7 +1119,7 @@ func (x *Configure_Request) String() string {
 func (*Configure_Request) ProtoMessage() {}
 
 func (x *Configure_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[16]
+	mi := &file_provider_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1115,7 +1151,7 @@ type Configure_Response struct {
 
 func (x *Configure_Response) Reset() {
 	*x = Configure_Response{}
-	mi := &file_provider_proto_msgTypes[17]
+	mi := &file_provider_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1127,7 +1163,7 @@ func (x *Configure_Response) String() string {
 func (*Configure_Response) ProtoMessage() {}
 
 func (x *Configure_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[17]
+	mi := &file_provider_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1159,7 +1195,7 @@ type Discover_Request struct {
 
 func (x *Discover_Request) Reset() {
 	*x = Discover_Request{}
-	mi := &file_provider_proto_msgTypes[18]
+	mi := &file_provider_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1171,7 +1207,7 @@ func (x *Discover_Request) String() string {
 func (*Discover_Request) ProtoMessage() {}
 
 func (x *Discover_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[18]
+	mi := &file_provider_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1228,7 +1264,7 @@ type Discover_Batch struct {
 
 func (x *Discover_Batch) Reset() {
 	*x = Discover_Batch{}
-	mi := &file_provider_proto_msgTypes[19]
+	mi := &file_provider_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1240,7 +1276,7 @@ func (x *Discover_Batch) String() string {
 func (*Discover_Batch) ProtoMessage() {}
 
 func (x *Discover_Batch) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[19]
+	mi := &file_provider_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1323,7 +1359,7 @@ type Apply_AttrChange struct {
 
 func (x *Apply_AttrChange) Reset() {
 	*x = Apply_AttrChange{}
-	mi := &file_provider_proto_msgTypes[20]
+	mi := &file_provider_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1335,7 +1371,7 @@ func (x *Apply_AttrChange) String() string {
 func (*Apply_AttrChange) ProtoMessage() {}
 
 func (x *Apply_AttrChange) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[20]
+	mi := &file_provider_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1388,7 +1424,7 @@ type Apply_Change struct {
 
 func (x *Apply_Change) Reset() {
 	*x = Apply_Change{}
-	mi := &file_provider_proto_msgTypes[21]
+	mi := &file_provider_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1400,7 +1436,7 @@ func (x *Apply_Change) String() string {
 func (*Apply_Change) ProtoMessage() {}
 
 func (x *Apply_Change) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[21]
+	mi := &file_provider_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1487,7 +1523,7 @@ type Apply_Result struct {
 
 func (x *Apply_Result) Reset() {
 	*x = Apply_Result{}
-	mi := &file_provider_proto_msgTypes[22]
+	mi := &file_provider_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1499,7 +1535,7 @@ func (x *Apply_Result) String() string {
 func (*Apply_Result) ProtoMessage() {}
 
 func (x *Apply_Result) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[22]
+	mi := &file_provider_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1565,7 +1601,7 @@ type Stop_Request struct {
 
 func (x *Stop_Request) Reset() {
 	*x = Stop_Request{}
-	mi := &file_provider_proto_msgTypes[23]
+	mi := &file_provider_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1577,7 +1613,7 @@ func (x *Stop_Request) String() string {
 func (*Stop_Request) ProtoMessage() {}
 
 func (x *Stop_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[23]
+	mi := &file_provider_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1601,7 +1637,7 @@ type Stop_Response struct {
 
 func (x *Stop_Response) Reset() {
 	*x = Stop_Response{}
-	mi := &file_provider_proto_msgTypes[24]
+	mi := &file_provider_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1613,7 +1649,7 @@ func (x *Stop_Response) String() string {
 func (*Stop_Response) ProtoMessage() {}
 
 func (x *Stop_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[24]
+	mi := &file_provider_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1627,6 +1663,173 @@ func (x *Stop_Response) ProtoReflect() protoreflect.Message {
 // Deprecated: Use Stop_Response.ProtoReflect.Descriptor instead.
 func (*Stop_Response) Descriptor() ([]byte, []int) {
 	return file_provider_proto_rawDescGZIP(), []int{9, 1}
+}
+
+type ProvisionOfflineJoin_Request struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// computer is the NetBIOS name, without "$".
+	Computer string `protobuf:"bytes,1,opt,name=computer,proto3" json:"computer,omitempty"`
+	// ou is the DN of the container a new account is created in.
+	Ou string `protobuf:"bytes,2,opt,name=ou,proto3" json:"ou,omitempty"`
+	// dir is the directory the blob file is written into.
+	Dir string `protobuf:"bytes,3,opt,name=dir,proto3" json:"dir,omitempty"`
+	// file_name is the blob file's name; empty means computer + ".odj".
+	FileName string `protobuf:"bytes,4,opt,name=file_name,json=fileName,proto3" json:"file_name,omitempty"`
+	// reuse allows taking over (resetting) an existing account.
+	Reuse         bool `protobuf:"varint,5,opt,name=reuse,proto3" json:"reuse,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProvisionOfflineJoin_Request) Reset() {
+	*x = ProvisionOfflineJoin_Request{}
+	mi := &file_provider_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProvisionOfflineJoin_Request) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProvisionOfflineJoin_Request) ProtoMessage() {}
+
+func (x *ProvisionOfflineJoin_Request) ProtoReflect() protoreflect.Message {
+	mi := &file_provider_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProvisionOfflineJoin_Request.ProtoReflect.Descriptor instead.
+func (*ProvisionOfflineJoin_Request) Descriptor() ([]byte, []int) {
+	return file_provider_proto_rawDescGZIP(), []int{10, 0}
+}
+
+func (x *ProvisionOfflineJoin_Request) GetComputer() string {
+	if x != nil {
+		return x.Computer
+	}
+	return ""
+}
+
+func (x *ProvisionOfflineJoin_Request) GetOu() string {
+	if x != nil {
+		return x.Ou
+	}
+	return ""
+}
+
+func (x *ProvisionOfflineJoin_Request) GetDir() string {
+	if x != nil {
+		return x.Dir
+	}
+	return ""
+}
+
+func (x *ProvisionOfflineJoin_Request) GetFileName() string {
+	if x != nil {
+		return x.FileName
+	}
+	return ""
+}
+
+func (x *ProvisionOfflineJoin_Request) GetReuse() bool {
+	if x != nil {
+		return x.Reuse
+	}
+	return false
+}
+
+type ProvisionOfflineJoin_Response struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Dn      string                 `protobuf:"bytes,1,opt,name=dn,proto3" json:"dn,omitempty"`
+	Guid    string                 `protobuf:"bytes,2,opt,name=guid,proto3" json:"guid,omitempty"`
+	Sid     string                 `protobuf:"bytes,3,opt,name=sid,proto3" json:"sid,omitempty"`
+	Created bool                   `protobuf:"varint,4,opt,name=created,proto3" json:"created,omitempty"`
+	// path is the blob file written.
+	Path string `protobuf:"bytes,5,opt,name=path,proto3" json:"path,omitempty"`
+	// dc is the host name of the domain controller in the blob.
+	Dc            string `protobuf:"bytes,6,opt,name=dc,proto3" json:"dc,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProvisionOfflineJoin_Response) Reset() {
+	*x = ProvisionOfflineJoin_Response{}
+	mi := &file_provider_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProvisionOfflineJoin_Response) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProvisionOfflineJoin_Response) ProtoMessage() {}
+
+func (x *ProvisionOfflineJoin_Response) ProtoReflect() protoreflect.Message {
+	mi := &file_provider_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProvisionOfflineJoin_Response.ProtoReflect.Descriptor instead.
+func (*ProvisionOfflineJoin_Response) Descriptor() ([]byte, []int) {
+	return file_provider_proto_rawDescGZIP(), []int{10, 1}
+}
+
+func (x *ProvisionOfflineJoin_Response) GetDn() string {
+	if x != nil {
+		return x.Dn
+	}
+	return ""
+}
+
+func (x *ProvisionOfflineJoin_Response) GetGuid() string {
+	if x != nil {
+		return x.Guid
+	}
+	return ""
+}
+
+func (x *ProvisionOfflineJoin_Response) GetSid() string {
+	if x != nil {
+		return x.Sid
+	}
+	return ""
+}
+
+func (x *ProvisionOfflineJoin_Response) GetCreated() bool {
+	if x != nil {
+		return x.Created
+	}
+	return false
+}
+
+func (x *ProvisionOfflineJoin_Response) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *ProvisionOfflineJoin_Response) GetDc() string {
+	if x != nil {
+		return x.Dc
+	}
+	return ""
 }
 
 var File_provider_proto protoreflect.FileDescriptor
@@ -1746,13 +1949,28 @@ const file_provider_proto_rawDesc = "" +
 	"\x04Stop\x1a\t\n" +
 	"\aRequest\x1a\n" +
 	"\n" +
-	"\bResponse2\xc2\x03\n" +
+	"\bResponse\"\x92\x02\n" +
+	"\x14ProvisionOfflineJoin\x1az\n" +
+	"\aRequest\x12\x1a\n" +
+	"\bcomputer\x18\x01 \x01(\tR\bcomputer\x12\x0e\n" +
+	"\x02ou\x18\x02 \x01(\tR\x02ou\x12\x10\n" +
+	"\x03dir\x18\x03 \x01(\tR\x03dir\x12\x1b\n" +
+	"\tfile_name\x18\x04 \x01(\tR\bfileName\x12\x14\n" +
+	"\x05reuse\x18\x05 \x01(\bR\x05reuse\x1a~\n" +
+	"\bResponse\x12\x0e\n" +
+	"\x02dn\x18\x01 \x01(\tR\x02dn\x12\x12\n" +
+	"\x04guid\x18\x02 \x01(\tR\x04guid\x12\x10\n" +
+	"\x03sid\x18\x03 \x01(\tR\x03sid\x12\x18\n" +
+	"\acreated\x18\x04 \x01(\bR\acreated\x12\x12\n" +
+	"\x04path\x18\x05 \x01(\tR\x04path\x12\x0e\n" +
+	"\x02dc\x18\x06 \x01(\tR\x02dc2\xc1\x04\n" +
 	"\bProvider\x12\\\n" +
 	"\tGetSchema\x12&.adshift.provider.v1.GetSchema.Request\x1a'.adshift.provider.v1.GetSchema.Response\x12\\\n" +
 	"\tConfigure\x12&.adshift.provider.v1.Configure.Request\x1a'.adshift.provider.v1.Configure.Response\x12X\n" +
 	"\bDiscover\x12%.adshift.provider.v1.Discover.Request\x1a#.adshift.provider.v1.Discover.Batch0\x01\x12Q\n" +
 	"\x05Apply\x12!.adshift.provider.v1.Apply.Change\x1a!.adshift.provider.v1.Apply.Result(\x010\x01\x12M\n" +
-	"\x04Stop\x12!.adshift.provider.v1.Stop.Request\x1a\".adshift.provider.v1.Stop.ResponseB,Z*github.com/adshift/adshift/providers/protob\x06proto3"
+	"\x04Stop\x12!.adshift.provider.v1.Stop.Request\x1a\".adshift.provider.v1.Stop.Response\x12}\n" +
+	"\x14ProvisionOfflineJoin\x121.adshift.provider.v1.ProvisionOfflineJoin.Request\x1a2.adshift.provider.v1.ProvisionOfflineJoin.ResponseB,Z*github.com/adshift/adshift/providers/protob\x06proto3"
 
 var (
 	file_provider_proto_rawDescOnce sync.Once
@@ -1767,64 +1985,69 @@ func file_provider_proto_rawDescGZIP() []byte {
 }
 
 var file_provider_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_provider_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_provider_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_provider_proto_goTypes = []any{
-	(Diagnostic_Severity)(0),   // 0: adshift.provider.v1.Diagnostic.Severity
-	(Apply_Op)(0),              // 1: adshift.provider.v1.Apply.Op
-	(Apply_AttrOp)(0),          // 2: adshift.provider.v1.Apply.AttrOp
-	(*DynamicValue)(nil),       // 3: adshift.provider.v1.DynamicValue
-	(*AttributePath)(nil),      // 4: adshift.provider.v1.AttributePath
-	(*Diagnostic)(nil),         // 5: adshift.provider.v1.Diagnostic
-	(*Schema)(nil),             // 6: adshift.provider.v1.Schema
-	(*GetSchema)(nil),          // 7: adshift.provider.v1.GetSchema
-	(*Configure)(nil),          // 8: adshift.provider.v1.Configure
-	(*Scope)(nil),              // 9: adshift.provider.v1.Scope
-	(*Discover)(nil),           // 10: adshift.provider.v1.Discover
-	(*Apply)(nil),              // 11: adshift.provider.v1.Apply
-	(*Stop)(nil),               // 12: adshift.provider.v1.Stop
-	(*AttributePath_Step)(nil), // 13: adshift.provider.v1.AttributePath.Step
-	(*Schema_Attribute)(nil),   // 14: adshift.provider.v1.Schema.Attribute
-	(*Schema_NestedBlock)(nil), // 15: adshift.provider.v1.Schema.NestedBlock
-	(*Schema_Block)(nil),       // 16: adshift.provider.v1.Schema.Block
-	(*GetSchema_Request)(nil),  // 17: adshift.provider.v1.GetSchema.Request
-	(*GetSchema_Response)(nil), // 18: adshift.provider.v1.GetSchema.Response
-	(*Configure_Request)(nil),  // 19: adshift.provider.v1.Configure.Request
-	(*Configure_Response)(nil), // 20: adshift.provider.v1.Configure.Response
-	(*Discover_Request)(nil),   // 21: adshift.provider.v1.Discover.Request
-	(*Discover_Batch)(nil),     // 22: adshift.provider.v1.Discover.Batch
-	(*Apply_AttrChange)(nil),   // 23: adshift.provider.v1.Apply.AttrChange
-	(*Apply_Change)(nil),       // 24: adshift.provider.v1.Apply.Change
-	(*Apply_Result)(nil),       // 25: adshift.provider.v1.Apply.Result
-	(*Stop_Request)(nil),       // 26: adshift.provider.v1.Stop.Request
-	(*Stop_Response)(nil),      // 27: adshift.provider.v1.Stop.Response
+	(Diagnostic_Severity)(0),              // 0: adshift.provider.v1.Diagnostic.Severity
+	(Apply_Op)(0),                         // 1: adshift.provider.v1.Apply.Op
+	(Apply_AttrOp)(0),                     // 2: adshift.provider.v1.Apply.AttrOp
+	(*DynamicValue)(nil),                  // 3: adshift.provider.v1.DynamicValue
+	(*AttributePath)(nil),                 // 4: adshift.provider.v1.AttributePath
+	(*Diagnostic)(nil),                    // 5: adshift.provider.v1.Diagnostic
+	(*Schema)(nil),                        // 6: adshift.provider.v1.Schema
+	(*GetSchema)(nil),                     // 7: adshift.provider.v1.GetSchema
+	(*Configure)(nil),                     // 8: adshift.provider.v1.Configure
+	(*Scope)(nil),                         // 9: adshift.provider.v1.Scope
+	(*Discover)(nil),                      // 10: adshift.provider.v1.Discover
+	(*Apply)(nil),                         // 11: adshift.provider.v1.Apply
+	(*Stop)(nil),                          // 12: adshift.provider.v1.Stop
+	(*ProvisionOfflineJoin)(nil),          // 13: adshift.provider.v1.ProvisionOfflineJoin
+	(*AttributePath_Step)(nil),            // 14: adshift.provider.v1.AttributePath.Step
+	(*Schema_Attribute)(nil),              // 15: adshift.provider.v1.Schema.Attribute
+	(*Schema_NestedBlock)(nil),            // 16: adshift.provider.v1.Schema.NestedBlock
+	(*Schema_Block)(nil),                  // 17: adshift.provider.v1.Schema.Block
+	(*GetSchema_Request)(nil),             // 18: adshift.provider.v1.GetSchema.Request
+	(*GetSchema_Response)(nil),            // 19: adshift.provider.v1.GetSchema.Response
+	(*Configure_Request)(nil),             // 20: adshift.provider.v1.Configure.Request
+	(*Configure_Response)(nil),            // 21: adshift.provider.v1.Configure.Response
+	(*Discover_Request)(nil),              // 22: adshift.provider.v1.Discover.Request
+	(*Discover_Batch)(nil),                // 23: adshift.provider.v1.Discover.Batch
+	(*Apply_AttrChange)(nil),              // 24: adshift.provider.v1.Apply.AttrChange
+	(*Apply_Change)(nil),                  // 25: adshift.provider.v1.Apply.Change
+	(*Apply_Result)(nil),                  // 26: adshift.provider.v1.Apply.Result
+	(*Stop_Request)(nil),                  // 27: adshift.provider.v1.Stop.Request
+	(*Stop_Response)(nil),                 // 28: adshift.provider.v1.Stop.Response
+	(*ProvisionOfflineJoin_Request)(nil),  // 29: adshift.provider.v1.ProvisionOfflineJoin.Request
+	(*ProvisionOfflineJoin_Response)(nil), // 30: adshift.provider.v1.ProvisionOfflineJoin.Response
 }
 var file_provider_proto_depIdxs = []int32{
-	13, // 0: adshift.provider.v1.AttributePath.steps:type_name -> adshift.provider.v1.AttributePath.Step
+	14, // 0: adshift.provider.v1.AttributePath.steps:type_name -> adshift.provider.v1.AttributePath.Step
 	0,  // 1: adshift.provider.v1.Diagnostic.severity:type_name -> adshift.provider.v1.Diagnostic.Severity
 	4,  // 2: adshift.provider.v1.Diagnostic.attribute:type_name -> adshift.provider.v1.AttributePath
-	16, // 3: adshift.provider.v1.Schema.config:type_name -> adshift.provider.v1.Schema.Block
-	16, // 4: adshift.provider.v1.Schema.NestedBlock.block:type_name -> adshift.provider.v1.Schema.Block
-	14, // 5: adshift.provider.v1.Schema.Block.attributes:type_name -> adshift.provider.v1.Schema.Attribute
-	15, // 6: adshift.provider.v1.Schema.Block.blocks:type_name -> adshift.provider.v1.Schema.NestedBlock
+	17, // 3: adshift.provider.v1.Schema.config:type_name -> adshift.provider.v1.Schema.Block
+	17, // 4: adshift.provider.v1.Schema.NestedBlock.block:type_name -> adshift.provider.v1.Schema.Block
+	15, // 5: adshift.provider.v1.Schema.Block.attributes:type_name -> adshift.provider.v1.Schema.Attribute
+	16, // 6: adshift.provider.v1.Schema.Block.blocks:type_name -> adshift.provider.v1.Schema.NestedBlock
 	6,  // 7: adshift.provider.v1.GetSchema.Response.schema:type_name -> adshift.provider.v1.Schema
 	3,  // 8: adshift.provider.v1.Configure.Request.config:type_name -> adshift.provider.v1.DynamicValue
 	5,  // 9: adshift.provider.v1.Configure.Response.diagnostics:type_name -> adshift.provider.v1.Diagnostic
 	9,  // 10: adshift.provider.v1.Discover.Request.scope:type_name -> adshift.provider.v1.Scope
 	2,  // 11: adshift.provider.v1.Apply.AttrChange.op:type_name -> adshift.provider.v1.Apply.AttrOp
 	1,  // 12: adshift.provider.v1.Apply.Change.op:type_name -> adshift.provider.v1.Apply.Op
-	23, // 13: adshift.provider.v1.Apply.Change.attrs:type_name -> adshift.provider.v1.Apply.AttrChange
-	17, // 14: adshift.provider.v1.Provider.GetSchema:input_type -> adshift.provider.v1.GetSchema.Request
-	19, // 15: adshift.provider.v1.Provider.Configure:input_type -> adshift.provider.v1.Configure.Request
-	21, // 16: adshift.provider.v1.Provider.Discover:input_type -> adshift.provider.v1.Discover.Request
-	24, // 17: adshift.provider.v1.Provider.Apply:input_type -> adshift.provider.v1.Apply.Change
-	26, // 18: adshift.provider.v1.Provider.Stop:input_type -> adshift.provider.v1.Stop.Request
-	18, // 19: adshift.provider.v1.Provider.GetSchema:output_type -> adshift.provider.v1.GetSchema.Response
-	20, // 20: adshift.provider.v1.Provider.Configure:output_type -> adshift.provider.v1.Configure.Response
-	22, // 21: adshift.provider.v1.Provider.Discover:output_type -> adshift.provider.v1.Discover.Batch
-	25, // 22: adshift.provider.v1.Provider.Apply:output_type -> adshift.provider.v1.Apply.Result
-	27, // 23: adshift.provider.v1.Provider.Stop:output_type -> adshift.provider.v1.Stop.Response
-	19, // [19:24] is the sub-list for method output_type
-	14, // [14:19] is the sub-list for method input_type
+	24, // 13: adshift.provider.v1.Apply.Change.attrs:type_name -> adshift.provider.v1.Apply.AttrChange
+	18, // 14: adshift.provider.v1.Provider.GetSchema:input_type -> adshift.provider.v1.GetSchema.Request
+	20, // 15: adshift.provider.v1.Provider.Configure:input_type -> adshift.provider.v1.Configure.Request
+	22, // 16: adshift.provider.v1.Provider.Discover:input_type -> adshift.provider.v1.Discover.Request
+	25, // 17: adshift.provider.v1.Provider.Apply:input_type -> adshift.provider.v1.Apply.Change
+	27, // 18: adshift.provider.v1.Provider.Stop:input_type -> adshift.provider.v1.Stop.Request
+	29, // 19: adshift.provider.v1.Provider.ProvisionOfflineJoin:input_type -> adshift.provider.v1.ProvisionOfflineJoin.Request
+	19, // 20: adshift.provider.v1.Provider.GetSchema:output_type -> adshift.provider.v1.GetSchema.Response
+	21, // 21: adshift.provider.v1.Provider.Configure:output_type -> adshift.provider.v1.Configure.Response
+	23, // 22: adshift.provider.v1.Provider.Discover:output_type -> adshift.provider.v1.Discover.Batch
+	26, // 23: adshift.provider.v1.Provider.Apply:output_type -> adshift.provider.v1.Apply.Result
+	28, // 24: adshift.provider.v1.Provider.Stop:output_type -> adshift.provider.v1.Stop.Response
+	30, // 25: adshift.provider.v1.Provider.ProvisionOfflineJoin:output_type -> adshift.provider.v1.ProvisionOfflineJoin.Response
+	20, // [20:26] is the sub-list for method output_type
+	14, // [14:20] is the sub-list for method input_type
 	14, // [14:14] is the sub-list for extension type_name
 	14, // [14:14] is the sub-list for extension extendee
 	0,  // [0:14] is the sub-list for field type_name
@@ -1835,7 +2058,7 @@ func file_provider_proto_init() {
 	if File_provider_proto != nil {
 		return
 	}
-	file_provider_proto_msgTypes[10].OneofWrappers = []any{
+	file_provider_proto_msgTypes[11].OneofWrappers = []any{
 		(*AttributePath_Step_AttributeName)(nil),
 		(*AttributePath_Step_ElementKeyString)(nil),
 		(*AttributePath_Step_ElementKeyInt)(nil),
@@ -1846,7 +2069,7 @@ func file_provider_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_provider_proto_rawDesc), len(file_provider_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   25,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -25,11 +25,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Provider_GetSchema_FullMethodName = "/adshift.provider.v1.Provider/GetSchema"
-	Provider_Configure_FullMethodName = "/adshift.provider.v1.Provider/Configure"
-	Provider_Discover_FullMethodName  = "/adshift.provider.v1.Provider/Discover"
-	Provider_Apply_FullMethodName     = "/adshift.provider.v1.Provider/Apply"
-	Provider_Stop_FullMethodName      = "/adshift.provider.v1.Provider/Stop"
+	Provider_GetSchema_FullMethodName            = "/adshift.provider.v1.Provider/GetSchema"
+	Provider_Configure_FullMethodName            = "/adshift.provider.v1.Provider/Configure"
+	Provider_Discover_FullMethodName             = "/adshift.provider.v1.Provider/Discover"
+	Provider_Apply_FullMethodName                = "/adshift.provider.v1.Provider/Apply"
+	Provider_Stop_FullMethodName                 = "/adshift.provider.v1.Provider/Stop"
+	Provider_ProvisionOfflineJoin_FullMethodName = "/adshift.provider.v1.Provider/ProvisionOfflineJoin"
 )
 
 // ProviderClient is the client API for Provider service.
@@ -47,6 +48,11 @@ type ProviderClient interface {
 	Apply(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[Apply_Change, Apply_Result], error)
 	// Stop asks the provider to finish in-flight work and release resources.
 	Stop(ctx context.Context, in *Stop_Request, opts ...grpc.CallOption) (*Stop_Response, error)
+	// ProvisionOfflineJoin pre-stages a computer account and writes its
+	// offline domain join blob file on the provider's side. Optional: a
+	// provider that cannot answers Unimplemented. The machine password never
+	// crosses the call; it exists in the provider and in the file only.
+	ProvisionOfflineJoin(ctx context.Context, in *ProvisionOfflineJoin_Request, opts ...grpc.CallOption) (*ProvisionOfflineJoin_Response, error)
 }
 
 type providerClient struct {
@@ -119,6 +125,16 @@ func (c *providerClient) Stop(ctx context.Context, in *Stop_Request, opts ...grp
 	return out, nil
 }
 
+func (c *providerClient) ProvisionOfflineJoin(ctx context.Context, in *ProvisionOfflineJoin_Request, opts ...grpc.CallOption) (*ProvisionOfflineJoin_Response, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ProvisionOfflineJoin_Response)
+	err := c.cc.Invoke(ctx, Provider_ProvisionOfflineJoin_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ProviderServer is the server API for Provider service.
 // All implementations must embed UnimplementedProviderServer
 // for forward compatibility.
@@ -134,6 +150,11 @@ type ProviderServer interface {
 	Apply(grpc.BidiStreamingServer[Apply_Change, Apply_Result]) error
 	// Stop asks the provider to finish in-flight work and release resources.
 	Stop(context.Context, *Stop_Request) (*Stop_Response, error)
+	// ProvisionOfflineJoin pre-stages a computer account and writes its
+	// offline domain join blob file on the provider's side. Optional: a
+	// provider that cannot answers Unimplemented. The machine password never
+	// crosses the call; it exists in the provider and in the file only.
+	ProvisionOfflineJoin(context.Context, *ProvisionOfflineJoin_Request) (*ProvisionOfflineJoin_Response, error)
 	mustEmbedUnimplementedProviderServer()
 }
 
@@ -158,6 +179,9 @@ func (UnimplementedProviderServer) Apply(grpc.BidiStreamingServer[Apply_Change, 
 }
 func (UnimplementedProviderServer) Stop(context.Context, *Stop_Request) (*Stop_Response, error) {
 	return nil, status.Error(codes.Unimplemented, "method Stop not implemented")
+}
+func (UnimplementedProviderServer) ProvisionOfflineJoin(context.Context, *ProvisionOfflineJoin_Request) (*ProvisionOfflineJoin_Response, error) {
+	return nil, status.Error(codes.Unimplemented, "method ProvisionOfflineJoin not implemented")
 }
 func (UnimplementedProviderServer) mustEmbedUnimplementedProviderServer() {}
 func (UnimplementedProviderServer) testEmbeddedByValue()                  {}
@@ -252,6 +276,24 @@ func _Provider_Stop_Handler(srv interface{}, ctx context.Context, dec func(inter
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Provider_ProvisionOfflineJoin_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ProvisionOfflineJoin_Request)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ProviderServer).ProvisionOfflineJoin(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Provider_ProvisionOfflineJoin_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ProviderServer).ProvisionOfflineJoin(ctx, req.(*ProvisionOfflineJoin_Request))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Provider_ServiceDesc is the grpc.ServiceDesc for Provider service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -270,6 +312,10 @@ var Provider_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Stop",
 			Handler:    _Provider_Stop_Handler,
+		},
+		{
+			MethodName: "ProvisionOfflineJoin",
+			Handler:    _Provider_ProvisionOfflineJoin_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
