@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/adshift/adshift/config"
+	"github.com/adshift/adshift/dn"
 	"github.com/adshift/adshift/planner/plans"
 	"github.com/adshift/adshift/providers"
 	"github.com/adshift/adshift/state"
@@ -441,7 +442,7 @@ func (pl *planning) matchKind(w *config.Workflow, ki kindInfo) {
 		case plans.Matched:
 			count.Matched++
 			k := it.known
-			if k == nil || !strings.EqualFold(k.Target.GUID, it.tgt.GUID) || k.Target.DN != it.tgt.DN || !strings.EqualFold(k.Source.GUID, it.src.GUID) {
+			if k == nil || !strings.EqualFold(k.Target.GUID, it.tgt.GUID) || !dn.Same(k.Target.DN, it.tgt.DN) || !strings.EqualFold(k.Source.GUID, it.src.GUID) {
 				pl.plan.Matches = append(pl.plan.Matches, &plans.Match{
 					Address: it.addr, Workflow: w.Name, Kind: ki.noun, Status: plans.Matched,
 					Source: identity(it.src), SIDHistory: it.src.Attrs["sidhistory"], Target: identity(it.tgt), Rule: it.rule,

@@ -141,3 +141,21 @@ func TestPlan_templateReadsAnAttributeNoSourceHas(t *testing.T) {
 		t.Errorf("a warning for an attribute the source has: %s", d.Detail)
 	}
 }
+
+// State holds a DN as adshift wrote it; the DC may return it hex-escaped.
+// The same entry must not be "a match to record" on every plan.
+func TestPlan_stateDNComparedByKey(t *testing.T) {
+	source := newFakeDir(obj(providers.KindUser, `CN=Semi\;Eq\=,OU=M,DC=s`, "sAMAccountName", "semi", "displayName", "S", "objectGUID", "s-1"))
+	target := newFakeDir(
+		obj(providers.KindOU, "OU=Users,OU=M,DC=t"),
+		obj(providers.KindUser, `CN=Semi\3BEq\3D,OU=Users,OU=M,DC=t`, "sAMAccountName", "semi", "displayName", "S", "objectGUID", "t-1"),
+	)
+	st := state.New()
+	addr := `workflow.id.user["semi"]`
+	st.Objects[addr] = &state.Object{Address: addr, Workflow: "id", Kind: "user", Created: true,
+		Source: state.Identity{GUID: "s-1", DN: `CN=Semi\;Eq\=,OU=M,DC=s`}, Target: state.Identity{GUID: "t-1", DN: `CN=Semi\;Eq\=,OU=Users,OU=M,DC=t`}}
+	p := mustPlan(t, baseConfig+identities, source, target, st)
+	if p.HasChanges() {
+		t.Fatalf("a clean re-plan has changes: %v, matches %+v", summary(p), p.Matches)
+	}
+}
