@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/adshift/adshift/providers"
@@ -157,5 +158,45 @@ func TestPlan_stateDNComparedByKey(t *testing.T) {
 	p := mustPlan(t, baseConfig+identities, source, target, st)
 	if p.HasChanges() {
 		t.Fatalf("a clean re-plan has changes: %v, matches %+v", summary(p), p.Matches)
+	}
+}
+
+// A disabled source account is created disabled unless the template sets
+// userAccountControl.
+func TestPlan_disabledAccountsStayDisabled(t *testing.T) {
+	src := baseConfig + `
+workflow "id" {
+  source = environment.source
+  target = environment.target
+  objects = ["users", "devices"]
+  template {
+    users   { target_ou = "OU=M,DC=t" }
+    devices { target_ou = "OU=M,DC=t" }
+  }
+}
+`
+	source := newFakeDir(
+		obj(providers.KindUser, "CN=Off,DC=s", "sAMAccountName", "off", "userAccountControl", "514", "objectGUID", "s-1"),
+		obj(providers.KindUser, "CN=On,DC=s", "sAMAccountName", "on", "userAccountControl", "512", "objectGUID", "s-2"),
+		obj(providers.KindComputer, "CN=PC1,DC=s", "sAMAccountName", "PC1$", "userAccountControl", "4098", "objectGUID", "s-3"),
+	)
+	target := newFakeDir(obj(providers.KindOU, "OU=M,DC=t"))
+	p := mustPlan(t, src, source, target, state.New())
+	want := []string{
+		`create workflow.id.user["off"] replace:sAMAccountName=off replace:userAccountControl=514`,
+		`create workflow.id.user["on"] replace:sAMAccountName=on`,
+		`create workflow.id.device["PC1"] replace:sAMAccountName=PC1$ replace:userAccountControl=4098`,
+	}
+	if diff := cmp.Diff(want, summary(p)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	// The template decides when it names the attribute.
+	set := strings.Replace(src, `users   { target_ou = "OU=M,DC=t" }`, `users   {
+      target_ou  = "OU=M,DC=t"
+      attributes = { userAccountControl = "512" }
+    }`, 1)
+	p = mustPlan(t, set, source, target, state.New())
+	if got := summary(p)[0]; got != `create workflow.id.user["off"] replace:userAccountControl=512 replace:sAMAccountName=off` {
+		t.Errorf("with the template's value: %s", got)
 	}
 }
