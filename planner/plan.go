@@ -216,6 +216,7 @@ func Plan(ctx context.Context, opts Options) (*plans.Plan, hcl.Diagnostics) {
 		pl.stageItem(it)
 	}
 	pl.diags = append(pl.diags, pl.errs.diags()...)
+	pl.checkMatchValues()
 	pl.planMembers()
 	pl.planRemoved()
 	pl.planDevices()

@@ -200,3 +200,41 @@ workflow "id" {
 		t.Errorf("with the template's value: %s", got)
 	}
 }
+
+// Source objects sharing a match value are reported per rule and value;
+// creating several objects with one value of a rule's target attribute is
+// refused.
+func TestPlan_sharedMatchValues(t *testing.T) {
+	source := newFakeDir(
+		obj(providers.KindUser, "CN=A,DC=s", "sAMAccountName", "a", "mail", "x@s", "objectGUID", "s-1"),
+		obj(providers.KindUser, "CN=B,DC=s", "sAMAccountName", "b", "mail", "X@s", "objectGUID", "s-2"),
+		obj(providers.KindUser, "CN=C,DC=s", "sAMAccountName", "c", "mail", "c@s", "objectGUID", "s-3"),
+	)
+	target := newFakeDir(obj(providers.KindOU, "OU=M,DC=t"))
+	writesMail := strings.Replace(identities, "sAMAccountName = source.sAMAccountName", "sAMAccountName = source.sAMAccountName, mail = source.mail", 1)
+	p, diags := tryPlan(t, baseConfig+writesMail, source, target, state.New())
+	d := diagWith(diags, hcl.DiagError, "New objects would share a match value")
+	if p != nil || d == nil {
+		t.Fatalf("want the creates refused, got %v", diags)
+	}
+	for _, want := range []string{`workflow.id.user["a"] (CN=A,DC=s)`, `workflow.id.user["b"] (CN=B,DC=s)`, `mail = "x@s"`} {
+		if !strings.Contains(d.Detail, want) {
+			t.Errorf("the error does not say %q: %s", want, d.Detail)
+		}
+	}
+	// Without writing mail the creates are distinct; the source still
+	// shares a value, which is reported.
+	p = mustPlan(t, baseConfig+identities, source, target, state.New())
+	var found bool
+	for _, w := range p.Warnings {
+		if w.Summary == "Source users share one mail" {
+			found = true
+			if !strings.Contains(w.Detail, "CN=A,DC=s, CN=B,DC=s") || strings.Contains(w.Detail, "CN=C") {
+				t.Errorf("warning names the wrong objects: %s", w.Detail)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no warning for the shared mail: %+v", p.Warnings)
+	}
+}
