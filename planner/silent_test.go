@@ -238,3 +238,30 @@ func TestPlan_sharedMatchValues(t *testing.T) {
 		t.Errorf("no warning for the shared mail: %+v", p.Warnings)
 	}
 }
+
+// An ambiguous identity blocks ReACL with what fixes it (the data or the
+// rules), not "apply them first", which cannot help.
+func TestPlan_deviceBlockerSaysWhatFixesTheSIDMap(t *testing.T) {
+	source := newFakeDir(
+		obj(providers.KindComputer, "CN=WS-1,OU=WS,DC=s", "sAMAccountName", "WS-1$", "operatingSystem", "Windows 10 Pro", "operatingSystemVersion", "10.0 (19045)", "objectGUID", "c1"),
+		obj(providers.KindUser, "CN=Amb,DC=s", "sAMAccountName", "amb", "mail", "amb@x", "objectGUID", "s-amb"),
+		obj(providers.KindUser, "CN=New,DC=s", "sAMAccountName", "new", "objectGUID", "s-new"),
+	)
+	target := newFakeDir(
+		obj(providers.KindOU, "OU=M,DC=t"),
+		obj(providers.KindComputer, "CN=WS-1,DC=t", "sAMAccountName", "WS-1$", "objectGUID", "t1"),
+		obj(providers.KindUser, "CN=Amb1,DC=t", "sAMAccountName", "amb1", "mail", "amb@x", "objectGUID", "t-a1"),
+		obj(providers.KindUser, "CN=Amb2,DC=t", "sAMAccountName", "amb2", "mail", "amb@x", "objectGUID", "t-a2"),
+	)
+	p := mustPlan(t, baseConfig+identities+devicesConfig, source, target, nil)
+	msgs := map[string]string{}
+	for _, b := range p.Devices[0].Blockers {
+		msgs[b.Code] = b.Message
+	}
+	if m := msgs["sid_map_ambiguous"]; !strings.Contains(m, `workflow.id.user["amb"]`) || !strings.Contains(m, "fix the data or the match rules") {
+		t.Errorf("ambiguous blocker: %q", m)
+	}
+	if m := msgs["sid_map_incomplete"]; !strings.Contains(m, `workflow.id.user["new"]`) || !strings.Contains(m, "apply it first") || strings.Contains(m, "amb") {
+		t.Errorf("pending blocker: %q", m)
+	}
+}
