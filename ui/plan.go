@@ -362,7 +362,6 @@ func appendQuoted(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-
 // appendDN writes a DN between quotes exactly as RFC 4514 spells it, so
 // that a DN copied from the plan is right: a DN escapes its own quotes
 // (\"), so nothing is escaped again. Only bytes a terminal cannot show
