@@ -229,8 +229,11 @@ func (pl *planning) devicePlan(dc *config.DeviceCutover, it *item, idw *config.W
 	for _, a := range dc.Actions {
 		switch a {
 		case config.ActionCacheCredentials:
-			if !dc.Requirements.Trust {
-				block("no_trust", "cache_credentials needs a one-way trust from the source to the target domain; once it is in place set requirements { trust = true }")
+			w := pl.cfg.Workflows[dc.Workflow.Name]
+			if tc := pl.checkTrust(dc, pl.cfg.Environments[w.Source.Name], pl.cfg.Environments[w.Target.Name]); !tc.met {
+				block(tc.code, tc.message)
+			} else {
+				d.Checks = append(d.Checks, tc.message)
 			}
 		case config.ActionReACL:
 			if idw == nil || (!idw.Carries("users") && !idw.Carries("groups")) {

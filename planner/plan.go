@@ -113,6 +113,27 @@ type planning struct {
 	dnCache   map[string]dnResult
 	finalKeys map[string]*item
 	deps      map[*plans.Change][]*plans.Change
+	// noTrustReads names the environments whose provider cannot read
+	// trusts (its schema lacks KindTrust).
+	noTrustReads map[string]bool
+}
+
+// dropUnservedTrusts removes KindTrust from the scopes of providers that
+// do not list it, remembering them for the trust check.
+func (pl *planning) dropUnservedTrusts(cs conns, scopes map[string]providers.Scope) {
+	for name, sc := range scopes {
+		if !slices.Contains(sc.Kinds, providers.KindTrust) || cs[name] == nil || cs[name].schema == nil {
+			continue
+		}
+		if !slices.Contains(cs[name].schema.Kinds, providers.KindTrust) {
+			sc.Kinds = slices.DeleteFunc(slices.Clone(sc.Kinds), func(k providers.Kind) bool { return k == providers.KindTrust })
+			scopes[name] = sc
+			if pl.noTrustReads == nil {
+				pl.noTrustReads = map[string]bool{}
+			}
+			pl.noTrustReads[name] = true
+		}
+	}
 }
 
 // dependOn records that c must wait for dep (nil dep is ignored).
@@ -187,6 +208,7 @@ func Plan(ctx context.Context, opts Options) (*plans.Plan, hcl.Diagnostics) {
 	}
 	defer cs.close(ctx)
 	pl.plan.Providers = providerVersions(cs)
+	pl.dropUnservedTrusts(cs, scopes)
 	start := time.Now()
 	invs, err := discoverAll(ctx, cs, scopes, opts.Hooks)
 	if err != nil {
@@ -296,6 +318,12 @@ func (pl *planning) scopes() map[string]providers.Scope {
 		}
 		refs := collectSourceRefs(dc.Filter)
 		a := get(w.Source.Name)
+		if wantsTrust(dc) {
+			a.kinds[providers.KindTrust] = true
+			for _, n := range trustAttrs {
+				a.attrs[n] = true
+			}
+		}
 		if refs.whole {
 			a.all = true
 		}
@@ -316,6 +344,9 @@ func (pl *planning) scopes() map[string]providers.Scope {
 			}
 		}
 		sc.Kinds = append(sc.Kinds, providers.KindOU)
+		if a.kinds[providers.KindTrust] {
+			sc.Kinds = append(sc.Kinds, providers.KindTrust)
+		}
 		if !a.all {
 			for n := range a.attrs {
 				sc.Attributes = append(sc.Attributes, n)

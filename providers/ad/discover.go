@@ -85,7 +85,8 @@ type discovery struct {
 }
 
 func (s *session) discover(ctx context.Context, scope providers.Scope, emit func([]providers.Object) error) error {
-	filter, err := KindFilter(scope.Kinds)
+	kinds, trusts := withoutTrust(scope.Kinds)
+	filter, err := KindFilter(kinds)
 	if err != nil {
 		return err
 	}
@@ -139,7 +140,41 @@ func (s *session) discover(ctx context.Context, scope providers.Scope, emit func
 			return nil
 		})
 	}
-	return g.Wait()
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	if trusts {
+		return s.discoverTrusts(ctx, scope.BaseDN, emit)
+	}
+	return nil
+}
+
+// trustAttrs are what the planner needs of a trustedDomain object.
+var trustAttrs = []string{"trustPartner", "flatName", "trustDirection", "trustType", "trustAttributes"}
+
+// trustFilter selects trustedDomain objects.
+var trustFilter = mustFilter("(objectClass=trustedDomain)")
+
+// withoutTrust splits KindTrust off kinds: trusts are read by their own
+// search, under CN=System, whatever the OU scope. OUs stay when only
+// trusts were asked for (an empty kind list means every kind).
+func withoutTrust(kinds []providers.Kind) ([]providers.Kind, bool) {
+	if !slices.Contains(kinds, providers.KindTrust) {
+		return kinds, false
+	}
+	out := slices.DeleteFunc(slices.Clone(kinds), func(k providers.Kind) bool { return k == providers.KindTrust })
+	if len(out) == 0 {
+		out = []providers.Kind{providers.KindOU}
+	}
+	return out, true
+}
+
+// discoverTrusts reads the domain's trustedDomain objects, which live
+// directly under CN=System of base (the domain's naming context).
+func (s *session) discoverTrusts(ctx context.Context, base string, emit func([]providers.Object) error) error {
+	d := &discovery{s: s, filterBER: trustFilter, emit: emit}
+	d.attrs, d.want, d.wantAll = s.requestAttrs(trustAttrs)
+	return d.search(ctx, searchUnit{base: "CN=System," + base, scope: ldap.ScopeSingleLevel})
 }
 
 // rootsOf returns the include OUs (or the base DN), without any that lies
@@ -566,6 +601,8 @@ func kindOf(classes [][]byte) providers.Kind {
 		return providers.KindForeignPrincipal
 	case has("organizationalUnit"):
 		return providers.KindOU
+	case has("trustedDomain"):
+		return providers.KindTrust
 	}
 	return ""
 }

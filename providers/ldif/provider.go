@@ -75,7 +75,7 @@ func (p *Provider) GetSchema(ctx context.Context) (*providers.Schema, error) {
 				Description: "Where applied changes are appended as LDIF change records for ldapmodify; default <file without .ldif>.changes.ldif."},
 		}},
 		Kinds: []providers.Kind{providers.KindOU, providers.KindUser, providers.KindGroup, providers.KindComputer,
-			providers.KindContact, providers.KindForeignPrincipal},
+			providers.KindContact, providers.KindForeignPrincipal, providers.KindTrust},
 		PID: os.Getpid(),
 	}, nil
 }
@@ -233,10 +233,14 @@ func (p *Provider) Discover(ctx context.Context, scope providers.Scope, emit fun
 			return err
 		}
 		kind, ok := classify(e)
-		if !ok && sel.inScope(e.dn) && e.get("objectClass") == nil {
+		in := sel.inScope(e.dn)
+		if !ok && in && e.get("objectClass") == nil {
 			return fmt.Errorf("read %s: %w", p.file, unclassifiedError(p.st.name, p.st.unclassified[e.key], e.dnStr))
 		}
-		if !ok || !sel.inScope(e.dn) || !sel.keepKind(kind) {
+		if kind == providers.KindTrust && !in {
+			in = sel.systemKey != "" && dn.ParentKey(e.key) == sel.systemKey
+		}
+		if !ok || !in || !sel.keepKind(kind) {
 			continue
 		}
 		if err := out.add(toObject(e, kind, sel.want, sel.names)); err != nil {
@@ -253,6 +257,9 @@ type selection struct {
 	kinds              map[providers.Kind]bool // nil: all
 	want               map[string]bool         // discovered attribute names; nil: all
 	names              map[string]string       // attribute description -> discovered name
+	// systemKey is the key of CN=System under base when trusts are
+	// wanted: trusts are read there whatever the OU scope.
+	systemKey string
 }
 
 func newSelection(scope providers.Scope) (*selection, error) {
@@ -274,6 +281,9 @@ func newSelection(scope providers.Scope) (*selection, error) {
 		for _, k := range scope.Kinds {
 			sel.kinds[k] = true
 		}
+	}
+	if sel.kinds == nil || sel.kinds[providers.KindTrust] {
+		sel.systemKey = base.Child("CN", "System").Key()
 	}
 	if scope.Attributes != nil {
 		sel.want = make(map[string]bool, len(scope.Attributes))
@@ -372,6 +382,7 @@ func classify(e *entry) (providers.Kind, bool) {
 		contact
 		user
 		ou
+		trust
 	)
 	for _, v := range a.Values {
 		switch strings.ToLower(v) {
@@ -387,6 +398,8 @@ func classify(e *entry) (providers.Kind, bool) {
 			has |= user
 		case "organizationalunit":
 			has |= ou
+		case "trusteddomain":
+			has |= trust
 		}
 	}
 	switch {
@@ -402,6 +415,8 @@ func classify(e *entry) (providers.Kind, bool) {
 		return providers.KindUser, true
 	case has&ou != 0:
 		return providers.KindOU, true
+	case has&trust != 0:
+		return providers.KindTrust, true
 	}
 	return "", false
 }
