@@ -25,7 +25,7 @@ import (
 func genLDIF(n int) []byte {
 	var b bytes.Buffer
 	b.Grow(n * 900)
-	sidPrefix, _ := EncodeSID(domSID + "-0")
+	sidPrefix, _ := EncodeIdentity("objectsid", domSID+"-0")
 	for ou := 0; ou < 100; ou++ {
 		fmt.Fprintf(&b, "dn: OU=Dept%02d,DC=source,DC=test\r\nchangetype: add\r\nobjectClass: top\r\nobjectClass: organizationalUnit\r\nou: Dept%02d\r\nuSNChanged: %d\r\n\r\n", ou, ou, 1000+ou)
 	}

@@ -26,10 +26,10 @@
 // at 76 columns and ends records with a blank line. Its output is checked
 // with OpenLDAP's own parser ("ldapmodify -n") in the tests.
 //
-// objectGUID, objectSid and sIDHistory are binary in LDIF; DecodeGUID,
-// DecodeSID and DecodeIdentity give their string forms (GUIDs in the
-// Microsoft layout, first three groups little-endian) and accept values
-// already in string form; EncodeGUID, EncodeSID and EncodeIdentity go back.
+// objectGUID, objectSid and sIDHistory are binary in LDIF; DecodeIdentity
+// gives their string forms (package adid: GUIDs as AD tools show them,
+// SIDs as MS-DTYP writes them) and accepts values already in string form
+// (GUIDs also in braces); EncodeIdentity goes back.
 //
 // # Provider
 //
