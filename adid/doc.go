@@ -14,16 +14,19 @@
 // "S-1-5-21-…" (MS-DTYP 2.4.2.1): the identifier authority in decimal or,
 // with "0x", in hexadecimal, whatever its size. String writes it as
 // MS-DTYP and Windows do: decimal below 2^32, else "0x" and twelve
-// upper-case hex digits ("S-1-0x010000000000-21"). DecodeSID and
+// lower-case hex digits ("S-1-0x010000000000-21"). DecodeSID and
 // SID.AppendBinary are the binary form (2.4.2.2): revision, sub-authority
 // count, the 48-bit authority big-endian, then each sub-authority as a
 // little-endian uint32.
 //
 // Both parsers follow MS-DTYP where Samba is more lenient: the revision
-// must be 1 (Samba accepts any byte, Windows' IsValidSid does not), and at
-// most 15 sub-authorities are accepted. Nothing panics on input
-// (FuzzParseSID, FuzzDecodeSID); TestSamba compares string and binary forms
-// with python3-samba's security.dom_sid.
+// must be 1 (Samba accepts any byte, Windows' IsValidSid does not), at most
+// 15 sub-authorities, and decimal numbers without leading zeros (Samba
+// reads an authority "010" as octal). Nothing panics on input
+// (FuzzParseSID, FuzzDecodeSID). TestSamba compares string and binary
+// forms with python3-samba's security.dom_sid (4.17) for 860 SIDs: they
+// agree on every binary form; Samba writes authorities from 2^32-1 up in
+// short hex ("S-1-0x10000000000-21"), which ParseSID reads.
 //
 // # GUIDs
 //

@@ -132,9 +132,9 @@ func (s SID) IsDomainAccount() bool {
 }
 
 // String formats s as in MS-DTYP 2.4.2.1: "S-1-5-21-…". An authority of
-// 2^32 or more is written as "0x" and twelve upper-case hex digits
-// ("S-1-0x010000000000-21"), as Windows writes it. The zero SID is
-// "S-0-0".
+// 2^32 or more is written as "0x" and twelve hex digits, lower-case as
+// Windows' ConvertSidToStringSid writes them ("S-1-0x0123456789ab-21").
+// The zero SID is "S-0-0".
 func (s SID) String() string {
 	var buf [192]byte
 	return string(s.AppendText(buf[:0]))
@@ -146,7 +146,7 @@ func (s SID) AppendText(b []byte) []byte {
 	b = strconv.AppendUint(b, uint64(s.rev), 10)
 	b = append(b, '-')
 	if a := s.Authority(); a>>32 != 0 {
-		const digits = "0123456789ABCDEF"
+		const digits = "0123456789abcdef"
 		b = append(b, '0', 'x')
 		for _, c := range s.auth {
 			b = append(b, digits[c>>4], digits[c&0xf])
@@ -178,8 +178,9 @@ func (s *SID) UnmarshalText(b []byte) error {
 // in either case, revision 1, the identifier authority in decimal or as
 // "0x" (or "0X") followed by hex digits (at most 48 bits, whatever form
 // String would choose), and at most MaxSubAuthorities decimal
-// sub-authorities of 32 bits. No signs, spaces or empty fields. SDDL
-// aliases such as "BA" are not SID strings (see reacl.ParseSIDAlias).
+// sub-authorities of 32 bits. Decimal numbers have no leading zero; no
+// signs, spaces or empty fields. SDDL aliases such as "BA" are not SID
+// strings (see reacl.ParseSIDAlias).
 func ParseSID(str string) (SID, error) {
 	var s SID
 	bad := func(what string) (SID, error) {
@@ -241,8 +242,12 @@ func ParseSID(str string) (SID, error) {
 }
 
 // parseUint is strconv.ParseUint restricted to digits of the base: no
-// sign, no underscores, not empty.
+// sign, no underscores, not empty, and in decimal no leading zero (MS-DTYP
+// forbids them; Samba would read "010" as octal).
 func parseUint(f string, base, bits int) (uint64, error) {
+	if base == 10 && len(f) > 1 && f[0] == '0' {
+		return 0, strconv.ErrSyntax
+	}
 	for i := 0; i < len(f); i++ {
 		c := f[i]
 		if !('0' <= c && c <= '9' || base == 16 && ('a' <= c && c <= 'f' || 'A' <= c && c <= 'F')) {
