@@ -5,10 +5,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"math/rand/v2"
-	"os"
 	"os/exec"
 	"strconv"
 	"testing"
+
+	"github.com/adshift/adshift/internal/sambapy"
 )
 
 // TestSamba compares the SID codec with Samba's own (python3-samba's
@@ -28,14 +29,7 @@ import (
 //     after a number, "0x" without digits (read as S-1-0). We refuse
 //     those, as MS-DTYP's grammar does.
 func TestSamba(t *testing.T) {
-	py := sambaPython()
-	if out, err := exec.Command(py, "-c", "import samba.dcerpc.security, samba.ndr").CombinedOutput(); err != nil {
-		if os.Getenv("ADSHIFT_LAB") != "" {
-			t.Fatalf("ADSHIFT_LAB is set but %s cannot import python3-samba: %v\n%s", py, err, out)
-		}
-		t.Skipf("python3-samba is not installed (%s: %v); install it with apt-get install python3-samba "+
-			"to compare SIDs with Samba, or set ADSHIFT_LAB=1 to make its absence a failure", py, err)
-	}
+	py := sambapy.Python(t, "samba.dcerpc.security, samba.ndr")
 	var sids []SID
 	var strs []string
 	for _, tc := range sidCases {
@@ -186,17 +180,4 @@ func askSamba(t *testing.T, py string, strs, bins []string) (resp struct {
 		t.Fatalf("samba_sid.py answered %d strings and %d binary SIDs, asked %d and %d", len(resp.Strings), len(resp.Binary), len(strs), len(bins))
 	}
 	return resp
-}
-
-// sambaPython is the interpreter with python3-samba: ADSHIFT_SAMBA_PYTHON,
-// else Debian's system python3 (a pyenv or venv python3 first in PATH
-// would not see the package), else python3.
-func sambaPython() string {
-	if p := os.Getenv("ADSHIFT_SAMBA_PYTHON"); p != "" {
-		return p
-	}
-	if _, err := os.Stat("/usr/bin/python3"); err == nil {
-		return "/usr/bin/python3"
-	}
-	return "python3"
 }
