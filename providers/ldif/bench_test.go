@@ -80,6 +80,24 @@ func BenchmarkReader(b *testing.B) {
 	}
 }
 
+// BenchmarkReader_utf16 is BenchmarkReader on the same export in UTF-16LE
+// with a byte order mark, as ldifde -u writes it: the cost of decoding.
+func BenchmarkReader_utf16(b *testing.B) {
+	data := toUTF16(string(genLDIF(100_000)), false, true)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	cpu0 := cputime.Self()
+	for b.Loop() {
+		recs, err := ReadAll(NewReader(bytes.NewReader(data), "bench.ldif", ReaderOptions{}))
+		if err != nil || len(recs) != 100_100 {
+			b.Fatalf("%d records, %v", len(recs), err)
+		}
+	}
+	if cpu := cputime.Self() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(100_100*b.N)/cpu.Seconds(), "entries/cpu-s")
+	}
+}
+
 // BenchmarkConfigureDiscover configures a 100,000-user snapshot and
 // discovers it all (streamed, every attribute): what a plan of that
 // directory costs in this provider.
