@@ -2,6 +2,7 @@ package ldif
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"unicode/utf16"
@@ -65,14 +66,41 @@ func sniffEncoding(b []byte) (enc textEncoding, bom int, msg string) {
 // UTF-8 text: invalid UTF-8 or a NUL byte (LDIF's SAFE-CHAR excludes it;
 // binary values are base64). It returns "" for a valid line.
 func checkText(b []byte) string {
+	// Fast path, one pass: lines are nearly always ASCII without NUL, and
+	// every line is checked. A word has a byte outside 0x01-0x7F when its
+	// own high bit or, through a borrow from a zero byte, that of w-0x01…
+	// is set.
+	plain := func(w uint64) bool { return (w|(w-0x0101010101010101))&0x8080808080808080 == 0 }
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if !plain(binary.LittleEndian.Uint64(b[i:])) {
+			break
+		}
+	}
+	switch {
+	case i == len(b):
+		return ""
+	case i+8 > len(b) && len(b) >= 8: // the tail, as the last 8 bytes
+		if plain(binary.LittleEndian.Uint64(b[len(b)-8:])) {
+			return ""
+		}
+	case len(b) < 8:
+		for ; i < len(b); i++ {
+			if c := b[i]; c == 0 || c >= utf8.RuneSelf {
+				break
+			}
+		}
+		if i == len(b) {
+			return ""
+		}
+	}
 	if i := bytes.IndexByte(b, 0); i >= 0 {
 		return fmt.Sprintf("NUL byte at column %d: LDIF text cannot hold one (binary values are base64, \"::\"); if the file is UTF-16 or UTF-32 without a byte order mark, %s", i+1, howToFix)
 	}
 	if utf8.Valid(b) {
 		return ""
 	}
-	i := 0
-	for i < len(b) {
+	for i = 0; i < len(b); {
 		r, n := utf8.DecodeRune(b[i:])
 		if r == utf8.RuneError && n == 1 {
 			break

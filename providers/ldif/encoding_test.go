@@ -273,3 +273,30 @@ func FuzzUTF16(f *testing.F) {
 		}
 	})
 }
+
+// TestCheckText puts a bad byte, and a valid two-byte character, at every
+// position of lines of every length around the 8-byte words the fast path
+// reads.
+func TestCheckText(t *testing.T) {
+	for n := 0; n <= 26; n++ {
+		for pos := 0; pos < n; pos++ {
+			for _, bad := range []byte{0, 0x80, 0xC3, 0xE9, 0xFF} {
+				b := bytes.Repeat([]byte("a"), n)
+				b[pos] = bad
+				if checkText(b) == "" {
+					t.Errorf("byte 0x%02X at %d of %d accepted", bad, pos, n)
+				}
+			}
+			if pos+1 < n {
+				b := bytes.Repeat([]byte("a"), n)
+				copy(b[pos:], "é")
+				if msg := checkText(b); msg != "" {
+					t.Errorf("é at %d of %d: %s", pos, n, msg)
+				}
+			}
+		}
+		if msg := checkText(bytes.Repeat([]byte("~"), n)); msg != "" {
+			t.Errorf("ASCII line of %d: %s", n, msg)
+		}
+	}
+}

@@ -97,7 +97,9 @@ type attrFilter interface {
 }
 
 // NewReader returns a Reader over r; name (usually the file name) prefixes
-// error messages.
+// error messages. r holds UTF-8, or UTF-16 with a byte order mark (as
+// "ldifde -u" writes it), which the Reader decodes as it reads; other
+// encodings fail at their first line (see the package documentation).
 func NewReader(r io.Reader, name string, opts ReaderOptions) *Reader {
 	if opts.MaxLineBytes <= 0 {
 		opts.MaxLineBytes = DefaultMaxLineBytes
