@@ -186,6 +186,19 @@ func (d *utf16Reader) decode() {
 	in := d.in[d.r:d.w]
 	i := 0
 	for ; i+1 < len(in); i += 2 {
+		if i+8 <= len(in) { // four ASCII units at once, the common case
+			w := binary.LittleEndian.Uint64(in[i:])
+			if d.enc == encUTF16LE && w&0xFF80FF80FF80FF80 == 0 {
+				out = append(out, byte(w), byte(w>>16), byte(w>>32), byte(w>>48))
+				i += 6
+				continue
+			}
+			if d.enc == encUTF16BE && w&0x80FF80FF80FF80FF == 0 {
+				out = append(out, byte(w>>8), byte(w>>24), byte(w>>40), byte(w>>56))
+				i += 6
+				continue
+			}
+		}
 		u := d.unit(in[i:])
 		switch {
 		case u < utf8.RuneSelf:

@@ -300,3 +300,26 @@ func TestCheckText(t *testing.T) {
 		}
 	}
 }
+
+// TestUTF16Reader_fastPath puts a non-ASCII character (one unit, and a
+// surrogate pair) at every position of ASCII runs of every length around
+// the four units the fast path takes at once.
+func TestUTF16Reader_fastPath(t *testing.T) {
+	for n := 0; n <= 12; n++ {
+		for pos := 0; pos <= n; pos++ {
+			for _, c := range []string{"é", "😀", "\u0100", "\u8000"} {
+				s := strings.Repeat("a", pos) + c + strings.Repeat("b", n-pos)
+				for _, bigEndian := range []bool{false, true} {
+					enc := encUTF16LE
+					if bigEndian {
+						enc = encUTF16BE
+					}
+					got, err := io.ReadAll(newUTF16Reader(bytes.NewReader(toUTF16(s, bigEndian, false)), enc))
+					if err != nil || string(got) != s {
+						t.Errorf("%s %q: %q, %v", enc, s, got, err)
+					}
+				}
+			}
+		}
+	}
+}
