@@ -12,6 +12,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/adshift/adshift/adid"
 	"github.com/adshift/adshift/providers"
 	"github.com/adshift/adshift/providers/ad/wire"
 )
@@ -517,13 +518,13 @@ func (d *discovery) object(e *wire.Entry, names attrNames, more func(name string
 		for _, v := range e.Attrs[i].Values {
 			switch {
 			case a.name == "objectguid":
-				g, err := DecodeGUID(v)
+				g, err := guidString(v)
 				if err != nil {
 					return o, fmt.Errorf("entry %s: %w", o.DN, err)
 				}
 				vals = append(vals, g)
 			case a.binary:
-				sid, err := DecodeSID(v)
+				sid, err := sidString(v)
 				if err != nil {
 					return o, fmt.Errorf("entry %s: %s: %w", o.DN, a.name, err)
 				}
@@ -550,10 +551,10 @@ func (d *discovery) object(e *wire.Entry, names attrNames, more func(name string
 		o.Token = string(v[0])
 	}
 	var err error
-	if o.GUID, err = identity(e, &o, "objectGUID", "objectguid", DecodeGUID); err != nil {
+	if o.GUID, err = identity(e, &o, "objectGUID", "objectguid", guidString); err != nil {
 		return o, err
 	}
-	if o.SID, err = identity(e, &o, "objectSid", "objectsid", DecodeSID); err != nil {
+	if o.SID, err = identity(e, &o, "objectSid", "objectsid", sidString); err != nil {
 		return o, err
 	}
 	return o, nil
@@ -575,6 +576,25 @@ func identity(e *wire.Entry, o *providers.Object, name, key string, decode func(
 		return "", fmt.Errorf("entry %s: %s: %w", o.DN, name, err)
 	}
 	return v, nil
+}
+
+// guidString returns the string form of a binary objectGUID.
+func guidString(b []byte) (string, error) {
+	g, err := adid.DecodeGUID(b)
+	if err != nil {
+		return "", err
+	}
+	return g.String(), nil
+}
+
+// sidString returns the string form of a binary objectSid or sIDHistory
+// value, which must be exactly one SID.
+func sidString(b []byte) (string, error) {
+	var s adid.SID
+	if err := s.UnmarshalBinary(b); err != nil {
+		return "", err
+	}
+	return s.String(), nil
 }
 
 // equalValue reports whether vals is exactly the one value want.

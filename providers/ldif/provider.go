@@ -2,7 +2,6 @@ package ldif
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -15,9 +14,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/hashicorp/go-hclog"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/adshift/adshift/adid"
 	"github.com/adshift/adshift/dn"
 	"github.com/adshift/adshift/providers"
 )
@@ -762,13 +763,12 @@ func (p *Provider) create(c providers.Change) (providers.Result, []*Record, []*R
 	}
 	user = append(user, Attr{Name: rdnType, Values: []string{rdnValue}})
 
-	guidBytes := make([]byte, 16)
-	if _, err := rand.Read(guidBytes); err != nil {
+	u, err := uuid.NewRandom() // version 4, as AD's objectGUIDs are
+	if err != nil {
 		return fail(c, "Cannot generate an objectGUID: %v.", err)
 	}
-	guidBytes[6] = guidBytes[6]&0x0f | 0x40 // version 4, in wire order
-	guidBytes[8] = guidBytes[8]&0x3f | 0x80
-	guid, _ := DecodeGUID(guidBytes)
+	g := adid.GUIDFromUUID(u)
+	guid := g.String()
 	st.usn++
 	usn := strconv.FormatInt(st.usn, 10)
 	now := generalizedTime(time.Now())
@@ -781,14 +781,17 @@ func (p *Provider) create(c providers.Change) (providers.Result, []*Record, []*R
 	full = append(full,
 		Attr{Name: "distinguishedName", Values: []string{dnStr}},
 		Attr{Name: "name", Values: []string{rdnValue}},
-		Attr{Name: "objectGUID", Values: []string{string(guidBytes)}},
+		Attr{Name: "objectGUID", Values: []string{string(g[:])}},
 	)
 	var sid string
 	switch c.Kind {
 	case providers.KindUser, providers.KindGroup, providers.KindComputer:
 		sid = st.nextSID(d)
-		b, _ := EncodeSID(sid)
-		full = append(full, Attr{Name: "objectSid", Values: []string{string(b)}})
+		b, err := EncodeIdentity("objectsid", sid)
+		if err != nil {
+			return fail(c, "Cannot make an objectSid for %s from %s: %v.", c.DN, sid, err)
+		}
+		full = append(full, Attr{Name: "objectSid", Values: []string{b}})
 	}
 	full = append(full,
 		Attr{Name: "uSNCreated", Values: []string{usn}},
