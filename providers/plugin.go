@@ -4,7 +4,9 @@ import (
 	"context"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
@@ -90,6 +92,10 @@ const hostPipeEnv = "ADSHIFT_PROVIDER_HOST_PIPE"
 // by an adshift host, Serve prints an explanation and exits with status 1.
 // If the host dies (its end of stdin closes), Serve exits with status 1:
 // a provider must not outlive its host, holding connections to a DC.
+// Started by such a host, Serve ignores SIGINT, SIGTERM and SIGHUP: sent
+// to the whole process group (a terminal's Ctrl-C or hangup, a service
+// manager), they are the host's to handle; it finishes the changes in
+// flight, which needs its providers, saves state and then ends them.
 func Serve(p Provider, logger hclog.Logger) {
 	if logger == nil {
 		level := hclog.LevelFromString(os.Getenv("ADSHIFT_LOG"))
@@ -104,6 +110,8 @@ func Serve(p Provider, logger hclog.Logger) {
 		})
 	}
 	if os.Getenv(hostPipeEnv) != "" {
+		// go-plugin ignores os.Interrupt itself.
+		signal.Ignore(syscall.SIGTERM, syscall.SIGHUP)
 		go func() {
 			awaitClose(os.Stdin)
 			logger.Warn("the adshift host is gone (stdin closed); exiting")
