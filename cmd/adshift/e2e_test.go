@@ -173,16 +173,7 @@ func TestApplyKilledMidway(t *testing.T) {
 	printed := len(completed)
 	mu.Unlock()
 
-	after := runAdshift(t, bin, dir, nil, "plan", "-json")
-	if after.code != 0 {
-		t.Fatalf("re-plan after the kill: %s", after.stderr)
-	}
-	rest := plannedChanges(t, after.stdout)
-	for k := range rest {
-		if !all[k] {
-			t.Errorf("the re-plan has a change the first plan did not: %s", k)
-		}
-	}
+	rest := replan(t, bin, dir, all)
 	gone := len(all) - len(rest)
 	// With -parallelism=1, at most one change can be durable in the target
 	// without its completion having been printed before the kill.
@@ -194,7 +185,31 @@ func TestApplyKilledMidway(t *testing.T) {
 	}
 	t.Logf("killed after %d reported changes; re-plan shows %d of %d", printed, len(rest), len(all))
 
-	// Finishing the apply converges, with every user exactly once.
+	finishApply(t, bin, dir)
+}
+
+// replan runs plan -json after an interrupted apply of the quickstart in
+// dir and returns its change keys, which must all be among all, the
+// changes planned before.
+func replan(t *testing.T, bin, dir string, all map[string]bool) map[string]bool {
+	t.Helper()
+	after := runAdshift(t, bin, dir, nil, "plan", "-json")
+	if after.code != 0 {
+		t.Fatalf("re-plan after the interrupted apply: %s", after.stderr)
+	}
+	rest := plannedChanges(t, after.stdout)
+	for k := range rest {
+		if !all[k] {
+			t.Errorf("the re-plan has a change the first plan did not: %s", k)
+		}
+	}
+	return rest
+}
+
+// finishApply finishes an interrupted apply of the quickstart in dir and
+// checks that it converges, with every user exactly once in the target.
+func finishApply(t *testing.T, bin, dir string) {
+	t.Helper()
 	if r := runAdshift(t, bin, dir, nil, "apply", "-auto-approve"); r.code != 0 {
 		t.Fatalf("finishing apply: %s", r.stderr)
 	}
@@ -205,6 +220,9 @@ func TestApplyKilledMidway(t *testing.T) {
 	seen := map[string]int{}
 	for _, m := range regexp.MustCompile(`(?mi)^sAMAccountName: (.+)$`).FindAllSubmatch(target, -1) {
 		seen[strings.ToLower(string(m[1]))]++
+	}
+	if len(seen) == 0 {
+		t.Fatal("the target holds no user after the apply")
 	}
 	for name, n := range seen {
 		if n > 1 {
