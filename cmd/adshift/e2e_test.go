@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -127,7 +126,7 @@ func TestApplyKilledMidway(t *testing.T) {
 
 	cmd := exec.Command(bin, "-chdir="+dir, "apply", "-auto-approve", "-json", "-parallelism=1")
 	cmd.Env = append(os.Environ(), "ADSHIFT_LDIF_APPLY_DELAY=15ms")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	newProcessGroup(cmd)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -159,12 +158,12 @@ func TestApplyKilledMidway(t *testing.T) {
 	deadline := time.Now().Add(60 * time.Second)
 	for lineCount(journal) < 30 {
 		if time.Now().After(deadline) {
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			killGroup(cmd)
 			t.Fatal("the apply never got going")
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); err != nil {
+	if err := killGroup(cmd); err != nil {
 		t.Fatal(err)
 	}
 	cmd.Wait()
@@ -348,7 +347,9 @@ func TestProvidersAreProcesses(t *testing.T) {
 	if victim == cmd.Process.Pid {
 		t.Fatal("the provider runs in the adshift process")
 	}
-	syscall.Kill(victim, syscall.SIGKILL)
+	if p, err := os.FindProcess(victim); err == nil {
+		p.Kill()
+	}
 	<-copied
 	err := cmd.Wait()
 	if err == nil {
