@@ -57,7 +57,7 @@ func testHostDeath(t *testing.T, how string) {
 	marker := fmt.Sprintf("ADSHIFT_TEST_HOST_DEATH=%d-%s", os.Getpid(), how)
 	cmd := exec.Command(bin, "-chdir="+dir, "apply", "-auto-approve", "-json", "-parallelism=1")
 	cmd.Env = append(os.Environ(), marker, "ADSHIFT_LDIF_APPLY_DELAY=15ms")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	newProcessGroup(cmd)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, w, err := os.Pipe()
@@ -72,8 +72,12 @@ func testHostDeath(t *testing.T, how string) {
 	killed := false
 	defer func() {
 		if !killed {
-			cmd.Process.Kill()
+			killGroup(cmd)
 			cmd.Wait()
+		}
+		// Whatever a failure left behind.
+		for pid := range markedProcesses(t, marker) {
+			syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}()
 
@@ -126,7 +130,9 @@ func testHostDeath(t *testing.T, how string) {
 		select {
 		case <-going: // SIGPIPE: the reader closed the pipe and returned
 		default:
-			t.Fatalf("the apply ended after %d changes, before the test could end it\n%s", len(r.completed), stderr.String())
+			err := cmd.Wait()
+			killed = true
+			t.Fatalf("the apply ended (%v) after %d changes, before the test could end it\n%s", err, len(r.completed), stderr.String())
 		}
 	case <-time.After(2 * time.Minute):
 		t.Fatalf("the apply did not complete %d changes in 2 minutes", hostDeathAfter)
