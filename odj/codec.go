@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"unicode/utf8"
 
-	"github.com/adshift/adshift/reacl"
+	"github.com/adshift/adshift/adid"
 )
 
 // MaxSize bounds the NDR bytes Decode accepts (and ReadFile the file): a
@@ -332,27 +332,27 @@ func (p dcPointers) deferred(r *reader, d *DCInfo) error {
 
 // sid reads a dom_sid2: a conformance count, then the binary SID, whose
 // sub-authority count must match it.
-func (r *reader) sid() (reacl.SID, error) {
+func (r *reader) sid() (adid.SID, error) {
 	n, err := r.u32()
 	if err != nil {
-		return reacl.SID{}, err
+		return adid.SID{}, err
 	}
-	if n > reacl.MaxSubAuthorities {
-		return reacl.SID{}, r.errorf("SID with %d sub-authorities", n)
+	if n > adid.MaxSubAuthorities {
+		return adid.SID{}, r.errorf("SID with %d sub-authorities", n)
 	}
 	b, err := r.raw(8 + 4*n)
 	if err != nil {
-		return reacl.SID{}, err
+		return adid.SID{}, err
 	}
 	if uint32(b[1]) != n {
-		return reacl.SID{}, r.errorf("SID says %d sub-authorities, its array %d", b[1], n)
+		return adid.SID{}, r.errorf("SID says %d sub-authorities, its array %d", b[1], n)
 	}
-	var s reacl.SID
+	var s adid.SID
 	if err := s.UnmarshalBinary(b); err != nil {
-		return reacl.SID{}, r.errorf("%v", err)
+		return adid.SID{}, r.errorf("%v", err)
 	}
 	if s.IsZero() {
-		return reacl.SID{}, r.errorf("SID of revision 0 without sub-authorities")
+		return adid.SID{}, r.errorf("SID of revision 0 without sub-authorities")
 	}
 	return s, nil
 }
@@ -385,7 +385,7 @@ func decodePackage(r *reader) (*Package, error) {
 	if err != nil {
 		return nil, fmt.Errorf("wrapped part collection: %w", err)
 	}
-	if p.EncryptionType != (reacl.GUID{}) {
+	if p.EncryptionType != (adid.GUID{}) {
 		p.Wrapped = w
 	} else if w != nil {
 		if err := p.decodeCollection(w); err != nil {
@@ -716,7 +716,7 @@ func (w *writer) opBlob(b []byte) {
 
 func (p *Package) encode(w *writer) error {
 	wrapped := p.Wrapped
-	if p.EncryptionType == (reacl.GUID{}) {
+	if p.EncryptionType == (adid.GUID{}) {
 		if p.Wrapped != nil {
 			return fmt.Errorf("an unencrypted package has Parts, not Wrapped")
 		}

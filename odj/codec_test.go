@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/adshift/adshift/reacl"
+	"github.com/adshift/adshift/adid"
 )
 
 // sambaFile is a blob Samba 4.17's `net offlinejoin provision` wrote for
@@ -19,7 +19,7 @@ import (
 const sambaFile = "testdata/samba-4.17.odj"
 
 var (
-	labDomainSID  = reacl.MustSID("S-1-5-21-181584758-3173678258-3350063720")
+	labDomainSID  = adid.MustSID("S-1-5-21-181584758-3173678258-3350063720")
 	labDomainGUID = mustGUID("6eb894d8-bddb-49b2-8c39-f6c3b804f1c0")
 )
 

@@ -6,8 +6,8 @@
 // the blob here, so no Windows host, RPC or Samba is needed.
 //
 // The package is pure: no I/O, no logging, no imports from adshift other
-// than reacl for SIDs and GUIDs (reacl.SID, reacl.GUID). The ad provider
-// gathers the facts and writes the file.
+// than adid, the project's one SID and GUID codec (adid.SID, adid.GUID).
+// The ad provider gathers the facts and writes the file.
 //
 // # Format
 //

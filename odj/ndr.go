@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"unicode/utf16"
 
-	"github.com/adshift/adshift/reacl"
+	"github.com/adshift/adshift/adid"
 )
 
 // ErrMalformed reports bytes that are not a well-formed ODJ blob. Every
@@ -51,7 +51,7 @@ func (w *writer) u32(v uint32) {
 	w.b = binary.LittleEndian.AppendUint32(w.b, v)
 }
 
-func (w *writer) guid(g reacl.GUID) {
+func (w *writer) guid(g adid.GUID) {
 	w.align(4)
 	w.b = append(w.b, g[:]...)
 }
@@ -150,8 +150,8 @@ func (r *reader) u32() (uint32, error) {
 	return v, nil
 }
 
-func (r *reader) guid() (reacl.GUID, error) {
-	var g reacl.GUID
+func (r *reader) guid() (adid.GUID, error) {
+	var g adid.GUID
 	if err := r.align(4); err != nil {
 		return g, err
 	}

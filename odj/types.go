@@ -1,7 +1,7 @@
 package odj
 
 import (
-	"github.com/adshift/adshift/reacl"
+	"github.com/adshift/adshift/adid"
 )
 
 // Format is an ODJ_BLOB's ulODJFormat: what its bytes hold.
@@ -107,8 +107,8 @@ type DNSDomainInfo struct {
 	NetBIOSName string
 	DNSName     string
 	ForestName  string
-	GUID        reacl.GUID
-	SID         reacl.SID
+	GUID        adid.GUID
+	SID         adid.SID
 }
 
 // DCInfo is DOMAIN_CONTROLLER_INFOW, as DsGetDcName returns it. Empty
@@ -119,7 +119,7 @@ type DCInfo struct {
 	// Address is the DC's address with a leading "\\" ("\\127.0.0.3").
 	Address     string
 	AddressType uint32
-	DomainGUID  reacl.GUID
+	DomainGUID  adid.GUID
 	DomainName  string
 	ForestName  string
 	Flags       uint32
@@ -133,7 +133,7 @@ type DCInfo struct {
 // encrypted and kept in Wrapped as it was read; otherwise it is decoded
 // into Parts and CollectionExtension and Wrapped is nil.
 type Package struct {
-	EncryptionType    reacl.GUID
+	EncryptionType    adid.GUID
 	EncryptionContext []byte
 	Parts             []Part
 	// CollectionExtension is the part collection's Extension blob.
@@ -149,7 +149,7 @@ type Package struct {
 // for PartJoinProvider3; any other type keeps its serialized bytes in Data,
 // intact, byte for byte (nil Data is a null pointer).
 type Part struct {
-	Type      reacl.GUID
+	Type      adid.GUID
 	Flags     uint32
 	Win7      *Win7Blob
 	JoinProv3 *JoinProv3
@@ -164,8 +164,8 @@ type JoinProv3 struct {
 	SID string
 }
 
-func mustGUID(s string) reacl.GUID {
-	g, err := reacl.ParseGUID(s)
+func mustGUID(s string) adid.GUID {
+	g, err := adid.ParseGUID(s)
 	if err != nil {
 		panic(err)
 	}

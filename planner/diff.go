@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -225,6 +226,13 @@ func (pl *planning) planned(d dn.DN, it *item) bool {
 	return true
 }
 
+// userAccountControl flags (MS-ADTS 2.2.16) the planner carries.
+const (
+	uacAccountDisable   = 0x0002
+	uacNormalAccount    = 0x0200
+	uacWorkstationTrust = 0x1000
+)
+
 // implicitCreateAttrs are written on create even when the template does not
 // name them, because the target cannot have a usable object without them.
 func implicitCreateAttrs(it *item, st *stagedObject) []plans.AttrDiff {
@@ -240,6 +248,18 @@ func implicitCreateAttrs(it *item, st *stagedObject) []plans.AttrDiff {
 	if it.ki.kind != providers.KindContact && !has("sAMAccountName") {
 		if v := it.src.Get("samaccountname"); v != "" {
 			out = append(out, plans.AttrDiff{Name: "sAMAccountName", Op: "replace", After: []string{v}})
+		}
+	}
+	// A disabled source account stays disabled in the target unless the
+	// template says otherwise: a migration must not enable what the
+	// source had switched off.
+	if (it.ki.kind == providers.KindUser || it.ki.kind == providers.KindComputer) && !has("userAccountControl") {
+		if v, err := strconv.ParseUint(strings.TrimSpace(it.src.Get("useraccountcontrol")), 10, 32); err == nil && v&uacAccountDisable != 0 {
+			def := uint64(uacNormalAccount)
+			if it.ki.kind == providers.KindComputer {
+				def = uacWorkstationTrust
+			}
+			out = append(out, plans.AttrDiff{Name: "userAccountControl", Op: "replace", After: []string{strconv.FormatUint(def|uacAccountDisable, 10)}})
 		}
 	}
 	if it.ki.kind == providers.KindGroup && !has("groupType") {

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/adshift/adshift/config"
+	"github.com/adshift/adshift/dn"
 	"github.com/adshift/adshift/planner/plans"
 	"github.com/adshift/adshift/providers"
 	"github.com/adshift/adshift/state"
@@ -112,6 +113,27 @@ type planning struct {
 	dnCache   map[string]dnResult
 	finalKeys map[string]*item
 	deps      map[*plans.Change][]*plans.Change
+	// noTrustReads names the environments whose provider cannot read
+	// trusts (its schema lacks KindTrust).
+	noTrustReads map[string]bool
+}
+
+// dropUnservedTrusts removes KindTrust from the scopes of providers that
+// do not list it, remembering them for the trust check.
+func (pl *planning) dropUnservedTrusts(cs conns, scopes map[string]providers.Scope) {
+	for name, sc := range scopes {
+		if !slices.Contains(sc.Kinds, providers.KindTrust) || cs[name] == nil || cs[name].schema == nil {
+			continue
+		}
+		if !slices.Contains(cs[name].schema.Kinds, providers.KindTrust) {
+			sc.Kinds = slices.DeleteFunc(slices.Clone(sc.Kinds), func(k providers.Kind) bool { return k == providers.KindTrust })
+			scopes[name] = sc
+			if pl.noTrustReads == nil {
+				pl.noTrustReads = map[string]bool{}
+			}
+			pl.noTrustReads[name] = true
+		}
+	}
 }
 
 // dependOn records that c must wait for dep (nil dep is ignored).
@@ -186,6 +208,7 @@ func Plan(ctx context.Context, opts Options) (*plans.Plan, hcl.Diagnostics) {
 	}
 	defer cs.close(ctx)
 	pl.plan.Providers = providerVersions(cs)
+	pl.dropUnservedTrusts(cs, scopes)
 	start := time.Now()
 	invs, err := discoverAll(ctx, cs, scopes, opts.Hooks)
 	if err != nil {
@@ -215,6 +238,7 @@ func Plan(ctx context.Context, opts Options) (*plans.Plan, hcl.Diagnostics) {
 		pl.stageItem(it)
 	}
 	pl.diags = append(pl.diags, pl.errs.diags()...)
+	pl.checkMatchValues()
 	pl.planMembers()
 	pl.planRemoved()
 	pl.planDevices()
@@ -294,6 +318,12 @@ func (pl *planning) scopes() map[string]providers.Scope {
 		}
 		refs := collectSourceRefs(dc.Filter)
 		a := get(w.Source.Name)
+		if wantsTrust(dc) {
+			a.kinds[providers.KindTrust] = true
+			for _, n := range trustAttrs {
+				a.attrs[n] = true
+			}
+		}
 		if refs.whole {
 			a.all = true
 		}
@@ -314,6 +344,9 @@ func (pl *planning) scopes() map[string]providers.Scope {
 			}
 		}
 		sc.Kinds = append(sc.Kinds, providers.KindOU)
+		if a.kinds[providers.KindTrust] {
+			sc.Kinds = append(sc.Kinds, providers.KindTrust)
+		}
 		if !a.all {
 			for n := range a.attrs {
 				sc.Attributes = append(sc.Attributes, n)
@@ -441,7 +474,7 @@ func (pl *planning) matchKind(w *config.Workflow, ki kindInfo) {
 		case plans.Matched:
 			count.Matched++
 			k := it.known
-			if k == nil || !strings.EqualFold(k.Target.GUID, it.tgt.GUID) || k.Target.DN != it.tgt.DN || !strings.EqualFold(k.Source.GUID, it.src.GUID) {
+			if k == nil || !strings.EqualFold(k.Target.GUID, it.tgt.GUID) || !dn.Same(k.Target.DN, it.tgt.DN) || !strings.EqualFold(k.Source.GUID, it.src.GUID) {
 				pl.plan.Matches = append(pl.plan.Matches, &plans.Match{
 					Address: it.addr, Workflow: w.Name, Kind: ki.noun, Status: plans.Matched,
 					Source: identity(it.src), SIDHistory: it.src.Attrs["sidhistory"], Target: identity(it.tgt), Rule: it.rule,

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/adshift/adshift/providers"
@@ -139,5 +140,128 @@ func TestPlan_templateReadsAnAttributeNoSourceHas(t *testing.T) {
 	_, diags = tryPlan(t, baseConfig+identities, source, target, state.New())
 	if d := diagWith(diags, hcl.DiagWarning, "Template reads an attribute no source object has"); d != nil {
 		t.Errorf("a warning for an attribute the source has: %s", d.Detail)
+	}
+}
+
+// State holds a DN as adshift wrote it; the DC may return it hex-escaped.
+// The same entry must not be "a match to record" on every plan.
+func TestPlan_stateDNComparedByKey(t *testing.T) {
+	source := newFakeDir(obj(providers.KindUser, `CN=Semi\;Eq\=,OU=M,DC=s`, "sAMAccountName", "semi", "displayName", "S", "objectGUID", "s-1"))
+	target := newFakeDir(
+		obj(providers.KindOU, "OU=Users,OU=M,DC=t"),
+		obj(providers.KindUser, `CN=Semi\3BEq\3D,OU=Users,OU=M,DC=t`, "sAMAccountName", "semi", "displayName", "S", "objectGUID", "t-1"),
+	)
+	st := state.New()
+	addr := `workflow.id.user["semi"]`
+	st.Objects[addr] = &state.Object{Address: addr, Workflow: "id", Kind: "user", Created: true,
+		Source: state.Identity{GUID: "s-1", DN: `CN=Semi\;Eq\=,OU=M,DC=s`}, Target: state.Identity{GUID: "t-1", DN: `CN=Semi\;Eq\=,OU=Users,OU=M,DC=t`}}
+	p := mustPlan(t, baseConfig+identities, source, target, st)
+	if p.HasChanges() {
+		t.Fatalf("a clean re-plan has changes: %v, matches %+v", summary(p), p.Matches)
+	}
+}
+
+// A disabled source account is created disabled unless the template sets
+// userAccountControl.
+func TestPlan_disabledAccountsStayDisabled(t *testing.T) {
+	src := baseConfig + `
+workflow "id" {
+  source = environment.source
+  target = environment.target
+  objects = ["users", "devices"]
+  template {
+    users   { target_ou = "OU=M,DC=t" }
+    devices { target_ou = "OU=M,DC=t" }
+  }
+}
+`
+	source := newFakeDir(
+		obj(providers.KindUser, "CN=Off,DC=s", "sAMAccountName", "off", "userAccountControl", "514", "objectGUID", "s-1"),
+		obj(providers.KindUser, "CN=On,DC=s", "sAMAccountName", "on", "userAccountControl", "512", "objectGUID", "s-2"),
+		obj(providers.KindComputer, "CN=PC1,DC=s", "sAMAccountName", "PC1$", "userAccountControl", "4098", "objectGUID", "s-3"),
+	)
+	target := newFakeDir(obj(providers.KindOU, "OU=M,DC=t"))
+	p := mustPlan(t, src, source, target, state.New())
+	want := []string{
+		`create workflow.id.user["off"] replace:sAMAccountName=off replace:userAccountControl=514`,
+		`create workflow.id.user["on"] replace:sAMAccountName=on`,
+		`create workflow.id.device["PC1"] replace:sAMAccountName=PC1$ replace:userAccountControl=4098`,
+	}
+	if diff := cmp.Diff(want, summary(p)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	// The template decides when it names the attribute.
+	set := strings.Replace(src, `users   { target_ou = "OU=M,DC=t" }`, `users   {
+      target_ou  = "OU=M,DC=t"
+      attributes = { userAccountControl = "512" }
+    }`, 1)
+	p = mustPlan(t, set, source, target, state.New())
+	if got := summary(p)[0]; got != `create workflow.id.user["off"] replace:userAccountControl=512 replace:sAMAccountName=off` {
+		t.Errorf("with the template's value: %s", got)
+	}
+}
+
+// Source objects sharing a match value are reported per rule and value;
+// creating several objects with one value of a rule's target attribute is
+// refused.
+func TestPlan_sharedMatchValues(t *testing.T) {
+	source := newFakeDir(
+		obj(providers.KindUser, "CN=A,DC=s", "sAMAccountName", "a", "mail", "x@s", "objectGUID", "s-1"),
+		obj(providers.KindUser, "CN=B,DC=s", "sAMAccountName", "b", "mail", "X@s", "objectGUID", "s-2"),
+		obj(providers.KindUser, "CN=C,DC=s", "sAMAccountName", "c", "mail", "c@s", "objectGUID", "s-3"),
+	)
+	target := newFakeDir(obj(providers.KindOU, "OU=M,DC=t"))
+	writesMail := strings.Replace(identities, "sAMAccountName = source.sAMAccountName", "sAMAccountName = source.sAMAccountName, mail = source.mail", 1)
+	p, diags := tryPlan(t, baseConfig+writesMail, source, target, state.New())
+	d := diagWith(diags, hcl.DiagError, "New objects would share a match value")
+	if p != nil || d == nil {
+		t.Fatalf("want the creates refused, got %v", diags)
+	}
+	for _, want := range []string{`workflow.id.user["a"] (CN=A,DC=s)`, `workflow.id.user["b"] (CN=B,DC=s)`, `mail = "x@s"`} {
+		if !strings.Contains(d.Detail, want) {
+			t.Errorf("the error does not say %q: %s", want, d.Detail)
+		}
+	}
+	// Without writing mail the creates are distinct; the source still
+	// shares a value, which is reported.
+	p = mustPlan(t, baseConfig+identities, source, target, state.New())
+	var found bool
+	for _, w := range p.Warnings {
+		if w.Summary == "Source users share one mail" {
+			found = true
+			if !strings.Contains(w.Detail, "CN=A,DC=s, CN=B,DC=s") || strings.Contains(w.Detail, "CN=C") {
+				t.Errorf("warning names the wrong objects: %s", w.Detail)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no warning for the shared mail: %+v", p.Warnings)
+	}
+}
+
+// An ambiguous identity blocks ReACL with what fixes it (the data or the
+// rules), not "apply them first", which cannot help.
+func TestPlan_deviceBlockerSaysWhatFixesTheSIDMap(t *testing.T) {
+	source := newFakeDir(
+		obj(providers.KindComputer, "CN=WS-1,OU=WS,DC=s", "sAMAccountName", "WS-1$", "operatingSystem", "Windows 10 Pro", "operatingSystemVersion", "10.0 (19045)", "objectGUID", "c1"),
+		obj(providers.KindUser, "CN=Amb,DC=s", "sAMAccountName", "amb", "mail", "amb@x", "objectGUID", "s-amb"),
+		obj(providers.KindUser, "CN=New,DC=s", "sAMAccountName", "new", "objectGUID", "s-new"),
+	)
+	target := newFakeDir(
+		obj(providers.KindOU, "OU=M,DC=t"),
+		obj(providers.KindComputer, "CN=WS-1,DC=t", "sAMAccountName", "WS-1$", "objectGUID", "t1"),
+		obj(providers.KindUser, "CN=Amb1,DC=t", "sAMAccountName", "amb1", "mail", "amb@x", "objectGUID", "t-a1"),
+		obj(providers.KindUser, "CN=Amb2,DC=t", "sAMAccountName", "amb2", "mail", "amb@x", "objectGUID", "t-a2"),
+	)
+	p := mustPlan(t, baseConfig+identities+devicesConfig, source, target, nil)
+	msgs := map[string]string{}
+	for _, b := range p.Devices[0].Blockers {
+		msgs[b.Code] = b.Message
+	}
+	if m := msgs["sid_map_ambiguous"]; !strings.Contains(m, `workflow.id.user["amb"]`) || !strings.Contains(m, "fix the data or the match rules") {
+		t.Errorf("ambiguous blocker: %q", m)
+	}
+	if m := msgs["sid_map_incomplete"]; !strings.Contains(m, `workflow.id.user["new"]`) || !strings.Contains(m, "apply it first") || strings.Contains(m, "amb") {
+		t.Errorf("pending blocker: %q", m)
 	}
 }

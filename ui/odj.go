@@ -158,7 +158,7 @@ func writeNodes(w io.Writer, nodes []odjNode, indent string) {
 		}
 		v := n.val
 		if s, ok := v.(string); ok {
-			v = quoted(s)
+			v = string(appendQuoted(nil, s))
 		}
 		fmt.Fprintf(w, "%s%-*s = %v\n", indent, width, n.key, v)
 	}
@@ -215,7 +215,7 @@ func (v *View) ODJProvisioned(computer string, r providers.OfflineJoinResult) {
 		verb = "reused, password reset"
 	}
 	fmt.Fprintf(v.Out, "%s offline domain join blob for %s written to %s\n", pal.add("+"), pal.bold(computer), r.Path)
-	fmt.Fprintf(v.Out, "  account = %s (%s)\n  sid     = %q\n  guid    = %q\n  dc      = %q\n", quoted(r.DN), verb, r.SID, r.GUID, r.DC)
+	fmt.Fprintf(v.Out, "  account = %s (%s)\n  sid     = %q\n  guid    = %q\n  dc      = %q\n", string(appendQuoted(nil, r.DN)), verb, r.SID, r.GUID, r.DC)
 	fmt.Fprintf(v.Out, "\nThe file holds the machine password: keep it readable only by those who join the device.\n")
 }
 

@@ -84,8 +84,23 @@ func (m *meta) apply(o *output, l *loaded, st *state.State, p *plans.Plan, f *pl
 	s := p.Summary()
 	if o.json == nil {
 		fmt.Fprintf(m.stdout, "\nApply complete! Objects: %d added, %d changed, %d moved, %d destroyed; %d matches recorded.\n", s.Add, s.Change, s.Move, s.Destroy, s.Record)
+		if stopped(m.stop) {
+			// Every change was already under way when the stop came: all
+			// were made, and the run still ends as a stopped one (exit 1).
+			fmt.Fprintln(m.stdout, "The stop came after the last change had started: every planned change was made.")
+		}
 	}
 	return exitOK
+}
+
+// stopped reports whether stop is closed.
+func stopped(stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
+	}
 }
 
 // applySaved applies a plan file exactly, after planner.ReadPlan checked

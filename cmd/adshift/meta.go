@@ -74,6 +74,9 @@ func colorWanted(w io.Writer, noColor bool) bool {
 	if noColor || os.Getenv("NO_COLOR") != "" {
 		return false
 	}
+	if g, ok := w.(*guardedWriter); ok {
+		w = g.w
+	}
 	f, ok := w.(*os.File)
 	return ok && isatty.IsTerminal(f.Fd())
 }

@@ -14,9 +14,9 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
+	"github.com/adshift/adshift/adid"
 	"github.com/adshift/adshift/odj"
 	"github.com/adshift/adshift/providers"
-	"github.com/adshift/adshift/reacl"
 )
 
 var _ providers.OfflineJoinProvisioner = (*Provider)(nil)
@@ -272,18 +272,16 @@ func baseEntry(c *conn, dn string, attrs ...string) (*ldap.Entry, error) {
 	return res.Entries[0], nil
 }
 
-func guidOf(e *ldap.Entry, attr string) (reacl.GUID, error) {
-	var g reacl.GUID
-	b := e.GetRawAttributeValue(attr)
-	if len(b) != len(g) {
-		return g, fmt.Errorf("%s of %d bytes, want 16", attr, len(b))
+func guidOf(e *ldap.Entry, attr string) (adid.GUID, error) {
+	g, err := adid.DecodeGUID(e.GetRawAttributeValue(attr))
+	if err != nil {
+		return g, fmt.Errorf("%s: %w", attr, err)
 	}
-	copy(g[:], b)
 	return g, nil
 }
 
-func sidOf(e *ldap.Entry, attr string) (reacl.SID, error) {
-	var s reacl.SID
+func sidOf(e *ldap.Entry, attr string) (adid.SID, error) {
+	var s adid.SID
 	if err := s.UnmarshalBinary(e.GetRawAttributeValue(attr)); err != nil {
 		return s, fmt.Errorf("%s: %w", attr, err)
 	}
@@ -293,8 +291,8 @@ func sidOf(e *ldap.Entry, attr string) (reacl.SID, error) {
 // odjAcct is the computer account of a blob.
 type odjAcct struct {
 	dn      string
-	guid    reacl.GUID
-	sid     reacl.SID
+	guid    adid.GUID
+	sid     adid.SID
 	created bool
 }
 

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/adshift/adshift/adid"
 	"github.com/adshift/adshift/dn"
 )
 
@@ -431,7 +432,8 @@ func (st *store) domainSIDFor(d dn.DN) string {
 		nc = nc.Parent()
 	}
 	sum := sha256.Sum256([]byte(nc.Key()))
-	return fmt.Sprintf("S-1-5-21-%d-%d-%d", binary.LittleEndian.Uint32(sum[0:]), binary.LittleEndian.Uint32(sum[4:]), binary.LittleEndian.Uint32(sum[8:]))
+	sid, _ := adid.NewSID(5, 21, binary.LittleEndian.Uint32(sum[0:]), binary.LittleEndian.Uint32(sum[4:]), binary.LittleEndian.Uint32(sum[8:])) // 4 sub-authorities: cannot fail
+	return sid.String()
 }
 
 // nextSID allocates the next free RID in the domain of d.
