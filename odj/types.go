@@ -4,16 +4,18 @@ import (
 	"github.com/adshift/adshift/adid"
 )
 
+//go:generate stringer -type=Format -linecomment
+
 // Format is an ODJ_BLOB's ulODJFormat: what its bytes hold.
 type Format uint32
 
 // The blob formats of ODJ_PROVISION_DATA.
 const (
 	// FormatWin7 is an ODJ_WIN7BLOB (Windows 7 and later read it).
-	FormatWin7 Format = 1
+	FormatWin7 Format = 1 // Windows 7 blob
 	// FormatWin8 is an OP_PACKAGE: a collection of provider parts
 	// (Windows 8 and later).
-	FormatWin8 Format = 2
+	FormatWin8 Format = 2 // Windows 8 package
 )
 
 // Part types of an OP_PACKAGE part collection (the provider GUIDs of the

@@ -98,10 +98,10 @@ func odjTree(p *odj.ProvisionData) []odjNode {
 		n := odjNode{key: fmt.Sprintf("blob %d", i+1)}
 		switch {
 		case b.Win7 != nil:
-			n.kids = append([]odjNode{leaf("format", rawText("Windows 7 blob (1)"))}, win7Nodes(b.Win7)...)
+			n.kids = append([]odjNode{leaf("format", rawf("%s (%d)", b.Format, b.Format))}, win7Nodes(b.Win7)...)
 		case b.Package != nil:
 			pk := b.Package
-			n.kids = []odjNode{leaf("format", rawText("Windows 8 package (2)")), leaf("encryption_type", pk.EncryptionType.String()),
+			n.kids = []odjNode{leaf("format", rawf("%s (%d)", b.Format, b.Format)), leaf("encryption_type", pk.EncryptionType.String()),
 				bytesLeaf("encryption_context", pk.EncryptionContext)}
 			if pk.Wrapped != nil {
 				n.kids = append(n.kids, leaf("encrypted_parts", rawf("%d bytes (decrypted %d)", len(pk.Wrapped), pk.DecryptedSize)))
@@ -135,7 +135,7 @@ func odjTree(p *odj.ProvisionData) []odjNode {
 				n.kids = append(n.kids, bytesLeaf("extension", pk.Extension))
 			}
 		default:
-			n.kids = []odjNode{leaf("format", rawf("unknown (%d)", b.Format)), bytesLeaf("data", b.Raw)}
+			n.kids = []odjNode{leaf("format", rawf("unknown (%d)", uint32(b.Format))), bytesLeaf("data", b.Raw)}
 		}
 		out = append(out, n)
 	}
