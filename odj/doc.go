@@ -58,5 +58,5 @@
 // a unique pointer's referent is the next deferred data — so pointer loops
 // cannot be expressed. FuzzDecode and FuzzReadFile check that whatever
 // decodes re-encodes to a fixed point; their kept corpus is in
-// testdata/fuzz and runs with every go test.
+// testdata/fuzz and runs with every go test (how long they ran: BENCHMARKS.md).
 package odj
