@@ -3,6 +3,9 @@ package ad
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
 	"fmt"
 	"net/url"
 	"os"
@@ -13,6 +16,7 @@ import (
 	"time"
 	"unicode/utf16"
 
+	"github.com/go-ldap/ldap/v3"
 	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/go-hclog"
 
@@ -157,6 +161,15 @@ func TestODJ_sambaBlobMatchesDirectory(t *testing.T) {
 	if d := cmp.Diff(facts.dc, w7.DC); d != "" {
 		t.Errorf("DC info: adshift's LDAP facts (-) vs Samba's blob (+):\n%s", d)
 	}
+	// And, independently of adshift's LDAP code, the domain head's raw
+	// objectSid and objectGUID as OpenLDAP's ldapsearch reads them.
+	head := ldapTool(t, l, dc, "ldapsearch", "-LLL", "-o", "ldif-wrap=no", "-b", dc.Base, "-s", "base", "objectSid", "objectGUID")
+	sidBin, _ := w7.DNSDomain.SID.MarshalBinary()
+	for attr, want := range map[string][]byte{"objectSid": sidBin, "objectGUID": w7.DNSDomain.GUID[:]} {
+		if got := ldifBinary(t, head, attr); !bytes.Equal(got, want) {
+			t.Errorf("domain head %s is % x, Samba's blob holds % x", attr, got, want)
+		}
+	}
 	if w7.MachineName != name || !strings.EqualFold(w7.Domain, dc.Domain) || w7.Options != odj.DefaultOptions {
 		t.Errorf("machine %q domain %q options %d", w7.MachineName, w7.Domain, w7.Options)
 	}
@@ -216,6 +229,16 @@ func TestODJ_provisionAcceptedBySamba(t *testing.T) {
 		}
 	}
 	pw := blobPassword(t, res.Path)
+	acct := ldapTool(t, l, dc, "ldapsearch", "-LLL", "-o", "ldif-wrap=no", "-b", res.DN, "-s", "base",
+		"sAMAccountName", "userAccountControl", "dNSHostName", "servicePrincipalName")
+	fqdn := strings.ToLower(name) + "." + dc.Domain
+	for _, want := range []string{"sAMAccountName: " + name + "$", "userAccountControl: 4096", "dNSHostName: " + fqdn,
+		"servicePrincipalName: HOST/" + name, "servicePrincipalName: HOST/" + fqdn,
+		"servicePrincipalName: RestrictedKrbHost/" + name, "servicePrincipalName: RestrictedKrbHost/" + fqdn} {
+		if !strings.Contains(acct, want+"\n") {
+			t.Errorf("the account lacks %q:\n%s", want, acct)
+		}
+	}
 
 	dev := newDevice(t, dc, name)
 	if out, err := dev.net(t, "ads", "testjoin", "-S", host); err == nil || strings.Contains(out, "Join is OK") {
@@ -228,6 +251,16 @@ func TestODJ_provisionAcceptedBySamba(t *testing.T) {
 	out, err = dev.net(t, "ads", "testjoin", "-S", host)
 	if err != nil || !strings.Contains(out, "Join is OK") {
 		t.Fatalf("net ads testjoin after requestodj: %v\n%s", err, out)
+	}
+	// Samba's testjoin says "Join is OK" even when the KDC refuses the
+	// secret (it falls back to NTLM), so the KDC must not have refused it;
+	// and the secret must open an LDAPS bind as the account (a new account
+	// has no previous password that could pass instead).
+	if strings.Contains(out, "Preauthentication failed") {
+		t.Fatalf("net ads testjoin: the KDC refused the machine secret:\n%s", out)
+	}
+	if err := machineBind(t, dc, name, pw); err != nil {
+		t.Fatalf("LDAPS bind as %s$ with the blob's password: %v", name, err)
 	}
 
 	// A second provisioning of the same name is refused without reuse and
@@ -252,6 +285,17 @@ func TestODJ_provisionAcceptedBySamba(t *testing.T) {
 	if out, err := dev2.net(t, "ads", "testjoin", "-S", host); err != nil || !strings.Contains(out, "Join is OK") {
 		t.Fatalf("testjoin of the reused account: %v\n%s", err, out)
 	}
+	if err := machineBind(t, dc, name, pw2); err != nil {
+		t.Fatalf("LDAPS bind with the reused account's new password: %v", err)
+	}
+	// The first device still holds the old secret, which the reset voided:
+	// the KDC refuses it. (Samba, like Windows, still takes the previous
+	// password for NTLM and simple binds during its "old password allowed
+	// period", so testjoin's fallback and an LDAPS bind still pass; the
+	// Kerberos answer is what tells.)
+	if out, _ := dev.net(t, "ads", "testjoin", "-S", host); !strings.Contains(out, "Preauthentication failed") {
+		t.Errorf("the KDC still accepts the first device's old secret after the reset:\n%s", out)
+	}
 
 	for _, pass := range []string{pw, pw2} {
 		for what, text := range map[string]string{
@@ -265,6 +309,40 @@ func TestODJ_provisionAcceptedBySamba(t *testing.T) {
 	if !strings.Contains(logs.String(), "offline join blob written") {
 		t.Errorf("no log line about the blob; logs:\n%s", logs.String())
 	}
+}
+
+// machineBind binds over LDAPS as the computer account NAME$ with pw: the
+// cheap proof that pw is the account's secret.
+func machineBind(t *testing.T, dc labDC, name, pw string) error {
+	t.Helper()
+	pem, err := os.ReadFile(dc.CA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(pem)
+	c, err := ldap.DialURL(dc.URL, ldap.DialWithTLSConfig(&tls.Config{RootCAs: roots}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.Bind(name+"$@"+strings.ToUpper(dc.Domain), pw)
+}
+
+// ldifBinary returns the base64 value of attr ("attr:: …") in ldif.
+func ldifBinary(t *testing.T, ldif, attr string) []byte {
+	t.Helper()
+	for _, line := range strings.Split(ldif, "\n") {
+		if v, ok := strings.CutPrefix(line, attr+":: "); ok {
+			b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v))
+			if err != nil {
+				t.Fatalf("%s: %v", attr, err)
+			}
+			return b
+		}
+	}
+	t.Fatalf("no %s in:\n%s", attr, ldif)
+	return nil
 }
 
 // blobPassword returns the machine password inside a blob file.
