@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -40,13 +41,22 @@ func needNet(t *testing.T) string {
 	return bin
 }
 
-// labDCHost is the target DC's host name and address, as the lab sets them.
+// labDCHost is the target DC's host name and address, as the lab sets
+// them. It fails the test, saying what to do, when the DC does not serve
+// SMB (a lab brought up before lab/up.sh gave the target its RPC and SMB
+// services).
 func labDCHost(t *testing.T, dc labDC) (host, ip string) {
 	u, err := url.Parse(dc.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return "dc1." + dc.Domain, u.Hostname()
+	ip = u.Hostname()
+	c, err := net.DialTimeout("tcp", net.JoinHostPort(ip, "445"), 5*time.Second)
+	if err != nil {
+		t.Fatalf("the %s DC does not serve SMB (%v): offline domain join needs its RPC and SMB services; run lab/up.sh, which switches it to them", dc.Name, err)
+	}
+	c.Close()
+	return "dc1." + dc.Domain, ip
 }
 
 // device is one lab device: its own smb.conf, private and state
