@@ -14,8 +14,9 @@ set -euo pipefail
 start=$(date +%s)
 
 install_packages() {
+	# samba-testsuite: ndrdump, the independent decoder odj's tests check blobs with.
 	local pkgs=(samba samba-ad-dc samba-ad-provision samba-dsdb-modules samba-vfs-modules winbind
-		ldap-utils krb5-user python3-samba openssl iproute2)
+		ldap-utils krb5-user python3-samba samba-testsuite openssl iproute2)
 	local missing=() p
 	for p in "${pkgs[@]}"; do
 		# grep without -q: under pipefail, -q's early exit can SIGPIPE the writer
