@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/hcl/v2"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/adshift/adshift/planner/plans"
 )
@@ -100,6 +102,72 @@ func TestPlanJSON(t *testing.T) {
 	r := hcl.Range{Filename: "main.hcl", Start: hcl.Pos{Line: 3, Column: 5, Byte: 20}, End: hcl.Pos{Line: 3, Column: 9, Byte: 24}}
 	j.Diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Bad", Detail: "Fix it.", Subject: &r}})
 	golden(t, "plan.jsonl", out.Bytes())
+	// Every line, including the kinds of change the quickstart lacks (move,
+	// delete, an ambiguous match, a done device), is valid in the published
+	// schema.
+	s := compileSchema(t, "json-lines.schema.json")
+	for i, line := range bytes.Split(bytes.TrimSpace(out.Bytes()), []byte("\n")) {
+		v, err := jsonschema.UnmarshalJSON(bytes.NewReader(line))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Validate(v); err != nil {
+			t.Errorf("line %d: %v", i+1, err)
+		}
+	}
+
+	out.Reset()
+	if err := PlanDocument(&out, samplePlan()); err != nil {
+		t.Fatal(err)
+	}
+	v, err := jsonschema.UnmarshalJSON(&out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := compileSchema(t, "show-plan.schema.json").Validate(v); err != nil {
+		t.Errorf("show -json of the sample plan: %v", err)
+	}
+}
+
+func compileSchema(t *testing.T, name string) *jsonschema.Schema {
+	t.Helper()
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	path, err := filepath.Abs(filepath.Join("..", "docs", "schema", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Compile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestValidationDocument(t *testing.T) {
+	r := hcl.Range{Filename: "main.hcl", Start: hcl.Pos{Line: 3, Column: 5, Byte: 20}, End: hcl.Pos{Line: 3, Column: 9, Byte: 24}}
+	diags := hcl.Diagnostics{
+		{Severity: hcl.DiagError, Summary: "Bad", Detail: "Fix it.", Subject: &r, Context: &r},
+		{Severity: hcl.DiagWarning, Summary: "Odd", Detail: "Look at it."},
+	}
+	var out bytes.Buffer
+	if err := Validation(&out, diags); err != nil {
+		t.Fatal(err)
+	}
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(out.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := compileSchema(t, "validate.schema.json").Validate(v); err != nil {
+		t.Fatal(err)
+	}
+	var got jsonValidation
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Valid || got.ErrorCount != 1 || got.WarningCount != 1 || len(got.Diagnostics) != 2 || got.Diagnostics[0].Range.Start.Line != 3 {
+		t.Errorf("got %+v", got)
+	}
 }
 
 func TestDiagnosticsFileLineCol(t *testing.T) {

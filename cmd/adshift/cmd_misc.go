@@ -24,12 +24,12 @@ import (
 func runValidate(m *meta, args []string) int {
 	var jsonMode, noColor bool
 	fs := newFlags(m, "validate", "validate [options]")
-	fs.BoolVar(&jsonMode, "json", false, "Write machine-readable JSON lines")
+	fs.BoolVar(&jsonMode, "json", false, "Write one JSON document: valid, error and warning counts, every diagnostic with its range")
 	fs.BoolVar(&noColor, "no-color", false, "Do not colour the output")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	o := m.output(jsonMode, noColor)
+	m.setNoColor(noColor)
 	in := config.Inputs{}
 	in.AddEnv(os.Environ())
 	cfg, diags := m.loadConfig()
@@ -40,13 +40,17 @@ func runValidate(m *meta, args []string) int {
 		diags = append(diags, d...)
 		diags = append(diags, planner.Validate(m.ctx, cfg, scope, launcher{m})...)
 	}
-	o.diags(diags)
+	if jsonMode {
+		if err := ui.Validation(m.stdout, diags); err != nil || diags.HasErrors() {
+			return exitError
+		}
+		return exitOK
+	}
+	m.view.Diagnostics(diags)
 	if diags.HasErrors() {
 		return exitError
 	}
-	if o.json == nil {
-		fmt.Fprintln(m.stdout, "Success! The configuration is valid.")
-	}
+	fmt.Fprintln(m.stdout, "Success! The configuration is valid.")
 	return exitOK
 }
 
@@ -124,7 +128,7 @@ func runShow(m *meta, args []string) int {
 		}
 		switch {
 		case jsonMode:
-			if err := ui.Document(m.stdout, "plan", p); err != nil {
+			if err := ui.PlanDocument(m.stdout, p); err != nil {
 				return exitError
 			}
 		case markdown:
@@ -143,7 +147,7 @@ func runShow(m *meta, args []string) int {
 		return exitError
 	}
 	if jsonMode {
-		if err := ui.Document(m.stdout, "state", st); err != nil {
+		if err := ui.StateDocument(m.stdout, st); err != nil {
 			return exitError
 		}
 		return exitOK

@@ -94,6 +94,11 @@ func (m *meta) load(o *output, in config.Inputs, allowMissing bool) (*loaded, bo
 	}
 	scope, d := cfg.Evaluate(config.EvalOptions{Inputs: in, AllowMissing: allowMissing})
 	diags = append(diags, d...)
+	if diags.HasErrors() {
+		// Report every problem at once, as validate does: the providers'
+		// schemas find what evaluation cannot (a misspelled argument).
+		diags = append(diags, planner.Validate(m.ctx, cfg, scope, launcher{m})...)
+	}
 	o.diags(diags)
 	if diags.HasErrors() {
 		return nil, false
