@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -30,6 +31,10 @@ func runValidate(m *meta, args []string) int {
 		return code
 	}
 	m.setNoColor(noColor)
+	if d := extraArgs(fs, 0, "no arguments"); d != nil {
+		m.view.Diagnostics(d)
+		return exitError
+	}
 	in := config.Inputs{}
 	in.AddEnv(os.Environ())
 	cfg, diags := m.loadConfig()
@@ -60,6 +65,10 @@ func runInit(m *meta, args []string) int {
 		return code
 	}
 	o := m.output(false, false)
+	if d := extraArgs(fs, 0, "no arguments"); d != nil {
+		o.diags(d)
+		return exitError
+	}
 	cfg, diags := m.loadConfig()
 	o.diags(diags)
 	if diags.HasErrors() {
@@ -120,6 +129,10 @@ func runShow(m *meta, args []string) int {
 		return code
 	}
 	m.setNoColor(noColor)
+	if d := extraArgs(fs, 1, "at most one argument, a plan file saved by plan -out"); d != nil {
+		m.view.Diagnostics(d)
+		return exitError
+	}
 	if fs.NArg() == 1 {
 		p, err := plans.ReadFile(fs.Arg(0))
 		if err != nil {
@@ -160,15 +173,49 @@ func runShow(m *meta, args []string) int {
 	return exitOK
 }
 
+// stateSubcommands are the state subcommands that exist, with their usage.
+var stateSubcommands = map[string]string{
+	"list": "state list [ADDRESS-PREFIX...]",
+	"show": "state show ADDRESS",
+}
+
+func stateUsage(w io.Writer) {
+	fmt.Fprintf(w, "Usage: adshift state list [ADDRESS-PREFIX...]\n       adshift state show ADDRESS\n\n%s.\n\n", synopses["state"])
+	fmt.Fprintf(w, "Subcommands:\n")
+	for _, sub := range sortedKeys(stateSubcommands) {
+		fmt.Fprintf(w, "  %-6s  %s\n", sub, synopses["state "+sub])
+	}
+}
+
 func runState(m *meta, args []string) int {
-	if len(args) == 0 || (args[0] != "list" && args[0] != "show") {
-		fmt.Fprintln(m.stderr, "Usage: adshift state list [ADDRESS-PREFIX...]\n       adshift state show ADDRESS")
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		stateUsage(m.stdout)
+		return exitOK
+	}
+	if len(args) == 0 {
+		stateUsage(m.stderr)
 		return exitError
 	}
 	sub := args[0]
-	fs := newFlags(m, "state "+sub, "state "+sub+" [ADDRESS]")
+	help, ok := stateSubcommands[sub]
+	if !ok {
+		fmt.Fprintf(m.stderr, "Error: unknown state subcommand %q%s\n\n", sub, didYouMean(sub, sortedKeys(stateSubcommands)))
+		stateUsage(m.stderr)
+		return exitError
+	}
+	fs := newFlags(m, "state "+sub, help)
 	if code, ok := parseFlags(fs, args[1:]); !ok {
 		return code
+	}
+	if sub == "show" {
+		if fs.NArg() == 0 {
+			fmt.Fprintln(m.stderr, "Usage: adshift state show ADDRESS")
+			return exitError
+		}
+		if d := extraArgs(fs, 1, "one argument, an address"); d != nil {
+			m.view.Diagnostics(d)
+			return exitError
+		}
 	}
 	cfg, _ := m.loadConfig()
 	st, err := m.backend(cfg).Load(m.ctx)
@@ -180,10 +227,6 @@ func runState(m *meta, args []string) int {
 		m.view.StateList(st, fs.Args())
 		return exitOK
 	}
-	if fs.NArg() != 1 {
-		fmt.Fprintln(m.stderr, "Usage: adshift state show ADDRESS")
-		return exitError
-	}
 	if !m.view.StateObject(st, fs.Arg(0)) {
 		m.view.Diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "No such address in state", Detail: fmt.Sprintf("%s is not in the state. Run adshift state list to see the addresses.", fs.Arg(0))}})
 		return exitError
@@ -191,13 +234,26 @@ func runState(m *meta, args []string) int {
 	return exitOK
 }
 
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
 func runForceUnlock(m *meta, args []string) int {
 	fs := newFlags(m, "force-unlock", "force-unlock LOCK_ID")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	if fs.NArg() != 1 {
+	if fs.NArg() == 0 {
 		fmt.Fprintln(m.stderr, "Usage: adshift force-unlock LOCK_ID")
+		return exitError
+	}
+	if d := extraArgs(fs, 1, "one argument, the lock ID"); d != nil {
+		m.view.Diagnostics(d)
 		return exitError
 	}
 	cfg, _ := m.loadConfig()
@@ -219,6 +275,10 @@ func runVersion(m *meta, args []string) int {
 	fs.BoolVar(&jsonMode, "json", false, "Write JSON")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
+	}
+	if d := extraArgs(fs, 0, "no arguments"); d != nil {
+		m.view.Diagnostics(d)
+		return exitError
 	}
 	if jsonMode {
 		b, _ := json.MarshalIndent(map[string]string{

@@ -31,10 +31,10 @@ func (f *planFlags) register(fs interface {
 	IntVar(*int, string, int, string)
 	DurationVar(*time.Duration, string, time.Duration, string)
 }) {
-	fs.BoolVar(&f.json, "json", false, "Write machine-readable JSON lines")
+	fs.BoolVar(&f.json, "json", false, "Write JSON lines (docs/json-format.md) instead of text")
 	fs.BoolVar(&f.noColor, "no-color", false, "Do not colour the output (NO_COLOR is honoured too)")
-	fs.IntVar(&f.parallelism, "parallelism", planner.DefaultParallelism, "Changes in flight at once during apply")
-	fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "How long to wait for the state lock")
+	fs.IntVar(&f.parallelism, "parallelism", planner.DefaultParallelism, "Changes in flight at once during apply (plan accepts it, so plan and apply take the same options)")
+	fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "How long to wait for the state lock, e.g. 30s (default: do not wait)")
 	fs.IntVar(&f.maxDeletes, "max-deletes", planner.DefaultMaxDeletes, "Refuse a plan that deletes more target objects than this (-1: no limit)")
 }
 
@@ -140,12 +140,16 @@ func runPlan(m *meta, args []string) int {
 	fs := newFlags(m, "plan", "plan [options]")
 	f.register(fs)
 	f.vars.register(fs)
-	fs.StringVar(&out, "out", "", "Save the plan to this file, for apply")
+	fs.StringVar(&out, "out", "", "Save the plan to `FILE`, for apply FILE (and show FILE)")
 	fs.BoolVar(&detailed, "detailed-exitcode", false, "Exit 2 when the plan has changes (0: none, 1: error)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
 	o := m.output(f.json, f.noColor)
+	if d := extraArgs(fs, 0, "no arguments"); d != nil {
+		o.diags(d)
+		return exitError
+	}
 	_, _, unlock, p, ok := m.planLocked(o, &f, "plan")
 	if !ok {
 		return exitError

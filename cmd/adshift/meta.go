@@ -108,8 +108,8 @@ func (f varFlag) Set(s string) error {
 }
 
 func (v *varFlags) register(fs *flag.FlagSet) {
-	fs.Var(varFlag{v: v}, "var", "Set a variable: -var 'name=value' (repeatable)")
-	fs.Var(varFlag{v: v, file: true}, "var-file", "Set variables from an HCL file of name = value lines (repeatable)")
+	fs.Var(varFlag{v: v}, "var", "Set a variable, `NAME=VALUE` (repeatable)")
+	fs.Var(varFlag{v: v, file: true}, "var-file", "Set variables from `FILE`, HCL name = value lines (repeatable; relative to -chdir)")
 }
 
 // inputs gathers variable values: ADSHIFT_VAR_ environment variables, then
