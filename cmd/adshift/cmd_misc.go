@@ -207,15 +207,8 @@ func runState(m *meta, args []string) int {
 	if code, ok := parseFlags(fs, args[1:]); !ok {
 		return code
 	}
-	if sub == "show" {
-		if fs.NArg() == 0 {
-			fmt.Fprintln(m.stderr, "Usage: adshift state show ADDRESS")
-			return exitError
-		}
-		if d := extraArgs(fs, 1, "one argument, an address"); d != nil {
-			m.view.Diagnostics(d)
-			return exitError
-		}
+	if sub == "show" && !m.oneArg(fs, "state show ADDRESS", "an address") {
+		return exitError
 	}
 	cfg, _ := m.loadConfig()
 	st, err := m.backend(cfg).Load(m.ctx)
@@ -248,12 +241,7 @@ func runForceUnlock(m *meta, args []string) int {
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	if fs.NArg() == 0 {
-		fmt.Fprintln(m.stderr, "Usage: adshift force-unlock LOCK_ID")
-		return exitError
-	}
-	if d := extraArgs(fs, 1, "one argument, the lock ID"); d != nil {
-		m.view.Diagnostics(d)
+	if !m.oneArg(fs, "force-unlock LOCK_ID", "the lock ID") {
 		return exitError
 	}
 	cfg, _ := m.loadConfig()

@@ -56,7 +56,7 @@ func didYouMean(got string, names []string) string {
 }
 
 // extraArgs reports arguments beyond the max a command takes, as a
-// diagnostic; it returns false when there are none.
+// diagnostic; it returns nil when there are none.
 func extraArgs(fs *flag.FlagSet, max int, what string) hcl.Diagnostics {
 	if fs.NArg() <= max {
 		return nil
@@ -74,4 +74,18 @@ func extraArgs(fs *flag.FlagSet, max int, what string) hcl.Diagnostics {
 		Summary:  "Unexpected argument",
 		Detail:   fmt.Sprintf("%q is not expected here. %s", stray[0], detail),
 	}}
+}
+
+// oneArg checks that a command got exactly one argument, reporting a
+// missing one with the usage line and extra ones as extraArgs does.
+func (m *meta) oneArg(fs *flag.FlagSet, usageLine, what string) bool {
+	if fs.NArg() == 0 {
+		fmt.Fprintf(m.stderr, "Usage: adshift %s\n", usageLine)
+		return false
+	}
+	if d := extraArgs(fs, 1, "one argument, "+what); d != nil {
+		m.view.Diagnostics(d)
+		return false
+	}
+	return true
 }
