@@ -120,10 +120,11 @@ func runInit(m *meta, args []string) int {
 }
 
 func runShow(m *meta, args []string) int {
-	var jsonMode, noColor, markdown bool
+	var jsonMode, noColor, markdown, htmlMode bool
 	fs := newFlags(m, "show", "show [options] [PLANFILE]")
-	fs.BoolVar(&jsonMode, "json", false, "Write one JSON document")
-	fs.BoolVar(&markdown, "markdown", false, "Write a saved plan as a Markdown review for a change board")
+	fs.BoolVar(&jsonMode, "json", false, "Write one JSON document (docs/json-format.md): the saved plan, or the state")
+	fs.BoolVar(&markdown, "markdown", false, "Write a saved plan as a Markdown review for a merge request comment (at most 65,535 characters)")
+	fs.BoolVar(&htmlMode, "html", false, "Write a saved plan as one self-contained HTML review page: show -html PLANFILE > review.html")
 	fs.BoolVar(&noColor, "no-color", false, "Do not colour the output")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -131,6 +132,15 @@ func runShow(m *meta, args []string) int {
 	m.setNoColor(noColor)
 	if d := extraArgs(fs, 1, "at most one argument, a plan file saved by plan -out"); d != nil {
 		m.view.Diagnostics(d)
+		return exitError
+	}
+	if n := countTrue(jsonMode, markdown, htmlMode); n > 1 {
+		m.view.Diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Conflicting options", Detail: "Choose one of -json, -markdown and -html."}})
+		return exitError
+	}
+	if fs.NArg() == 0 && (markdown || htmlMode) {
+		m.view.Diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "A plan file is needed",
+			Detail: "show -markdown and show -html review a saved plan: run adshift plan -out FILE, then adshift show -markdown FILE or adshift show -html FILE > review.html."}})
 		return exitError
 	}
 	if fs.NArg() == 1 {
@@ -146,6 +156,11 @@ func runShow(m *meta, args []string) int {
 			}
 		case markdown:
 			if err := ui.Markdown(m.stdout, p); err != nil {
+				return exitError
+			}
+		case htmlMode:
+			if err := ui.HTML(m.stdout, p); err != nil {
+				m.view.Diagnostics(errDiag("Cannot write the review", err, ""))
 				return exitError
 			}
 		default:
@@ -306,4 +321,14 @@ func runProviderServe(m *meta, args []string) int {
 	}
 	providers.Serve(p, logger)
 	return exitOK
+}
+
+func countTrue(bs ...bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
 }
