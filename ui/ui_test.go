@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -208,5 +210,54 @@ func TestWriteChangesParallel(t *testing.T) {
 	writeChanges(&par, pal, cs)
 	if !bytes.Equal(seq.Bytes(), par.Bytes()) {
 		t.Fatal("parallel rendering differs from sequential rendering")
+	}
+}
+
+// TestMarkdownParts_limit: a plan far too large for one comment is
+// summarised and split, every part within the limit, each saying so.
+func TestMarkdownParts_limit(t *testing.T) {
+	p := samplePlan()
+	base := p.Changes[1]
+	for i := range 20000 {
+		c := *base
+		c.ID = int64(100 + i)
+		c.Address = fmt.Sprintf(`workflow.id.user["u%05d"]`, i)
+		p.Changes = append(p.Changes, &c)
+	}
+	big := make([]string, 5000)
+	for i := range big {
+		big[i] = fmt.Sprintf("CN=Member %d,OU=Users,DC=t", i)
+	}
+	p.Changes = append(p.Changes, &plans.Change{ID: 99999, Address: `workflow.id.group["big"]`, Kind: "group", Action: plans.Update, Members: true, DN: "CN=Big,DC=t",
+		Attrs: []plans.AttrDiff{{Name: "member", Op: "add", After: big}}})
+	for i := range 3000 {
+		d := *p.Devices[1]
+		d.Name = fmt.Sprintf("WS-%04d", i)
+		p.Devices = append(p.Devices, &d)
+	}
+	parts := MarkdownParts(p, MarkdownLimit)
+	if len(parts) != MarkdownMaxParts {
+		t.Fatalf("%d parts, want %d", len(parts), MarkdownMaxParts)
+	}
+	for i, part := range parts {
+		if len(part) > MarkdownLimit {
+			t.Errorf("part %d has %d bytes, more than %d", i+1, len(part), MarkdownLimit)
+		}
+		if want := fmt.Sprintf("this is part %d.", i+1); !strings.Contains(part, want) {
+			t.Errorf("part %d does not say %q", i+1, want)
+		}
+	}
+	first, last := parts[0], parts[len(parts)-1]
+	for _, want := range []string{"**Plan: ", "## Device cutover `w1`", "| WS-0000 | Windows XP Professional | blocked |", "more devices, ", "<details><summary>", "`adshift show -markdown -part 2 PLANFILE` writes the next."} {
+		if !strings.Contains(first, want) {
+			t.Errorf("part 1 lacks %q", want)
+		}
+	}
+	if !strings.Contains(last, "more changes are not listed here") {
+		t.Errorf("the last part does not say that changes were left out")
+	}
+	// Small plans are one part, without a split note.
+	if parts := MarkdownParts(samplePlan(), MarkdownLimit); len(parts) != 1 || strings.Contains(parts[0], "split") {
+		t.Errorf("the sample plan: %d parts", len(parts))
 	}
 }

@@ -124,6 +124,7 @@ func runShow(m *meta, args []string) int {
 	fs := newFlags(m, "show", "show [options] [PLANFILE]")
 	fs.BoolVar(&jsonMode, "json", false, "Write one JSON document (docs/json-format.md): the saved plan, or the state")
 	fs.BoolVar(&markdown, "markdown", false, "Write a saved plan as a Markdown review for a merge request comment (at most 65,535 characters)")
+	part := fs.Int("part", 1, "With -markdown: write this part of a review split to fit a comment (part 1 says how many there are)")
 	fs.BoolVar(&htmlMode, "html", false, "Write a saved plan as one self-contained HTML review page: show -html PLANFILE > review.html")
 	fs.BoolVar(&noColor, "no-color", false, "Do not colour the output")
 	if code, ok := parseFlags(fs, args); !ok {
@@ -155,7 +156,13 @@ func runShow(m *meta, args []string) int {
 				return exitError
 			}
 		case markdown:
-			if err := ui.Markdown(m.stdout, p); err != nil {
+			parts := ui.MarkdownParts(p, ui.MarkdownLimit)
+			if *part < 1 || *part > len(parts) {
+				m.view.Diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "No such part",
+					Detail: fmt.Sprintf("The review of this plan has %d part(s); -part takes 1 to %d.", len(parts), len(parts))}})
+				return exitError
+			}
+			if _, err := io.WriteString(m.stdout, parts[*part-1]); err != nil {
 				return exitError
 			}
 		case htmlMode:

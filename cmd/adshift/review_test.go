@@ -439,10 +439,10 @@ func TestReviewChromium_quickstart(t *testing.T) {
 
 // TestReviewChromium_estate opens the review of a generated estate of
 // ADSHIFT_REVIEW_OBJECTS objects (default 100,000; 0 skips) in headless
-// Chromium. Its known facts come from the text plan: the first blocked
+// Chromium, and checks its Markdown review's size. Its known facts come
+// from the text plan: the first blocked
 // device and the first attribute update.
 func TestReviewChromium_estate(t *testing.T) {
-	chromium(t)
 	objects := 100000
 	if s := os.Getenv("ADSHIFT_REVIEW_OBJECTS"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -475,7 +475,21 @@ func TestReviewChromium_estate(t *testing.T) {
 	if err := copyFile(filepath.Join("..", "..", "bench", "genestate", "main.hcl"), filepath.Join(dir, "main.hcl")); err != nil {
 		t.Fatal(err)
 	}
-	page, summary, text := writeReview(t, adshiftBin(t), dir)
+	bin := adshiftBin(t)
+	page, summary, text := writeReview(t, bin, dir)
+
+	// The Markdown review of the same plan fits a comment, split and
+	// saying so.
+	r := runAdshift(t, bin, dir, nil, "show", "-markdown", "review.plan")
+	if r.code != 0 || len(r.stdout) > 65535 || !strings.Contains(r.stdout, "<details><summary>") {
+		t.Errorf("show -markdown: exit %d, %d bytes (at most 65,535), details %v", r.code, len(r.stdout), strings.Contains(r.stdout, "<details>"))
+	}
+	if !strings.Contains(r.stdout, "This review is split into") || !strings.Contains(r.stdout, "more devices, ") {
+		t.Errorf("show -markdown of %d objects does not say it is split and cut short:\n%s", objects, tail(r.stdout, 800))
+	}
+	t.Logf("show -markdown: part 1 has %d bytes", len(r.stdout))
+
+	chromium(t)
 
 	// Facts from the text plan: the first blocked device and the first
 	// attribute update.
