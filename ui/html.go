@@ -273,16 +273,11 @@ func (h *htmlWriter) changes(p *plans.Plan) {
 	h.raw("</div>\n<div id=\"changes-live\" hidden><div class=\"pager\" data-for=\"changes\"></div><div id=\"changes-body\"></div></div>\n</section>\n")
 }
 
-var opMarks = map[string]string{"replace": "~", "add": "+", "delete": "−"}
-
 // change writes one change as the script renders it too (review.js
 // renderChange): a header line and a table of attribute diffs.
 func (h *htmlWriter) change(c *plans.Change) {
 	class := changeClass(c)
-	dn := c.DN
-	if c.NewDN != "" {
-		dn += " → " + c.NewDN
-	}
+	dn := changeDNs(c)
 	h.raw("<div class=\"change\"><div class=\"ch-head\"><span class=\"act act-" + class + "\">" + class + "</span> ")
 	h.wrap("<code class=\"addr\">", c.Address, "</code> ")
 	h.wrap("<span class=\"kind\">", c.Kind, "</span> ")
@@ -294,10 +289,7 @@ func (h *htmlWriter) change(c *plans.Change) {
 	if len(c.Attrs) > 0 {
 		h.raw("<table class=\"attrs\"><thead><tr><th></th><th>attribute</th><th>before</th><th>after</th></tr></thead><tbody>\n")
 		for _, a := range c.Attrs {
-			mark := opMarks[a.Op]
-			if c.Action == plans.Create {
-				mark = "+"
-			}
+			mark := attrMark(c, a)
 			h.raw("<tr class=\"op-" + a.Op + "\"><td class=\"op\">" + mark + "</td><td class=\"name\">")
 			h.text(a.Name)
 			h.raw("</td><td class=\"before\">")

@@ -176,8 +176,6 @@ func MarkdownParts(p *plans.Plan, limit int) []string {
 	return out
 }
 
-var mdOpMarks = map[string]string{"replace": "~", "add": "+", "delete": "-"}
-
 // changeDetails is one change as a collapsible section with its attribute
 // table.
 func changeDetails(c *plans.Change) string {
@@ -187,18 +185,12 @@ func changeDetails(c *plans.Change) string {
 		fmt.Fprintf(&b, " (%s)", htmlText(c.Reason))
 	}
 	b.WriteString("</summary>\n\n")
-	dn := c.DN
-	if c.NewDN != "" {
-		dn += " → " + c.NewDN
-	}
+	dn := changeDNs(c)
 	fmt.Fprintf(&b, "%s `%s`\n\n", c.Kind, strings.ReplaceAll(dn, "`", "'"))
 	if len(c.Attrs) > 0 {
 		b.WriteString("| | attribute | before | after |\n|---|---|---|---|\n")
 		for _, a := range c.Attrs {
-			mark := mdOpMarks[a.Op]
-			if c.Action == plans.Create {
-				mark = "+"
-			}
+			mark := attrMark(c, a)
 			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", mark, mdCell(a.Name), mdValues(a.Before), mdValues(a.After))
 		}
 		b.WriteString("\n")

@@ -86,3 +86,26 @@ func plannedLine(p *plans.Plan) string {
 	}
 	return "Planned " + p.Created.UTC().Format(time.RFC3339) + " by adshift " + p.Version
 }
+
+// changeDNs is a change's DN, and a move's destination after an arrow.
+func changeDNs(c *plans.Change) string {
+	if c.NewDN != "" {
+		return c.DN + " → " + c.NewDN
+	}
+	return c.DN
+}
+
+// attrMark is the sign of an attribute diff: + for every value of a new
+// object, else ~ replace, + add, − delete.
+func attrMark(c *plans.Change, a plans.AttrDiff) string {
+	if c.Action == plans.Create {
+		return "+"
+	}
+	switch a.Op {
+	case "add":
+		return "+"
+	case "delete":
+		return "−"
+	}
+	return "~"
+}
