@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -57,5 +59,45 @@ func TestDidYouMean(t *testing.T) {
 		if got := didYouMean(tc.got, names); got != tc.want {
 			t.Errorf("didYouMean(%q) = %q, want %q", tc.got, got, tc.want)
 		}
+	}
+}
+
+// TestREADMECommands checks the README's command table against the CLI:
+// every command it lists exists, and every option it names for a command
+// is one that command's -h lists (the example pipelines are checked
+// against the same table, in examples/ci).
+func TestREADMECommands(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmdRE := regexp.MustCompile("`adshift ([a-z-]+)([^`]*)`")
+	flagRE := regexp.MustCompile(`(?:^|[\s\[|(])(-[a-z][a-z-]*)`)
+	rows := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(line, "| `adshift ") {
+			continue
+		}
+		cell := strings.SplitN(line, " | ", 2)[0]
+		for _, m := range cmdRE.FindAllStringSubmatch(cell, -1) {
+			rows++
+			name := m[1]
+			if name == "state" {
+				name = "state " + strings.Fields(m[2])[0]
+			}
+			var out, errb bytes.Buffer
+			if code := run(append([]string{"help"}, strings.Fields(name)...), strings.NewReader(""), &out, &errb); code != exitOK {
+				t.Errorf("README documents adshift %s, which does not exist: %s", name, errb.String())
+				continue
+			}
+			for _, f := range flagRE.FindAllStringSubmatch(m[2], -1) {
+				if !regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(f[1]) + `\b`).MatchString(out.String()) {
+					t.Errorf("README documents adshift %s %s, which adshift %s -h does not list", name, f[1], name)
+				}
+			}
+		}
+	}
+	if rows < 10 {
+		t.Fatalf("found %d commands in the README's table", rows)
 	}
 }
