@@ -26,7 +26,7 @@ func runValidate(m *meta, args []string) int {
 	var jsonMode, noColor bool
 	fs := newFlags(m, "validate", "validate [options]")
 	fs.BoolVar(&jsonMode, "json", false, "Write one JSON document: valid, error and warning counts, every diagnostic with its range")
-	fs.BoolVar(&noColor, "no-color", false, "Do not colour the output")
+	fs.BoolVar(&noColor, "no-color", false, "Do not colour the output (NO_COLOR is honoured too)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -124,9 +124,9 @@ func runShow(m *meta, args []string) int {
 	fs := newFlags(m, "show", "show [options] [PLANFILE]")
 	fs.BoolVar(&jsonMode, "json", false, "Write one JSON document (docs/json-format.md): the saved plan, or the state")
 	fs.BoolVar(&markdown, "markdown", false, "Write a saved plan as a Markdown review for a merge request comment (at most 65,535 characters)")
-	part := fs.Int("part", 1, "With -markdown: write this part of a review split to fit a comment (part 1 says how many there are)")
+	part := fs.Int("part", 1, "With -markdown: write part `N` of a review split to fit a comment (part 1 says how many there are)")
 	fs.BoolVar(&htmlMode, "html", false, "Write a saved plan as one self-contained HTML review page: show -html PLANFILE > review.html")
-	fs.BoolVar(&noColor, "no-color", false, "Do not colour the output")
+	fs.BoolVar(&noColor, "no-color", false, "Do not colour the output (NO_COLOR is honoured too)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -282,7 +282,7 @@ func runForceUnlock(m *meta, args []string) int {
 func runVersion(m *meta, args []string) int {
 	var jsonMode bool
 	fs := newFlags(m, "version", "version [-json]")
-	fs.BoolVar(&jsonMode, "json", false, "Write JSON")
+	fs.BoolVar(&jsonMode, "json", false, "Write the version, commit, build date, Go version and platform as JSON")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}

@@ -27,15 +27,20 @@ type planFlags struct {
 }
 
 func (f *planFlags) register(fs interface {
+	Name() string
 	BoolVar(*bool, string, bool, string)
 	IntVar(*int, string, int, string)
 	DurationVar(*time.Duration, string, time.Duration, string)
 }) {
+	parallelism := "Carry out up to `N` changes at once"
+	if fs.Name() == "plan" {
+		parallelism = "Accepted so that plan and apply take the same options; `N` bounds the changes apply carries out at once"
+	}
 	fs.BoolVar(&f.json, "json", false, "Write JSON lines (docs/json-format.md) instead of text")
 	fs.BoolVar(&f.noColor, "no-color", false, "Do not colour the output (NO_COLOR is honoured too)")
-	fs.IntVar(&f.parallelism, "parallelism", planner.DefaultParallelism, "Changes in flight at once during apply (plan accepts it, so plan and apply take the same options)")
-	fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "How long to wait for the state lock, e.g. 30s (default: do not wait)")
-	fs.IntVar(&f.maxDeletes, "max-deletes", planner.DefaultMaxDeletes, "Refuse a plan that deletes more target objects than this (-1: no limit)")
+	fs.IntVar(&f.parallelism, "parallelism", planner.DefaultParallelism, parallelism)
+	fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "Wait up to `DURATION` (e.g. 30s, 5m) for the state lock (default: do not wait)")
+	fs.IntVar(&f.maxDeletes, "max-deletes", planner.DefaultMaxDeletes, "Refuse a plan that deletes more than `N` target objects (-1: no limit)")
 }
 
 // output bundles the human and JSON views of one command.

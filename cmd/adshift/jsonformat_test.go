@@ -159,6 +159,29 @@ func hasBlocker(plan map[string]any, addr, code string) bool {
 	return false
 }
 
+// TestJSONFormat_estate validates plan -json and show -json of a generated
+// 2,000-object estate: groups with many members, unmatched devices, users
+// whose attributes drifted.
+func TestJSONFormat_estate(t *testing.T) {
+	lines := compileSchema(t, "json-lines.schema.json")
+	showPlan := compileSchema(t, "show-plan.schema.json")
+	bin := adshiftBin(t)
+	dir := writeEstate(t, 2000)
+	r := runAdshift(t, bin, dir, nil, "plan", "-json", "-out", "p")
+	if r.code != 0 {
+		t.Fatalf("plan -json: exit %d\n%s", r.code, r.stderr)
+	}
+	types := validateLines(t, lines, "plan -json (estate)", r.stdout)
+	if types["planned_change"] == 0 || types["device_plan"] == 0 || types["match"] == 0 {
+		t.Errorf("plan -json of the estate: %v", types)
+	}
+	r = runAdshift(t, bin, dir, nil, "show", "-json", "p")
+	doc := validateDoc(t, showPlan, "show -json PLANFILE (estate)", r.stdout)
+	if n := len(doc["plan"].(map[string]any)["changes"].([]any)); n != types["planned_change"] {
+		t.Errorf("show -json has %d changes, plan -json %d", n, types["planned_change"])
+	}
+}
+
 // TestJSONFormat_diagnostics validates validate -json and plan -json of a
 // broken configuration: every error counted, each with its range.
 func TestJSONFormat_diagnostics(t *testing.T) {

@@ -455,26 +455,7 @@ func TestReviewChromium_estate(t *testing.T) {
 		t.Skip("ADSHIFT_REVIEW_OBJECTS=0")
 	}
 	shots := artifacts(t)
-	dir := t.TempDir()
-	opts := estate.Options{Objects: objects, Seed: 1, TargetUsers: 0.3}
-	for name, write := range map[string]func(*os.File) error{
-		"source.ldif": func(f *os.File) error { _, err := estate.WriteSource(f, opts); return err },
-		"target.ldif": func(f *os.File) error { _, err := estate.WriteTarget(f, opts); return err },
-	} {
-		f, err := os.Create(filepath.Join(dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := write(f); err != nil {
-			t.Fatal(err)
-		}
-		if err := f.Close(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := copyFile(filepath.Join("..", "..", "bench", "genestate", "main.hcl"), filepath.Join(dir, "main.hcl")); err != nil {
-		t.Fatal(err)
-	}
+	dir := writeEstate(t, objects)
 	bin := adshiftBin(t)
 	page, summary, text := writeReview(t, bin, dir)
 
@@ -502,4 +483,31 @@ func TestReviewChromium_estate(t *testing.T) {
 		summary: summary, device: dev[1], blocker: dev[2],
 		address: upd[1], attr: upd[2], old: upd[3], new: upd[4],
 	})
+}
+
+// writeEstate generates a bench estate of the given size with the bench
+// configuration into a new directory.
+func writeEstate(t *testing.T, objects int) string {
+	t.Helper()
+	dir := t.TempDir()
+	opts := estate.Options{Objects: objects, Seed: 1, TargetUsers: 0.3}
+	for name, write := range map[string]func(*os.File) error{
+		"source.ldif": func(f *os.File) error { _, err := estate.WriteSource(f, opts); return err },
+		"target.ldif": func(f *os.File) error { _, err := estate.WriteTarget(f, opts); return err },
+	} {
+		f, err := os.Create(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := write(f); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := copyFile(filepath.Join("..", "..", "bench", "genestate", "main.hcl"), filepath.Join(dir, "main.hcl")); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
