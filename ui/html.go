@@ -188,8 +188,10 @@ func (h *htmlWriter) filters(p *plans.Plan) {
 	kinds, _ := changeCounts(p)
 	h.raw("<form id=\"filters\" class=\"filters\" hidden role=\"search\" onsubmit=\"return false\">\n")
 	h.raw("<label>Search <input type=\"search\" id=\"f-q\" placeholder=\"address, DN, device, blocker\"></label>\n")
+	h.raw("<span class=\"group\">Changes:</span>\n")
 	h.selectBox("f-kind", "Kind", kinds)
 	h.selectBox("f-action", "Action", changeColumns)
+	h.raw("<span class=\"group\">Devices:</span>\n")
 	var waves []string
 	for _, co := range p.Cutovers {
 		waves = append(waves, co.Name)
@@ -251,9 +253,14 @@ func (h *htmlWriter) waves(p *plans.Plan) {
 		if len(devs) > htmlStaticDevices {
 			h.tag("p", "class=\"note\"", fmt.Sprintf("Without scripts this page lists the first %d of %d devices (blocked first); with scripts it lists, searches and filters all of them. adshift show -json PLANFILE has every device.", htmlStaticDevices, len(devs)))
 		}
-		h.raw("</div>\n</section>\n")
+		h.raw("</div>\n")
+		// With scripts, this wave's devices are rendered here, a page at
+		// a time (review.js).
+		name := html.EscapeString(co.Name)
+		h.raw("<div class=\"devices-live\" data-wave=\"" + name + "\" hidden><div class=\"pager\" data-for=\"dev:" + name + "\"></div>")
+		h.raw("<table class=\"devices\"><thead><tr><th>device</th><th>operating system</th><th>readiness</th><th>actions to run</th><th>blockers</th></tr></thead><tbody></tbody></table></div>\n")
+		h.raw("</section>\n")
 	}
-	h.raw("<div id=\"devices-live\" hidden><h3>Devices</h3><div class=\"pager\" data-for=\"devices\"></div><table class=\"devices\"><thead><tr><th>device</th><th>wave</th><th>operating system</th><th>readiness</th><th>actions to run</th><th>blockers</th></tr></thead><tbody id=\"devices-body\"></tbody></table></div>\n")
 	h.raw("</section>\n")
 }
 

@@ -32,7 +32,10 @@
 
   var el = function (id) { return document.getElementById(id); };
   var f = { q: el("f-q"), kind: el("f-kind"), action: el("f-action"), wave: el("f-wave"), ready: el("f-ready") };
-  var view = { changes: { rows: [], page: 0 }, devices: { rows: [], page: 0 } };
+  // view: the filtered rows and the page shown, for the changes ("changes")
+  // and for each wave's devices ("dev:" + wave).
+  var view = { changes: { rows: [], page: 0 } };
+  var waves = Array.prototype.slice.call(document.querySelectorAll(".devices-live"));
 
   function filter() {
     var t1 = performance.now();
@@ -48,17 +51,19 @@
       rows.push(i);
     }
     view.changes = { rows: rows, page: 0 };
-    var drows = [];
+    var ndev = 0;
+    waves.forEach(function (w) { view["dev:" + w.getAttribute("data-wave")] = { rows: [], page: 0 }; });
     for (var j = 0; j < D.length; j++) {
       var d = D[j];
       if (wave && s(d[1]) !== wave) continue;
       if (ready && d[4] !== ready) continue;
       if (q && dkeys[j].indexOf(q) < 0) continue;
-      drows.push(j);
+      var v = view["dev:" + s(d[1])];
+      if (v) { v.rows.push(j); ndev++; }
     }
-    view.devices = { rows: drows, page: 0 };
+    waves.forEach(function (w) { w.hidden = !!wave && w.getAttribute("data-wave") !== wave; });
     el("f-count").textContent = rows.length.toLocaleString("en") + " of " + C.length.toLocaleString("en") + " changes, " +
-      drows.length.toLocaleString("en") + " of " + D.length.toLocaleString("en") + " devices";
+      ndev.toLocaleString("en") + " of " + D.length.toLocaleString("en") + " devices";
     render();
     var root = document.documentElement;
     root.setAttribute("data-filtered", String(+(root.getAttribute("data-filtered") || 0) + 1));
@@ -95,7 +100,7 @@
 
   function renderDevice(j) {
     var d = D[j], bl = d[6];
-    return '<tr class="st-' + d[4] + '"><td>' + esc(s(d[2])) + "</td><td>" + esc(s(d[1])) + "</td><td>" + esc(s(d[3])) +
+    return '<tr class="st-' + d[4] + '"><td>' + esc(s(d[2])) + "</td><td>" + esc(s(d[3])) +
       '</td><td><span class="badge ' + d[4] + '">' + d[4] + "</span></td><td>" + d[5].map(function (x) { return esc(s(x)); }).join(" \u2192 ") +
       '</td><td class="blockers">' + (bl.length ? "<ul>" + bl.map(function (x) { return "<li>" + esc(s(x)) + "</li>"; }).join("") + "</ul>" : "") + "</td></tr>";
   }
@@ -107,8 +112,8 @@
       "<span>" + from.toLocaleString("en") + "\u2013" + to.toLocaleString("en") + " of " + v.rows.length.toLocaleString("en") +
       " (page " + (v.page + 1) + " of " + pages + ")</span>" +
       '<button type="button" data-go="next"' + (v.page >= pages - 1 ? " disabled" : "") + ">next \u203a</button>";
-    var ps = document.querySelectorAll('.pager[data-for="' + name + '"]');
-    for (var i = 0; i < ps.length; i++) ps[i].innerHTML = h;
+    var ps = document.querySelectorAll(".pager");
+    for (var i = 0; i < ps.length; i++) if (ps[i].getAttribute("data-for") === name) ps[i].innerHTML = h;
   }
 
   function render() {
@@ -117,14 +122,13 @@
     for (var i = v.page * PAGE; i < end; i++) h += renderChange(v.rows[i], false);
     el("changes-body").innerHTML = h || '<p class="note">No change matches the filters.</p>';
     pager("changes");
-    var body = el("devices-body");
-    if (body) {
-      var w = view.devices, dh = "";
-      var dend = Math.min(w.rows.length, (w.page + 1) * PAGE);
-      for (var j = w.page * PAGE; j < dend; j++) dh += renderDevice(w.rows[j]);
-      body.innerHTML = dh || '<tr><td colspan="6" class="note">No device matches the filters.</td></tr>';
-      pager("devices");
-    }
+    waves.forEach(function (w) {
+      var key = "dev:" + w.getAttribute("data-wave"), v = view[key], dh = "";
+      var dend = Math.min(v.rows.length, (v.page + 1) * PAGE);
+      for (var j = v.page * PAGE; j < dend; j++) dh += renderDevice(v.rows[j]);
+      w.querySelector("tbody").innerHTML = dh || '<tr><td colspan="5" class="note">No device of this wave matches the filters.</td></tr>';
+      pager(key);
+    });
   }
 
   document.addEventListener("click", function (e) {
@@ -151,7 +155,7 @@
   for (var k = 0; k < st.length; k++) st[k].remove();
   el("filters").hidden = false;
   el("changes-live").hidden = false;
-  if (el("devices-live")) el("devices-live").hidden = false;
+  waves.forEach(function (w) { w.hidden = false; });
   filter();
   document.documentElement.setAttribute("data-ready", String(Math.round(performance.now() - t0)));
 })();

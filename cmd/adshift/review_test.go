@@ -224,7 +224,7 @@ func (b *browser) allText(t *testing.T, sel string) []string {
 func (b *browser) screenshot(t *testing.T, path, sel string) {
 	t.Helper()
 	if sel != "" {
-		eval[bool](t, b, fmt.Sprintf(`(function(){ const e = document.querySelector(%q); if (e) e.scrollIntoView(); return !!e })()`, sel))
+		eval[bool](t, b, fmt.Sprintf(`(function(){ const e = document.querySelector(%q); if (e) e.scrollIntoView({block: "center"}); return !!e })()`, sel))
 	} else {
 		eval[bool](t, b, `(window.scrollTo(0, 0), true)`)
 	}
@@ -296,10 +296,10 @@ func checkReview(t *testing.T, page, shots, name string, want reviewFacts) {
 
 	// Search a device: its blockers show.
 	searchDevice := on.filter(t, "#f-q", want.device)
-	if rows := on.allText(t, "#devices-body tr"); !containsAll(rows, want.device, want.blocker) {
+	if rows := on.allText(t, ".devices-live:not([hidden]) tbody tr"); !containsAll(rows, want.device, want.blocker) {
 		t.Errorf("search %q: devices %q lack the blocker %q", want.device, rows, want.blocker)
 	}
-	on.screenshot(t, filepath.Join(shots, name+"-search-device.png"), "#devices-live")
+	on.screenshot(t, filepath.Join(shots, name+"-search-device.png"), ".devices-live:not([hidden]) tr.st-blocked")
 	// Search a change: its attribute diff shows.
 	searchChange := on.filter(t, "#f-q", want.address)
 	if ch := on.allText(t, "#changes-body .change"); !containsAll(ch, want.address, want.attr, want.old, want.new) {
@@ -334,7 +334,7 @@ func checkReview(t *testing.T, page, shots, name string, want reviewFacts) {
 	if nd == 0 || nd > allDevices {
 		t.Errorf("readiness blocked: %d of %d devices", nd, allDevices)
 	}
-	for _, b := range on.allText(t, "#devices-body .badge") {
+	for _, b := range on.allText(t, ".devices-live .badge") {
 		if b != "blocked" {
 			t.Errorf("readiness filter blocked shows a %q device", b)
 			break
@@ -343,11 +343,12 @@ func checkReview(t *testing.T, page, shots, name string, want reviewFacts) {
 	waves := eval[[]string](t, on, `Array.from(document.querySelectorAll("#f-wave option")).map(o => o.value).filter(v => v)`)
 	if len(waves) > 0 {
 		on.filter(t, "#f-wave", waves[len(waves)-1])
-		for _, row := range on.allText(t, "#devices-body tr td:nth-child(2)") {
-			if row != waves[len(waves)-1] {
-				t.Errorf("wave filter %s shows a device of wave %q", waves[len(waves)-1], row)
-				break
-			}
+		shown := eval[[]string](t, on, `Array.from(document.querySelectorAll(".devices-live:not([hidden])")).map(e => e.getAttribute("data-wave"))`)
+		if len(shown) != 1 || shown[0] != waves[len(waves)-1] {
+			t.Errorf("wave filter %s shows the devices of waves %q", waves[len(waves)-1], shown)
+		}
+		if rows := on.allText(t, ".devices-live:not([hidden]) tbody tr.st-blocked"); len(rows) == 0 {
+			t.Errorf("wave filter %s and readiness blocked: no device shown", waves[len(waves)-1])
 		}
 	}
 	// Paging.
@@ -356,6 +357,13 @@ func checkReview(t *testing.T, page, shots, name string, want reviewFacts) {
 	if allChanges > 100 {
 		if p := on.text(t, `.pager[data-for="changes"] span`); !strings.HasPrefix(p, "101–") {
 			t.Errorf("after next: pager says %q", p)
+		}
+	}
+	if allDevices > 100 {
+		on.resetFilters(t)
+		on.do(t, "next devices page", chromedp.Click(chromedp.CSS(`.pager[data-for^="dev:"] button[data-go="next"]:not([disabled])`), chromedp.NodeVisible))
+		if p := on.text(t, `.pager[data-for^="dev:"] span`); !strings.HasPrefix(p, "101–") {
+			t.Errorf("after next: the devices pager says %q", p)
 		}
 	}
 	on.resetFilters(t)
