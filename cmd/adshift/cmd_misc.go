@@ -305,6 +305,10 @@ func runVersion(m *meta, args []string) int {
 // runProviderServe serves a built-in provider; adshift re-executes itself
 // with this command so every provider runs in its own process.
 func runProviderServe(m *meta, args []string) int {
+	fs := newFlags(m, "provider-serve", "provider-serve NAME")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
 	if len(args) != 1 {
 		fmt.Fprintln(m.stderr, "Usage: adshift provider-serve NAME (started by adshift itself)")
 		return exitError

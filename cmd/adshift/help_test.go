@@ -13,7 +13,7 @@ import (
 // checks that it succeeds, names the command, and describes every option
 // it lists (a flag line is followed by its description).
 func TestHelpEveryCommand(t *testing.T) {
-	names := append(visibleCommands(), "state list", "state show")
+	names := append(visibleCommands(), "state list", "state show", "provider-serve")
 	flagLine := regexp.MustCompile(`^  -[a-z-]+( [A-Za-z=]+)?$`)
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
