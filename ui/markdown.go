@@ -65,9 +65,10 @@ func MarkdownParts(p *plans.Plan, limit int) []string {
 		}
 		b.WriteString("\n")
 	}
-	// The sections below share what is left of the first part: the
-	// tables get up to half of it, the attribute-level changes the rest.
-	tableBudget := func() int { return b.Len() + (limit-reserve-b.Len())/2 }
+	// The sections below share what is left of the first part: each table
+	// may take a third of what is left when it starts, so that the waves'
+	// devices and some attribute-level changes always have room.
+	tableBudget := func() int { return b.Len() + (limit-reserve-b.Len())/3 }
 	if probs := problems(p); len(probs) > 0 {
 		b.WriteString("### Not matched\n\n| object | why |\n|---|---|\n")
 		stop := tableBudget()
