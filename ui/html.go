@@ -148,22 +148,19 @@ func (h *htmlWriter) summary(p *plans.Plan) {
 		}
 		h.raw("</tbody></table>\n")
 	}
-	if probs := problems(p); len(probs) > 0 {
-		h.raw("<details class=\"problems\"><summary>")
-		h.text(fmt.Sprintf("Not matched (%d)", len(probs)))
-		h.raw("</summary>\n<table><thead><tr><th>object</th><th>why</th></tr></thead><tbody>\n")
-		for i, m := range probs {
-			if i == htmlStaticDevices {
-				break
-			}
-			h.row("", m.Address, m.Reason)
+	var record []*plans.Match
+	for _, m := range p.Matches {
+		if m.Status == plans.Matched {
+			record = append(record, m)
 		}
-		h.raw("</tbody></table>\n")
-		if len(probs) > htmlStaticDevices {
-			h.tag("p", "class=\"note\"", fmt.Sprintf("The first %d of %d; adshift show PLANFILE lists them all.", htmlStaticDevices, len(probs)))
-		}
-		h.raw("</details>\n")
 	}
+	h.matchTable("matches", fmt.Sprintf("Matches to record in state (%d)", len(record)), []string{"object", "target", "matched by"}, len(record), func(i int) []string {
+		return []string{record[i].Address, record[i].Target.DN, record[i].Rule}
+	})
+	probs := problems(p)
+	h.matchTable("problems", fmt.Sprintf("Not matched (%d)", len(probs)), []string{"object", "why"}, len(probs), func(i int) []string {
+		return []string{probs[i].Address, probs[i].Reason}
+	})
 	if len(p.Warnings) > 0 {
 		h.raw("<h3>Warnings</h3>\n<ul class=\"warnings\">\n")
 		for _, w := range p.Warnings {
@@ -180,6 +177,27 @@ func (h *htmlWriter) summary(p *plans.Plan) {
 		h.raw("</ul>\n")
 	}
 	h.raw("</section>\n")
+}
+
+// matchTable writes a collapsed table of n rows (at most htmlStaticDevices,
+// saying so), or nothing when n is 0.
+func (h *htmlWriter) matchTable(class, title string, head []string, n int, row func(int) []string) {
+	if n == 0 {
+		return
+	}
+	h.wrap("<details class=\""+class+"\"><summary>", title, "</summary>\n<table><thead><tr>")
+	for _, c := range head {
+		h.wrap("<th>", c, "</th>")
+	}
+	h.raw("</tr></thead><tbody>\n")
+	for i := range min(n, htmlStaticDevices) {
+		h.row("", row(i)...)
+	}
+	h.raw("</tbody></table>\n")
+	if n > htmlStaticDevices {
+		h.tag("p", "class=\"note\"", fmt.Sprintf("The first %d of %d; adshift show PLANFILE lists them all.", htmlStaticDevices, n))
+	}
+	h.raw("</details>\n")
 }
 
 // filters writes the search and filter bar; the script shows it (it does

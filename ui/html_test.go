@@ -51,7 +51,7 @@ func TestHTML_escapes(t *testing.T) {
 	if !found {
 		t.Errorf("the data lost the value %q", evil)
 	}
-	for _, want := range []string{"Windows XP Professional", "Clerk", "employeeID", `workflow.id.user[&#34;ann&#34;]`} {
+	for _, want := range []string{"Windows XP Professional", "Clerk", "employeeID", "Matches to record in state (1)", "Not matched (1)", `workflow.id.user[&#34;ann&#34;]`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the static page lacks %q", want)
 		}

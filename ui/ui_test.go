@@ -131,6 +131,39 @@ func TestPlanJSON(t *testing.T) {
 	}
 }
 
+// TestJSONSchemaStrict: the schemas reject what the format does not have,
+// so a field added to the output without the schema fails the tests.
+func TestJSONSchemaStrict(t *testing.T) {
+	s := compileSchema(t, "show-plan.schema.json")
+	var out bytes.Buffer
+	if err := PlanDocument(&out, samplePlan()); err != nil {
+		t.Fatal(err)
+	}
+	for name, mutate := range map[string]func(doc map[string]any){
+		"unknown change field": func(doc map[string]any) {
+			doc["plan"].(map[string]any)["changes"].([]any)[0].(map[string]any)["token"] = "1"
+		},
+		"unknown action": func(doc map[string]any) {
+			doc["plan"].(map[string]any)["changes"].([]any)[0].(map[string]any)["action"] = "rename"
+		},
+		"blocked without blockers": func(doc map[string]any) {
+			doc["plan"].(map[string]any)["devices"].([]any)[1].(map[string]any)["blockers"] = []any{}
+		},
+		"missing before": func(doc map[string]any) {
+			delete(doc["plan"].(map[string]any)["changes"].([]any)[1].(map[string]any)["attrs"].([]any)[0].(map[string]any), "before")
+		},
+	} {
+		v, err := jsonschema.UnmarshalJSON(bytes.NewReader(out.Bytes()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mutate(v.(map[string]any))
+		if err := s.Validate(v); err == nil {
+			t.Errorf("%s: the schema accepts it", name)
+		}
+	}
+}
+
 func compileSchema(t *testing.T, name string) *jsonschema.Schema {
 	t.Helper()
 	c := jsonschema.NewCompiler()
