@@ -68,6 +68,10 @@ func quoteAll(ss []string) []string {
 	return out
 }
 
+// Suggest returns the candidate closest to s (ignoring case), if close
+// enough to be a typo, or "".
+func Suggest(s string, candidates []string) string { return suggest(s, candidates) }
+
 // suggest returns the candidate closest to s, if close enough to be a typo.
 func suggest(s string, candidates []string) string {
 	best, bestD := "", 3

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -442,3 +443,69 @@ func SensitiveTemplateDiag(a *TemplateAttribute) *hcl.Diagnostic {
 
 // SortedNames returns a map's keys in order (handy for deterministic walks).
 func SortedNames[T any](m map[string]T) []string { return sortedKeys(m) }
+
+// SensitiveStrings returns the text of every value derived from a
+// sensitive variable (variables and locals, list and map elements
+// included), so that messages can be scrubbed of them before they are
+// shown: a provider that names its settings in an error (a file path, a
+// DN) does not know which of them were sensitive. Values shorter than
+// three characters are left out, since scrubbing them would garble every
+// message.
+func (s *Scope) SensitiveStrings() []string {
+	seen := map[string]bool{}
+	var out []string
+	var walk func(v cty.Value, marked bool)
+	walk = func(v cty.Value, marked bool) {
+		if v.IsMarked() {
+			marked = true
+			v, _ = v.Unmark()
+		}
+		if v.IsNull() || !v.IsKnown() {
+			return
+		}
+		ty := v.Type()
+		switch {
+		case ty.IsPrimitiveType():
+			if !marked {
+				return
+			}
+			var text string
+			switch ty {
+			case cty.String:
+				text = v.AsString()
+			case cty.Number:
+				text = v.AsBigFloat().Text('f', -1)
+			default:
+				return
+			}
+			if len(text) >= 3 && !seen[text] {
+				seen[text] = true
+				out = append(out, text)
+			}
+		case ty.IsListType() || ty.IsSetType() || ty.IsTupleType() || ty.IsMapType() || ty.IsObjectType():
+			for it := v.ElementIterator(); it.Next(); {
+				_, ev := it.Element()
+				walk(ev, marked)
+			}
+		}
+	}
+	for _, m := range []map[string]cty.Value{s.Vars, s.Locals} {
+		for _, v := range m {
+			walk(v, false)
+		}
+	}
+	// Longest first, so that a value containing another is scrubbed whole.
+	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
+	return out
+}
+
+// ScrubStrings replaces each of secrets (longest first) in text with
+// "(sensitive)".
+func ScrubStrings(text string, secrets []string) string {
+	for _, sec := range secrets {
+		if strings.Contains(text, sec) {
+			text = strings.ReplaceAll(text, sec, "(sensitive)")
+		}
+	}
+	return text
+}

@@ -731,3 +731,18 @@ func boolByte(b bool) byte {
 	}
 	return 0
 }
+
+// Same reports whether a and b name one entry: equal strings, or equal
+// Keys (so "CN=a\;b" and "cn=A\3Bb" are the same). A DN that does not
+// parse is the same only as an identical string.
+func Same(a, b string) bool {
+	if a == b {
+		return true
+	}
+	ka, err := Key(a)
+	if err != nil {
+		return false
+	}
+	kb, err := Key(b)
+	return err == nil && ka == kb
+}

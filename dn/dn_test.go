@@ -410,3 +410,21 @@ func BenchmarkKeyString(b *testing.B) {
 	}
 	reportCPU(b, cpu0)
 }
+
+func TestSame(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want bool
+	}{
+		{`CN=a\;b\=c,DC=t`, `cn=A\3Bb\3Dc,dc=T`, true},
+		{`CN=x,DC=t`, `CN=x,DC=t`, true},
+		{`CN=x,DC=t`, `CN=y,DC=t`, false},
+		{`not a dn`, `not a dn`, true},
+		{`not a dn`, `CN=x`, false},
+	}
+	for _, tt := range tests {
+		if got := Same(tt.a, tt.b); got != tt.want {
+			t.Errorf("Same(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
+		}
+	}
+}

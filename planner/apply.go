@@ -39,6 +39,11 @@ type ApplyOptions struct {
 	// Stop, when closed, starts nothing new; in-flight changes finish and
 	// are recorded (the first Ctrl-C).
 	Stop <-chan struct{}
+
+	// beforeWait, when set (by tests), is called each time the walk is
+	// about to block for a result or the stop, with whether it has
+	// stopped: a count of its calls is a count of the walk's wake-ups.
+	beforeWait func(stopped bool)
 }
 
 // Apply carries out exactly the changes of a plan, in dependency order,
@@ -60,7 +65,13 @@ func Apply(ctx context.Context, opts ApplyOptions) hcl.Diagnostics {
 
 	n, err := recordMatches(opts.Txn, opts.Plan.Matches, opts.Parallelism)
 	if err != nil {
-		return append(diags, stateDiag(err))
+		// Nothing was sent to a directory yet: say so, not "the change was
+		// made".
+		return append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot write state",
+			Detail:   err.Error() + ". No directory change was made. Fix the problem (disk space, permissions) and run apply again.",
+		})
 	}
 	if n > 0 {
 		opts.Hooks.Recorded(n)
@@ -220,6 +231,9 @@ func walk(ctx context.Context, opts ApplyOptions, log hclog.Logger) hcl.Diagnost
 		return diags
 	}
 	defer cs.close(ctx)
+	if err := checkProviderVersions(opts.Plan, cs); err != nil {
+		return append(diags, StaleDiag(err))
+	}
 
 	results := make(chan outcome, opts.Parallelism)
 	ins := map[string]chan providers.Change{}
@@ -273,10 +287,14 @@ func walk(ctx context.Context, opts ApplyOptions, log hclog.Logger) hcl.Diagnost
 			skip(dep, c)
 		}
 	}
+	// stop is opts.Stop until it fires, then nil: a closed channel in the
+	// select below would wake the walk at once, again and again, while
+	// the changes in flight finish.
+	stop := opts.Stop
 	for {
 		select {
-		case <-opts.Stop:
-			stopped = true
+		case <-stop:
+			stopped, stop = true, nil
 		default:
 		}
 		for !stopped && len(ready) > 0 && len(inflight) < opts.Parallelism {
@@ -298,11 +316,14 @@ func walk(ctx context.Context, opts ApplyOptions, log hclog.Logger) hcl.Diagnost
 		if len(inflight) == 0 {
 			break
 		}
+		if opts.beforeWait != nil {
+			opts.beforeWait(stopped)
+		}
 		var o outcome
 		select {
 		case o = <-results:
-		case <-opts.Stop:
-			stopped = true
+		case <-stop:
+			stopped, stop = true, nil
 			continue
 		}
 		if o.err != nil {

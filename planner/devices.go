@@ -66,7 +66,7 @@ func (pl *planning) planDevices() {
 		if dc.Identities != nil {
 			idw = pl.cfg.Workflows[dc.Identities.Name]
 		}
-		pending, unmatched := pl.sidMapGaps(idw)
+		gaps := pl.sidMapGaps(idw)
 		var ous []dn.DN
 		for _, s := range dc.DeviceOUs {
 			d, err := pl.parseDN(s)
@@ -85,7 +85,7 @@ func (pl *planning) planDevices() {
 				continue
 			}
 			sum.Devices++
-			d := pl.devicePlan(dc, it, idw, pending, unmatched)
+			d := pl.devicePlan(dc, it, idw, gaps)
 			switch d.Status {
 			case plans.DeviceReady:
 				sum.Ready++
@@ -104,24 +104,41 @@ func (pl *planning) planDevices() {
 	pl.errs = evalErrors{}
 }
 
-// sidMapGaps counts the identities workflow's users and groups that are
-// still to be created or could not be matched.
-func (pl *planning) sidMapGaps(idw *config.Workflow) (pending, unmatched int) {
+// sidGaps are the identities of a workflow that keep its SID map from
+// being complete.
+type sidGaps struct {
+	// pending are created by this plan (applying it fills them in);
+	// ambiguous match several target objects (only fixing the data or the
+	// rules does); unmatched have no target counterpart at all.
+	pending, ambiguous, unmatched []*item
+}
+
+// sidMapGaps finds the identities workflow's users and groups that are
+// still to be created, ambiguous, or could not be matched.
+func (pl *planning) sidMapGaps(idw *config.Workflow) sidGaps {
+	var g sidGaps
 	if idw == nil {
-		return 0, 0
+		return g
 	}
 	for _, it := range pl.items {
 		if it.wf != idw || (it.ki.kind != providers.KindUser && it.ki.kind != providers.KindGroup) {
 			continue
 		}
 		switch it.status {
-		case plans.New, plans.Ambiguous:
-			pending++
+		case plans.New:
+			g.pending = append(g.pending, it)
+		case plans.Ambiguous:
+			g.ambiguous = append(g.ambiguous, it)
 		case plans.Unmatched:
-			unmatched++
+			g.unmatched = append(g.unmatched, it)
 		}
 	}
-	return pending, unmatched
+	return g
+}
+
+// addrs names up to maxNamed items by address.
+func addrs(items []*item) string {
+	return nameItems(items, func(it *item) string { return it.addr })
 }
 
 func (pl *planning) selects(dc *config.DeviceCutover, ous []dn.DN, refs sourceRefs, o *providers.Object) bool {
@@ -171,7 +188,7 @@ func (pl *planning) selects(dc *config.DeviceCutover, ous []dn.DN, refs sourceRe
 	return true
 }
 
-func (pl *planning) devicePlan(dc *config.DeviceCutover, it *item, idw *config.Workflow, pending, unmatched int) *plans.Device {
+func (pl *planning) devicePlan(dc *config.DeviceCutover, it *item, idw *config.Workflow, gaps sidGaps) *plans.Device {
 	key := addrKey(it.src)
 	d := &plans.Device{
 		Address: fmt.Sprintf("device_cutover.%s[%q]", dc.Name, key),
@@ -212,19 +229,27 @@ func (pl *planning) devicePlan(dc *config.DeviceCutover, it *item, idw *config.W
 	for _, a := range dc.Actions {
 		switch a {
 		case config.ActionCacheCredentials:
-			if !dc.Requirements.Trust {
-				block("no_trust", "cache_credentials needs a one-way trust from the source to the target domain; once it is in place set requirements { trust = true }")
+			w := pl.cfg.Workflows[dc.Workflow.Name]
+			if tc := pl.checkTrust(dc, pl.cfg.Environments[w.Source.Name], pl.cfg.Environments[w.Target.Name]); !tc.met {
+				block(tc.code, tc.message)
+			} else {
+				d.Checks = append(d.Checks, tc.message)
 			}
 		case config.ActionReACL:
 			if idw == nil || (!idw.Carries("users") && !idw.Carries("groups")) {
 				block("no_sid_map", "reacl needs the users and groups matched into the target; set identities = workflow.NAME to a workflow that carries them")
-			} else if pending > 0 {
-				block("sid_map_incomplete", fmt.Sprintf("%d users and groups of workflow.%s are not yet in the target; apply them first", pending, idw.Name))
+			} else {
+				if n := len(gaps.pending); n > 0 {
+					block("sid_map_incomplete", fmt.Sprintf("%d users and groups of workflow.%s are created by this plan (%s); apply it first", n, idw.Name, addrs(gaps.pending)))
+				}
+				if n := len(gaps.ambiguous); n > 0 {
+					block("sid_map_ambiguous", fmt.Sprintf("%d users and groups of workflow.%s match several target objects (%s); applying cannot resolve that: fix the data or the match rules", n, idw.Name, addrs(gaps.ambiguous)))
+				}
 			}
 		}
 	}
-	if unmatched > 0 && contains(dc.Actions, config.ActionReACL) {
-		d.Checks = append(d.Checks, fmt.Sprintf("%d users and groups of workflow.%s have no target counterpart; their permissions are not translated", unmatched, idw.Name))
+	if n := len(gaps.unmatched); n > 0 && contains(dc.Actions, config.ActionReACL) {
+		d.Checks = append(d.Checks, fmt.Sprintf("%d users and groups of workflow.%s have no target counterpart (%s); their permissions are not translated", n, idw.Name, addrs(gaps.unmatched)))
 	}
 	d.Checks = append(d.Checks, pl.agentChecks(dc)...)
 

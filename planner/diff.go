@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -143,7 +144,7 @@ func (pl *planning) stageItem(it *item) {
 		if dep := pl.ensureOU(ou, w.Target.Name, t.TargetOU); dep != nil {
 			pl.dependOn(c, dep)
 		}
-		if pl.planned(newDN.Key(), it) {
+		if pl.planned(newDN, it) {
 			it.change, it.finalDN = c, c.DN
 			pl.creates = append(pl.creates, c)
 		}
@@ -180,7 +181,7 @@ func (pl *planning) stageItem(it *item) {
 				if dep := pl.ensureOU(ou, w.Target.Name, t.TargetOU); dep != nil {
 					pl.dependOn(c, dep)
 				}
-				if pl.planned(newDN.Key(), it) {
+				if pl.planned(newDN, it) {
 					it.change, it.finalDN = c, c.NewDN
 					pl.moves = append(pl.moves, c)
 				}
@@ -191,16 +192,26 @@ func (pl *planning) stageItem(it *item) {
 
 // planned records that it will own the DN key, and reports a clash when
 // two objects would end up at one DN.
-func (pl *planning) planned(key string, it *item) bool {
+func (pl *planning) planned(d dn.DN, it *item) bool {
+	key := d.Key()
 	if pl.finalKeys == nil {
 		pl.finalKeys = map[string]*item{}
 	}
 	if prev, ok := pl.finalKeys[key]; ok && prev != it {
-		pl.plan.Warnings = append(pl.plan.Warnings, plans.Warning{
-			Address: it.addr,
-			Summary: "Two objects would get the same DN",
-			Detail:  fmt.Sprintf("%s and %s would both be written as %s. Neither is guessed: give the template a name expression that keeps them apart.", prev.src.DN, it.src.DN, key),
-		})
+		d := &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Two objects would get the same DN",
+			Detail: fmt.Sprintf("%s (%s) and %s (%s) would both be written as %s. Neither is guessed. "+
+				"Give the template a name expression that keeps them apart, e.g. name = source.sAMAccountName, or a target_ou per source OU.",
+				prev.addr, prev.src.DN, it.addr, it.src.DN, d.String()),
+		}
+		if it.tmpl != nil {
+			d.Subject = it.tmpl.DeclRange.Ptr()
+			if it.tmpl.Name != nil {
+				d.Subject = it.tmpl.Name.Range().Ptr()
+			}
+		}
+		pl.diags = append(pl.diags, d)
 		return false
 	}
 	if o := pl.invs[it.wf.Target.Name].byKey[key]; o != nil && o != it.tgt {
@@ -214,6 +225,13 @@ func (pl *planning) planned(key string, it *item) bool {
 	pl.finalKeys[key] = it
 	return true
 }
+
+// userAccountControl flags (MS-ADTS 2.2.16) the planner carries.
+const (
+	uacAccountDisable   = 0x0002
+	uacNormalAccount    = 0x0200
+	uacWorkstationTrust = 0x1000
+)
 
 // implicitCreateAttrs are written on create even when the template does not
 // name them, because the target cannot have a usable object without them.
@@ -230,6 +248,18 @@ func implicitCreateAttrs(it *item, st *stagedObject) []plans.AttrDiff {
 	if it.ki.kind != providers.KindContact && !has("sAMAccountName") {
 		if v := it.src.Get("samaccountname"); v != "" {
 			out = append(out, plans.AttrDiff{Name: "sAMAccountName", Op: "replace", After: []string{v}})
+		}
+	}
+	// A disabled source account stays disabled in the target unless the
+	// template says otherwise: a migration must not enable what the
+	// source had switched off.
+	if (it.ki.kind == providers.KindUser || it.ki.kind == providers.KindComputer) && !has("userAccountControl") {
+		if v, err := strconv.ParseUint(strings.TrimSpace(it.src.Get("useraccountcontrol")), 10, 32); err == nil && v&uacAccountDisable != 0 {
+			def := uint64(uacNormalAccount)
+			if it.ki.kind == providers.KindComputer {
+				def = uacWorkstationTrust
+			}
+			out = append(out, plans.AttrDiff{Name: "userAccountControl", Op: "replace", After: []string{strconv.FormatUint(def|uacAccountDisable, 10)}})
 		}
 	}
 	if it.ki.kind == providers.KindGroup && !has("groupType") {

@@ -20,6 +20,9 @@ type fakeDir struct {
 	applied []providers.Change
 	fail    map[string]string // DN → error to report
 	next    int
+	// onChange, when set, is called with each change before it is made,
+	// outside the lock (a test holds a change in flight with it).
+	onChange func(providers.Change)
 }
 
 func newFakeDir(objs ...*providers.Object) *fakeDir {
@@ -71,6 +74,9 @@ func (f *fakeDir) Discover(_ context.Context, scope providers.Scope, emit func([
 
 func (f *fakeDir) Apply(_ context.Context, in <-chan providers.Change, emit func(providers.Result) error) error {
 	for c := range in {
+		if f.onChange != nil {
+			f.onChange(c)
+		}
 		f.mu.Lock()
 		f.applied = append(f.applied, c)
 		res := providers.Result{ID: c.ID, DN: c.DN}

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/adshift/adshift/config"
+	"github.com/adshift/adshift/dn"
 	"github.com/adshift/adshift/planner/plans"
 	"github.com/adshift/adshift/providers"
 	"github.com/adshift/adshift/state"
@@ -36,6 +37,10 @@ type Options struct {
 	// MaxDeletes bounds the deletes of one plan; 0 means DefaultMaxDeletes,
 	// a negative value means no limit.
 	MaxDeletes int
+	// MaxMissing bounds, per workflow, the source objects state knows that
+	// discovery no longer finds; 0 means half of those state knows, a
+	// negative value means no limit.
+	MaxMissing int
 	// Version is stamped into the plan.
 	Version string
 }
@@ -108,6 +113,27 @@ type planning struct {
 	dnCache   map[string]dnResult
 	finalKeys map[string]*item
 	deps      map[*plans.Change][]*plans.Change
+	// noTrustReads names the environments whose provider cannot read
+	// trusts (its schema lacks KindTrust).
+	noTrustReads map[string]bool
+}
+
+// dropUnservedTrusts removes KindTrust from the scopes of providers that
+// do not list it, remembering them for the trust check.
+func (pl *planning) dropUnservedTrusts(cs conns, scopes map[string]providers.Scope) {
+	for name, sc := range scopes {
+		if !slices.Contains(sc.Kinds, providers.KindTrust) || cs[name] == nil || cs[name].schema == nil {
+			continue
+		}
+		if !slices.Contains(cs[name].schema.Kinds, providers.KindTrust) {
+			sc.Kinds = slices.DeleteFunc(slices.Clone(sc.Kinds), func(k providers.Kind) bool { return k == providers.KindTrust })
+			scopes[name] = sc
+			if pl.noTrustReads == nil {
+				pl.noTrustReads = map[string]bool{}
+			}
+			pl.noTrustReads[name] = true
+		}
+	}
 }
 
 // dependOn records that c must wait for dep (nil dep is ignored).
@@ -181,6 +207,8 @@ func Plan(ctx context.Context, opts Options) (*plans.Plan, hcl.Diagnostics) {
 		return nil, pl.diags
 	}
 	defer cs.close(ctx)
+	pl.plan.Providers = providerVersions(cs)
+	pl.dropUnservedTrusts(cs, scopes)
 	start := time.Now()
 	invs, err := discoverAll(ctx, cs, scopes, opts.Hooks)
 	if err != nil {
@@ -203,11 +231,14 @@ func Plan(ctx context.Context, opts Options) (*plans.Plan, hcl.Diagnostics) {
 		}
 	}
 	pl.log.Debug("matched", "items", len(pl.items), "took", time.Since(start))
+	pl.checkTemplateRefs()
+	pl.checkSourceLoss()
 	pl.stageAll()
 	for _, it := range pl.items {
 		pl.stageItem(it)
 	}
 	pl.diags = append(pl.diags, pl.errs.diags()...)
+	pl.checkMatchValues()
 	pl.planMembers()
 	pl.planRemoved()
 	pl.planDevices()
@@ -287,6 +318,12 @@ func (pl *planning) scopes() map[string]providers.Scope {
 		}
 		refs := collectSourceRefs(dc.Filter)
 		a := get(w.Source.Name)
+		if wantsTrust(dc) {
+			a.kinds[providers.KindTrust] = true
+			for _, n := range trustAttrs {
+				a.attrs[n] = true
+			}
+		}
 		if refs.whole {
 			a.all = true
 		}
@@ -307,6 +344,9 @@ func (pl *planning) scopes() map[string]providers.Scope {
 			}
 		}
 		sc.Kinds = append(sc.Kinds, providers.KindOU)
+		if a.kinds[providers.KindTrust] {
+			sc.Kinds = append(sc.Kinds, providers.KindTrust)
+		}
 		if !a.all {
 			for n := range a.attrs {
 				sc.Attributes = append(sc.Attributes, n)
@@ -361,10 +401,18 @@ func (pl *planning) matchKind(w *config.Workflow, ki kindInfo) {
 
 	// State first, so a pair known from an earlier apply keeps its target
 	// even if a rule would now pick another.
-	items := make([]*item, len(srcs))
-	for i, o := range srcs {
+	items := make([]*item, 0, len(srcs))
+	byAddr := make(map[string]*item, len(srcs))
+	for _, o := range srcs {
 		it := &item{wf: w, ki: ki, tmpl: tmpl, addr: address(w.Name, ki.noun, addrKey(o)), src: o}
-		items[i] = it
+		if prev := byAddr[it.addr]; prev != nil {
+			// Two objects under one address would be two creates that state
+			// records as one: a plan that never converges. Neither is kept.
+			pl.addrClash(w, prev, it)
+			continue
+		}
+		byAddr[it.addr] = it
+		items = append(items, it)
 		pl.bySrc[o] = it
 		if o.GUID == "" {
 			continue
@@ -426,7 +474,7 @@ func (pl *planning) matchKind(w *config.Workflow, ki kindInfo) {
 		case plans.Matched:
 			count.Matched++
 			k := it.known
-			if k == nil || !strings.EqualFold(k.Target.GUID, it.tgt.GUID) || k.Target.DN != it.tgt.DN || !strings.EqualFold(k.Source.GUID, it.src.GUID) {
+			if k == nil || !strings.EqualFold(k.Target.GUID, it.tgt.GUID) || !dn.Same(k.Target.DN, it.tgt.DN) || !strings.EqualFold(k.Source.GUID, it.src.GUID) {
 				pl.plan.Matches = append(pl.plan.Matches, &plans.Match{
 					Address: it.addr, Workflow: w.Name, Kind: ki.noun, Status: plans.Matched,
 					Source: identity(it.src), SIDHistory: it.src.Attrs["sidhistory"], Target: identity(it.tgt), Rule: it.rule,
@@ -456,6 +504,24 @@ func (pl *planning) matchKind(w *config.Workflow, ki kindInfo) {
 	}
 	pl.plan.Counts = append(pl.plan.Counts, count)
 	pl.items = append(pl.items, items...)
+}
+
+// addrClash reports two source objects of one workflow that share an
+// address (their sAMAccountName, or cn where they have none).
+func (pl *planning) addrClash(w *config.Workflow, a, b *item) {
+	key := "sAMAccountName"
+	if a.src.Get("samaccountname") == "" {
+		key = "cn"
+	}
+	pl.diags = append(pl.diags, &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Two source objects have one address",
+		Detail: fmt.Sprintf("%s would stand for both %s and %s of environment.%s: they have the same %s. "+
+			"adshift keys each %s by its %s, so it cannot create, match or record them apart. "+
+			"Fix the source so each has its own %s (a directory never holds two; an export or snapshot that does is damaged or merged), or leave one out of the source scope.",
+			a.addr, a.src.DN, b.src.DN, w.Source.Name, key, a.ki.noun, key, key),
+		Subject: w.DeclRange.Ptr(),
+	})
 }
 
 func rulesString(rules []config.MatchRule) string {

@@ -260,16 +260,18 @@ func TestPlan_deletesOnlyWhenAskedAndBounded(t *testing.T) {
 		st.Objects[addr] = &state.Object{Address: addr, Workflow: "id", Kind: "user", Source: state.Identity{GUID: "s-" + n},
 			Target: state.Identity{GUID: "t-" + n}, Created: i < 2} // c was matched, not created
 	}
-	p := mustPlan(t, baseConfig+identities, source, target, st)
+	// The source lost every object: confirmed with -max-missing.
+	confirmed := func(o *Options) { o.MaxMissing = 3 }
+	p := mustPlan(t, baseConfig+identities, source, target, st, confirmed)
 	if diff := cmp.Diff([]string{`delete workflow.id.user["a"]`, `delete workflow.id.user["b"]`}, summary(p)); diff != "" {
 		t.Errorf("only objects adshift created are deleted (-want +got):\n%s", diff)
 	}
-	_, diags := tryPlan(t, baseConfig+identities, source, target, st, func(o *Options) { o.MaxDeletes = 1 })
+	_, diags := tryPlan(t, baseConfig+identities, source, target, st, confirmed, func(o *Options) { o.MaxDeletes = 1 })
 	if !diags.HasErrors() || !strings.Contains(diags.Error(), "Too many deletes") {
 		t.Errorf("want the delete guard, got %v", diags)
 	}
 	kept := strings.Replace(identities, `on_source_removed = "delete"`, ``, 1)
-	if p := mustPlan(t, baseConfig+kept, source, target, st); len(p.Changes) != 0 {
+	if p := mustPlan(t, baseConfig+kept, source, target, st, confirmed); len(p.Changes) != 0 {
 		t.Errorf("without on_source_removed nothing is deleted: %v", summary(p))
 	}
 }
@@ -357,30 +359,46 @@ func TestPlan_deviceReadiness(t *testing.T) {
 	}
 }
 
-func TestApply_failureSkipsDependentsOnly(t *testing.T) {
-	source := newFakeDir(
+// annAndJo is a source with the users ann and jo, and a target where jo
+// exists outside the workflow's OU and ann does not: planned with
+// identities, a create of the OU, ann's create (which needs the OU) and
+// jo's update.
+func annAndJo() (source, target *fakeDir) {
+	source = newFakeDir(
 		obj(providers.KindUser, "CN=Ann,DC=s", "sAMAccountName", "ann", "displayName", "Ann", "objectGUID", "s-ann"),
 		obj(providers.KindUser, "CN=Jo,DC=s", "sAMAccountName", "jo", "displayName", "Jo J", "objectGUID", "s-jo"),
 	)
-	target := newFakeDir(
+	target = newFakeDir(
 		obj(providers.KindOU, "OU=M,DC=t"),
 		obj(providers.KindUser, "CN=Jo,OU=Old,DC=t", "sAMAccountName", "jo", "displayName", "Jo", "objectGUID", "t-jo"),
 	)
+	return source, target
+}
+
+// beginTxn begins a state transaction on a new, empty local state.
+func beginTxn(t *testing.T) (*state.Local, *state.Txn) {
+	t.Helper()
+	b := state.NewLocal(filepath.Join(t.TempDir(), "s.json"))
+	st, err := b.Load(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	txn, err := b.Begin(t.Context(), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, txn
+}
+
+func TestApply_failureSkipsDependentsOnly(t *testing.T) {
+	source, target := annAndJo()
 	target.fail["ou=users,ou=m,dc=t"] = "insufficient access rights to create OU=Users,OU=M,DC=t"
 	cfg, scope := loadConfig(t, baseConfig+identities)
 	p, diags := Plan(context.Background(), Options{Config: cfg, Scope: scope, Launcher: fakeLauncher{"src": source, "tgt": target}})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	b := state.NewLocal(filepath.Join(t.TempDir(), "s.json"))
-	st, err := b.Load(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	txn, err := b.Begin(context.Background(), st)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, txn := beginTxn(t)
 	diags = Apply(context.Background(), ApplyOptions{Plan: p, Config: cfg, Scope: scope, Txn: txn, Launcher: fakeLauncher{"src": source, "tgt": target}})
 	if err := txn.Commit(); err != nil {
 		t.Fatal(err)
@@ -402,12 +420,89 @@ func TestApply_failureSkipsDependentsOnly(t *testing.T) {
 	if diff := cmp.Diff(want, ops); diff != "" {
 		t.Errorf("sent to the provider (-want +got):\n%s", diff)
 	}
-	st, _ = b.Load(context.Background())
+	st, _ := b.Load(context.Background())
 	if o := st.Objects[`workflow.id.user["jo"]`]; o == nil || o.Target.GUID != "t-jo" {
 		t.Errorf("the completed update and match must be in state: %+v", o)
 	}
 	if _, ok := st.Objects[`workflow.id.user["ann"]`]; ok {
 		t.Errorf("ann was never created, so state must not hold her")
+	}
+}
+
+// TestApply_stopDoesNotSpin closes the stop channel (the first Ctrl-C)
+// while a change is held in flight: the walk wakes once for the stop and
+// then sleeps until the change's result arrives, instead of waking again
+// and again on the closed channel; the held change is still recorded.
+func TestApply_stopDoesNotSpin(t *testing.T) {
+	source, target := annAndJo()
+	launcher := fakeLauncher{"src": source, "tgt": target}
+	cfg, scope := loadConfig(t, baseConfig+identities)
+	p, diags := Plan(t.Context(), Options{Config: cfg, Scope: scope, Launcher: launcher})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if len(p.Changes) != 3 {
+		t.Fatalf("the plan has %d changes, want 3 (OU, ann's create, jo's update)", len(p.Changes))
+	}
+	b, txn := beginTxn(t)
+
+	stop := make(chan struct{})
+	release := make(chan struct{})
+	var held providers.Change
+	target.onChange = func(c providers.Change) {
+		if held.ID != 0 {
+			t.Errorf("change %d (%s %s) was sent after the stop", c.ID, c.Op, c.DN)
+			return
+		}
+		held = c
+		close(stop)
+		<-release
+	}
+	// The walk calls beforeWait on its own goroutine, so the counts need
+	// no lock.
+	var waits, stoppedWaits int
+	diags = Apply(t.Context(), ApplyOptions{
+		Plan: p, Config: cfg, Scope: scope, Txn: txn, Launcher: launcher, Parallelism: 1, Stop: stop,
+		beforeWait: func(stopped bool) {
+			waits++
+			if !stopped {
+				return
+			}
+			stoppedWaits++
+			if stoppedWaits == 1 {
+				// The walk saw the stop and is about to wait: let the
+				// held change finish.
+				close(release)
+			}
+		},
+	})
+	if err := txn.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	// One wait with the change in flight before the stop, one after it
+	// (woken by the result); a spinning walk waits again and again.
+	if waits != 2 || stoppedWaits != 1 {
+		t.Errorf("the walk waited %d times, %d of them after the stop; want 2 and 1", waits, stoppedWaits)
+	}
+	last := diags[len(diags)-1]
+	if last.Summary != "Apply interrupted" || !strings.Contains(last.Detail, "2 changes were not started") {
+		t.Errorf("closing diagnostic: %s: %s", last.Summary, last.Detail)
+	}
+	if len(target.applied) != 1 {
+		t.Errorf("%d changes reached the provider, want only the held one", len(target.applied))
+	}
+	st, err := b.Load(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	recorded := 0
+	for _, o := range st.Objects {
+		if strings.EqualFold(o.Target.DN, held.DN) || (held.Op == providers.OpUpdate && o.Target.GUID == held.GUID) {
+			recorded++
+		}
+	}
+	if recorded != 1 {
+		t.Errorf("the change in flight at the stop (%s %s) must be recorded in state once, found %d", held.Op, held.DN, recorded)
 	}
 }
 

@@ -24,6 +24,7 @@ var knownKinds = map[Kind]bool{
 	KindComputer:         true,
 	KindContact:          true,
 	KindForeignPrincipal: true,
+	KindTrust:            true,
 }
 
 // kindFromProto checks a kind from the wire. It returns the package's
@@ -42,6 +43,8 @@ func kindFromProto(s string) (Kind, error) {
 		return KindContact, nil
 	case KindForeignPrincipal:
 		return KindForeignPrincipal, nil
+	case KindTrust:
+		return KindTrust, nil
 	}
 	return "", fmt.Errorf("unknown object kind %q", s)
 }

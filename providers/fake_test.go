@@ -41,6 +41,7 @@ func TestMain(m *testing.M) {
 func runTestPlugin(mode string) int {
 	logger := hclog.New(&hclog.LoggerOptions{Name: "fake", Level: hclog.Debug, Output: os.Stderr, JSONFormat: true})
 	f := newFakeProvider()
+	f.pdeathsig = parentDeathSignal()
 	switch mode {
 	case "normal":
 	case "crash-discover":
@@ -136,6 +137,10 @@ type fakeProvider struct {
 	result     func(c Change) Result // overrides the result for a change
 
 	logger hclog.Logger // nil: no logs
+
+	// pdeathsig is the process's parent-death signal, read at the start
+	// on the main thread (see parentDeathSignal).
+	pdeathsig string
 
 	// blockDiscover makes Discover wait for its context to end; the
 	// context's error is then sent on cancelled.
@@ -268,10 +273,11 @@ func (f *fakeProvider) Discover(ctx context.Context, scope Scope, emit func([]Ob
 	if scope.BaseDN == "env" {
 		wd, _ := os.Getwd()
 		return emit([]Object{{Kind: KindOU, DN: "OU=Env", Attrs: map[string][]string{
-			"argv0": {os.Args[0]},
-			"args":  os.Args[1:],
-			"wd":    {wd},
-			"extra": {os.Getenv("ADSHIFT_TEST_EXTRA")},
+			"argv0":     {os.Args[0]},
+			"args":      os.Args[1:],
+			"wd":        {wd},
+			"extra":     {os.Getenv("ADSHIFT_TEST_EXTRA")},
+			"pdeathsig": {f.pdeathsig},
 		}}})
 	}
 	n := 0

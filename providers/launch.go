@@ -114,7 +114,9 @@ var _ Provider = (*Client)(nil)
 // Launch starts the plugin process, completes the go-plugin handshake
 // (gRPC with automatic mutual TLS, protocol version ProtocolVersion) and
 // returns the connected Client. ctx bounds the start only: cancelling it
-// later does not end the process (Close does).
+// later does not end the process (Close does). The process dies with the
+// host however the host ends (a parent-death signal on Linux, its stdin
+// closing everywhere), so a killed host leaves no provider behind.
 func Launch(ctx context.Context, opts LaunchOptions) (*Client, error) {
 	if opts.Name == "" {
 		return nil, errors.New("launch provider: no name")
@@ -154,9 +156,11 @@ func Launch(ctx context.Context, opts LaunchOptions) (*Client, error) {
 			ProtocolVersion: {PluginName: &ProviderPlugin{Name: opts.Name, proc: proc}},
 		},
 		RunnerFunc: func(l hclog.Logger, spec *exec.Cmd, _ string) (runner.Runner, error) {
-			// spec carries only go-plugin's variables (SkipHostEnv); they
-			// come last so that nothing overrides them.
-			env := append(append(os.Environ(), opts.Env...), spec.Env...)
+			// hostPipeEnv follows the caller's variables, which cannot
+			// turn it off; spec carries only go-plugin's variables
+			// (SkipHostEnv); they come last so that nothing overrides them.
+			env := append(append(os.Environ(), opts.Env...), hostPipeEnv+"=1")
+			env = append(env, spec.Env...)
 			return proc, proc.prepare(l, path, append([]string{argv0}, opts.Args...), opts.Dir, env)
 		},
 		SkipHostEnv:      true,

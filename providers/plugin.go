@@ -2,8 +2,11 @@ package providers
 
 import (
 	"context"
+	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
@@ -70,6 +73,13 @@ func (p *ProviderPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, con
 	return &grpcClient{name: p.Name, proc: p.proc, client: proto.NewProviderClient(conn)}, nil
 }
 
+// hostPipeEnv is set (to "1") in a plugin's environment by a host that
+// holds the write end of the plugin's stdin and never writes to it: when
+// the host is gone, however it went, the pipe closes and Serve ends the
+// plugin. Without it (an older host) stdin may be /dev/null, which says
+// nothing about the host.
+const hostPipeEnv = "ADSHIFT_PROVIDER_HOST_PIPE"
+
 // Serve serves p as a provider plugin on this process's stdio (the
 // go-plugin protocol, gRPC only) and returns when the host closes the
 // connection. A provider binary's main calls it and nothing else:
@@ -80,6 +90,12 @@ func (p *ProviderPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, con
 // forwards each entry to its own logger); nil makes such a logger at the
 // level named by ADSHIFT_LOG (default info). If the process was not started
 // by an adshift host, Serve prints an explanation and exits with status 1.
+// If the host dies (its end of stdin closes), Serve exits with status 1:
+// a provider must not outlive its host, holding connections to a DC.
+// Started by such a host, Serve ignores SIGINT, SIGTERM and SIGHUP: sent
+// to the whole process group (a terminal's Ctrl-C or hangup, a service
+// manager), they are the host's to handle; it finishes the changes in
+// flight, which needs its providers, saves state and then ends them.
 func Serve(p Provider, logger hclog.Logger) {
 	if logger == nil {
 		level := hclog.LevelFromString(os.Getenv("ADSHIFT_LOG"))
@@ -93,6 +109,15 @@ func Serve(p Provider, logger hclog.Logger) {
 			JSONFormat: true,
 		})
 	}
+	if os.Getenv(hostPipeEnv) != "" {
+		// go-plugin ignores os.Interrupt itself.
+		signal.Ignore(syscall.SIGTERM, syscall.SIGHUP)
+		go func() {
+			awaitClose(os.Stdin)
+			logger.Warn("the adshift host is gone (stdin closed); exiting")
+			os.Exit(1)
+		}()
+	}
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: plugin.HandshakeConfig{
 			MagicCookieKey:   Handshake.MagicCookieKey,
@@ -104,6 +129,12 @@ func Serve(p Provider, logger hclog.Logger) {
 		GRPCServer: newGRPCServer,
 		Logger:     logger,
 	})
+}
+
+// awaitClose returns when r, a pipe nobody writes to, reports its end or
+// an error: the writer closed it.
+func awaitClose(r io.Reader) {
+	_, _ = io.Copy(io.Discard, r)
 }
 
 func newGRPCServer(opts []grpc.ServerOption) *grpc.Server {

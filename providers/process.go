@@ -34,8 +34,13 @@ type process struct {
 	stdoutPipe io.ReadCloser
 	stderrPipe io.ReadCloser
 	logger     hclog.Logger
-	exited     chan struct{}
-	exitErr    error // set before exited is closed
+	// hostEnd is the write end of the plugin's stdin, which the host
+	// never writes to: it closes when the host exits or dies, and the
+	// plugin then exits too (see hostPipeEnv). pluginEnd, the read end,
+	// is closed in the host once the plugin has it.
+	hostEnd, pluginEnd *os.File
+	exited             chan struct{}
+	exitErr            error // set before exited is closed
 
 	startedMu  sync.Mutex
 	startedPID int // 0 until Start succeeds
@@ -62,12 +67,22 @@ func (p *process) prepare(logger hclog.Logger, path string, argv []string, dir s
 	if p.stderrPipe, err = p.cmd.StderrPipe(); err != nil {
 		return fmt.Errorf("stderr pipe: %w", err)
 	}
+	if p.pluginEnd, p.hostEnd, err = os.Pipe(); err != nil {
+		return fmt.Errorf("stdin pipe: %w", err)
+	}
+	p.cmd.Stdin = p.pluginEnd
 	return nil
 }
 
+// Start starts the plugin so that it dies with the host: by the
+// parent-death signal where the platform has one (startWithHost), and
+// everywhere by its stdin closing.
 func (p *process) Start(context.Context) error {
 	p.logger.Debug("starting plugin", "provider", p.name, "path", p.cmd.Path, "args", p.cmd.Args, "dir", p.cmd.Dir)
-	if err := p.cmd.Start(); err != nil {
+	err := startWithHost(p.cmd, p.exited)
+	p.pluginEnd.Close()
+	if err != nil {
+		p.hostEnd.Close()
 		return err
 	}
 	p.startedMu.Lock()
@@ -102,6 +117,7 @@ func (p *process) ID() string {
 // Wait is called once, by go-plugin, after stdout and stderr are drained.
 func (p *process) Wait(context.Context) error {
 	err := p.cmd.Wait()
+	p.hostEnd.Close()
 	p.exitErr = err
 	close(p.exited)
 	return err

@@ -297,6 +297,29 @@ func TestProcess_cancel(t *testing.T) {
 	}
 }
 
+// TestProcess_exitsWhenHostPipeCloses closes the host's end of a
+// plugin's stdin, as the host's death would, and checks that the plugin
+// exits on its own, saying why.
+func TestProcess_exitsWhenHostPipeCloses(t *testing.T) {
+	c, _ := launchTestPlugin(t, "normal", nil)
+	if _, err := c.GetSchema(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	c.proc.hostEnd.Close()
+	select {
+	case <-c.proc.exited:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the plugin still runs 30 s after its stdin closed")
+	}
+	var ee *exec.ExitError
+	if !errors.As(c.proc.exitErr, &ee) || ee.ExitCode() != 1 {
+		t.Errorf("exit: %v, want status 1", c.proc.exitErr)
+	}
+	if tail := c.proc.stderr.tail(); !strings.Contains(tail, "the adshift host is gone") {
+		t.Errorf("the plugin's stderr does not say why it exited:\n%s", tail)
+	}
+}
+
 func TestProcess_closeDuringCall(t *testing.T) {
 	c, _ := launchTestPlugin(t, "normal", nil)
 	errc := make(chan error, 1)

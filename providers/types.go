@@ -20,6 +20,20 @@ const (
 	// KindForeignPrincipal is a foreignSecurityPrincipal: a member of a group
 	// that lives in another (trusted) domain.
 	KindForeignPrincipal Kind = "foreign_principal"
+	// KindTrust is a trustedDomain object: a trust of the domain with
+	// another one (attributes trustpartner, flatname, trustdirection,
+	// trusttype, trustattributes). Trusts live under CN=System of the
+	// domain, outside any OU scope: a provider that lists KindTrust in its
+	// Schema reads them under the scope's base DN whatever its OUs.
+	KindTrust Kind = "trust"
+)
+
+// Trust directions (trustDirection, MS-ADTS 6.1.6.7.12), as seen from the
+// domain that holds the trustedDomain object.
+const (
+	TrustInbound       = 1 // the other domain trusts this one
+	TrustOutbound      = 2 // this domain trusts the other one
+	TrustBidirectional = 3
 )
 
 // Object is one directory entry as discovered.

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+
+	"github.com/adshift/adshift/adid"
 )
 
 //go:generate stringer -type=ACEType
@@ -90,50 +92,6 @@ const (
 	ObjectTypePresent          uint32 = 1
 	InheritedObjectTypePresent uint32 = 2
 )
-
-// GUID is a GUID in its wire byte order (MS-DTYP 2.3.4.2).
-type GUID [16]byte
-
-// IsZero reports whether g is all zero.
-func (g GUID) IsZero() bool { return g == GUID{} }
-
-// String formats g as "bf967aba-0de6-11d0-a285-00aa003049e2".
-func (g GUID) String() string {
-	return fmt.Sprintf("%08x-%04x-%04x-%x-%x",
-		binary.LittleEndian.Uint32(g[0:]), binary.LittleEndian.Uint16(g[4:]), binary.LittleEndian.Uint16(g[6:]),
-		g[8:10], g[10:16])
-}
-
-// ParseGUID parses "bf967aba-0de6-11d0-a285-00aa003049e2" (hex digits of
-// either case, no braces).
-func ParseGUID(s string) (GUID, error) {
-	var g GUID
-	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
-		return g, fmt.Errorf("invalid GUID %q", s)
-	}
-	var raw [16]byte
-	j := 0
-	for i := 0; i < 36; {
-		if i == 8 || i == 13 || i == 18 || i == 23 {
-			i++ // the dashes checked above; any other '-' is not hex
-			continue
-		}
-		hi, ok1 := hexVal(s[i])
-		lo, ok2 := hexVal(s[i+1])
-		if !ok1 || !ok2 {
-			return g, fmt.Errorf("invalid GUID %q", s)
-		}
-		raw[j] = hi<<4 | lo
-		j++
-		i += 2
-	}
-	// Data1, Data2 and Data3 are little-endian on the wire.
-	g[0], g[1], g[2], g[3] = raw[3], raw[2], raw[1], raw[0]
-	g[4], g[5] = raw[5], raw[4]
-	g[6], g[7] = raw[7], raw[6]
-	copy(g[8:], raw[8:])
-	return g, nil
-}
 
 // ACE is one access control entry. The fields used depend on Type:
 //
@@ -228,7 +186,7 @@ func (a *ACE) appendBinary(b []byte) ([]byte, error) {
 			b = append(b, a.InheritedObjectType[:]...)
 		}
 	}
-	b = a.SID.appendBinary(b)
+	b = appendSID(b, a.SID)
 	if a.Type.HasApplicationData() {
 		b = append(b, a.Data...)
 	}
@@ -278,7 +236,7 @@ func (a *ACE) decode(p []byte) (int, error) {
 			body = body[16:]
 		}
 	}
-	s, n, err := DecodeSID(body)
+	s, n, err := adid.DecodeSID(body)
 	if err != nil {
 		return 0, fmt.Errorf("%w: ACE trustee: %w", ErrInvalidDescriptor, err)
 	}

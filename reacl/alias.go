@@ -1,6 +1,10 @@
 package reacl
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/adshift/adshift/adid"
+)
 
 // Well-known SIDs (MS-DTYP 2.4.2.4) that translation and tests refer to.
 var (
@@ -16,12 +20,13 @@ var (
 	SIDTrustedInstallerSvc = mk(5, 80, 956008885, 3418522649, 1831038044, 1853292631, 2271478464)
 )
 
+// mk builds a well-known SID of the tables below; they are constants, so
+// an error is a bug in this file.
 func mk(auth uint64, subs ...uint32) SID {
-	var s SID
-	s.rev = 1
-	s.n = byte(len(subs))
-	s.setAuthority(auth)
-	copy(s.sub[:], subs)
+	s, err := adid.NewSID(auth, subs...)
+	if err != nil {
+		panic(err)
+	}
 	return s
 }
 
@@ -158,7 +163,7 @@ func (d *Domain) base(scope aliasScope) SID {
 func ParseSIDAlias(code string, d *Domain) (SID, error) {
 	a, ok := lookupAlias(code)
 	if !ok {
-		return SID{}, fmt.Errorf("%w: unknown SDDL alias %q", ErrInvalidSID, code)
+		return SID{}, fmt.Errorf("%w: unknown SDDL alias %q", adid.ErrInvalidSID, code)
 	}
 	return a.resolve(d)
 }
@@ -190,15 +195,16 @@ func (a *sidAlias) resolve(d *Domain) (SID, error) {
 	}
 	base := d.base(a.scope)
 	if base.IsZero() {
-		return SID{}, fmt.Errorf("%w: alias %q needs a domain SID", ErrInvalidSID, a.code)
+		return SID{}, fmt.Errorf("%w: alias %q needs a domain SID", adid.ErrInvalidSID, a.code)
 	}
 	return base.Child(a.rid)
 }
 
 // Alias returns the SDDL alias for s in domain d, or "" when s has none.
-// Where two aliases name the same SID (Root equal to SID) the
-// domain-relative one that appears first in MS-DTYP's table wins.
-func (s SID) Alias(d *Domain) string {
+// A nil d has only the fixed well-known aliases ("BA", "SY", …). Where two
+// aliases name the same SID (Root equal to SID) the domain-relative one
+// that appears first in MS-DTYP's table wins.
+func (d *Domain) Alias(s SID) string {
 	for i := range sidAliases {
 		a := &sidAliases[i]
 		if a.scope == scopeFixed {

@@ -3,6 +3,7 @@ package reacl
 import (
 	"testing"
 
+	"github.com/adshift/adshift/adid"
 	"github.com/adshift/adshift/internal/cputime"
 )
 
@@ -50,7 +51,7 @@ func BenchmarkTranslateTypicalFile(b *testing.B) {
 // groups, so lookups are not in a toy map.
 func benchMap(b *testing.B) *Map {
 	m := NewMap()
-	src, tgt := MustSID(srcDom), MustSID(tgtDom)
+	src, tgt := adid.MustSID(srcDom), adid.MustSID(tgtDom)
 	for rid := uint32(500); rid < 20500; rid++ {
 		s, _ := src.Child(rid)
 		t, _ := tgt.Child(rid)

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf16"
+
+	"github.com/adshift/adshift/adid"
 )
 
 // Resource attribute ACEs (RA) carry one claim,
@@ -378,11 +380,11 @@ func appendClaim(b []byte, data []byte) ([]byte, error) {
 			b = append(b, s...)
 			b = append(b, '"')
 		case claimSID:
-			sid, n, err := DecodeSID(cl.blobs[i])
+			sid, n, err := adid.DecodeSID(cl.blobs[i])
 			if err != nil || n != len(cl.blobs[i]) {
 				return nil, fmt.Errorf("%w: claim SID value", ErrNotRepresentable)
 			}
-			b = sid.appendString(b)
+			b = sid.AppendText(b)
 		case claimOctets:
 			b = fmt.Appendf(b, "#%x", cl.blobs[i])
 		}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf16"
+
+	"github.com/adshift/adshift/adid"
 )
 
 // Conditional ACE expressions (MS-DTYP 2.4.4.17): the application data of
@@ -403,7 +405,7 @@ func (c *condCompiler) operand(out []byte, depth int) ([]byte, error) {
 		p.pos += end + 1
 		out = append(out, condSID)
 		out = binary.LittleEndian.AppendUint32(out, uint32(sid.Len()))
-		return sid.appendBinary(out), nil
+		return appendSID(out, sid), nil
 	}
 	p.pos = start
 	return c.attr(out)
@@ -641,7 +643,7 @@ func decodeCondTokens(b []byte, depth int, emit func(condItem, byte, int) error)
 			case condOctets:
 				it.s = "#" + fmt.Sprintf("%x", val)
 			case condSID:
-				sid, used, err := DecodeSID(val)
+				sid, used, err := adid.DecodeSID(val)
 				if err != nil || used != len(val) {
 					return fmt.Errorf("bad SID token")
 				}
@@ -802,14 +804,14 @@ func mapCondTokens(out, b []byte, depth int, m *Map, unmapped func(SID)) ([]byte
 			val := b[5 : 5+n]
 			switch tok {
 			case condSID:
-				sid, used, err := DecodeSID(val)
+				sid, used, err := adid.DecodeSID(val)
 				if err != nil || used != len(val) {
 					return nil, false, fmt.Errorf("bad SID token")
 				}
 				if to, ok := m.Lookup(sid); ok {
 					out = append(out, condSID)
 					out = binary.LittleEndian.AppendUint32(out, uint32(to.Len()))
-					out = to.appendBinary(out)
+					out = appendSID(out, to)
 					changed = true
 				} else {
 					if m.isSource(sid) {

@@ -9,6 +9,8 @@ import (
 	"unicode/utf16"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/adshift/adshift/adid"
 )
 
 // Token builders that follow MS-DTYP 2.4.4.17 directly, to check the
@@ -27,7 +29,7 @@ func tInt(v int64, sign, base byte) []byte {
 }
 
 func tSID(s string) []byte {
-	b, _ := MustSID(s).MarshalBinary()
+	b, _ := adid.MustSID(s).MarshalBinary()
 	return append(binary.LittleEndian.AppendUint32([]byte{0x51}, uint32(len(b))), b...)
 }
 
@@ -199,7 +201,7 @@ func TestTranslateConditionSIDs(t *testing.T) {
 	if diff := cmp.Diff(want, s); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
-	if len(rep.Unmapped) != 1 || rep.Unmapped[0] != MustSID(srcDom+"-2001") {
+	if len(rep.Unmapped) != 1 || rep.Unmapped[0] != adid.MustSID(srcDom+"-2001") {
 		t.Errorf("unmapped = %v", rep.Unmapped)
 	}
 	// Remove then finds the twin, condition included.

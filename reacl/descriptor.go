@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/adshift/adshift/adid"
 )
 
 // Control is the SECURITY_DESCRIPTOR_CONTROL bit field (MS-DTYP 2.4.6).
@@ -183,12 +185,12 @@ func (d *Descriptor) AppendBinary(b []byte) ([]byte, error) {
 	}
 	if d.Owner != nil {
 		put(0)
-		b = d.Owner.appendBinary(b)
+		b = appendSID(b, *d.Owner)
 		off = len(b) - start
 	}
 	if d.Group != nil {
 		put(1)
-		b = d.Group.appendBinary(b)
+		b = appendSID(b, *d.Group)
 		off = len(b) - start
 	}
 	var err error
@@ -292,7 +294,7 @@ func parseBinaryInto(d *Descriptor, b []byte, scratch *parseScratch) error {
 		if offs[i] == 0 {
 			continue
 		}
-		s, _, err := DecodeSID(b[offs[i]:])
+		s, _, err := adid.DecodeSID(b[offs[i]:])
 		if err != nil {
 			return fmt.Errorf("%w: %s: %w", ErrInvalidDescriptor, componentNames[i], err)
 		}

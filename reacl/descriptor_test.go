@@ -156,22 +156,3 @@ func TestEncodeLimits(t *testing.T) {
 		t.Errorf("ACL of 80000 bytes: err = %v", err)
 	}
 }
-
-func TestGUID(t *testing.T) {
-	g, err := ParseGUID("bf967aba-0de6-11d0-a285-00aa003049e2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := hex.EncodeToString(g[:]); got != "ba7a96bfe60dd011a28500aa003049e2" {
-		t.Errorf("wire order %s", got)
-	}
-	if g.String() != "bf967aba-0de6-11d0-a285-00aa003049e2" {
-		t.Errorf("String %s", g)
-	}
-	for _, bad := range []string{"", "{bf967aba-0de6-11d0-a285-00aa003049e2}", "bf967aba-0de6-11d0-a285-00aa003049eg", "bf967aba0de611d0a28500aa003049e2xxxx",
-		"bf967aba-0de6-11d0-a285-00aa0030-9e2", "bf967aba-0de6-11d0-a285-00aa003049-2"} {
-		if _, err := ParseGUID(bad); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
-	}
-}

@@ -5,15 +5,18 @@
 // device moves to the target domain, the same people must keep the same
 // access through their target-domain SIDs.
 //
-// The package is pure: no I/O, no logging, no imports from adshift. The
+// The package is pure: no I/O, no logging, no imports from adshift but
+// the leaf package adid (SIDs and GUIDs). The
 // device agent reads descriptors through the platform API, hands the bytes
 // here, and writes back what it gets.
 //
 // # Pieces
 //
-//   - SID: a comparable value (usable as a map key); ParseSID, String,
-//     DecodeSID, AppendBinary. Well-known SIDs and the 66 SDDL aliases,
-//     domain-relative ones (DA, DU, EA, LA, …) resolved against a Domain.
+//   - SID and GUID: package adid's comparable values (usable as map keys);
+//     adid owns their string and binary forms (adid.ParseSID, String,
+//     adid.DecodeSID, AppendBinary, adid.ParseGUID). Here: well-known SIDs
+//     and the 66 SDDL aliases, domain-relative ones (DA, DU, EA, LA, …)
+//     resolved against a Domain (ParseSIDAlias, Domain.Alias).
 //   - Descriptor, ACL, ACE: ParseBinary / AppendBinary (self-relative,
 //     canonical layout), ParseSDDL / Descriptor.SDDL (canonical text).
 //     Every ACE type of MS-DTYP is read; unknown types and callback data

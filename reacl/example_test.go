@@ -3,6 +3,7 @@ package reacl_test
 import (
 	"fmt"
 
+	"github.com/adshift/adshift/adid"
 	"github.com/adshift/adshift/reacl"
 )
 
@@ -11,8 +12,8 @@ import (
 func Example() {
 	m := reacl.NewMap()
 	// jdoe and the Finance group, matched in state.
-	_ = m.Add(reacl.MustSID("S-1-5-21-1111-2222-3333-1107"), reacl.MustSID("S-1-5-21-4444-5555-6666-2107"))
-	_ = m.Add(reacl.MustSID("S-1-5-21-1111-2222-3333-1188"), reacl.MustSID("S-1-5-21-4444-5555-6666-2188"))
+	_ = m.Add(adid.MustSID("S-1-5-21-1111-2222-3333-1107"), adid.MustSID("S-1-5-21-4444-5555-6666-2107"))
+	_ = m.Add(adid.MustSID("S-1-5-21-1111-2222-3333-1188"), adid.MustSID("S-1-5-21-4444-5555-6666-2188"))
 
 	src, _ := reacl.ParseSDDL("O:S-1-5-21-1111-2222-3333-1107G:SYD:AI(A;OICI;FA;;;SY)"+
 		"(A;OICI;0x1301bf;;;S-1-5-21-1111-2222-3333-1188)(A;ID;FA;;;S-1-5-21-1111-2222-3333-1107)"+
@@ -41,8 +42,8 @@ func Example() {
 // The same SDDL names different SIDs in different domains; the binary form
 // always carries the full SID.
 func ExampleParseSDDL_domainRelative() {
-	source := reacl.NewDomain(reacl.MustSID("S-1-5-21-1111-2222-3333"))
-	target := reacl.NewDomain(reacl.MustSID("S-1-5-21-4444-5555-6666"))
+	source := reacl.NewDomain(adid.MustSID("S-1-5-21-1111-2222-3333"))
+	target := reacl.NewDomain(adid.MustSID("S-1-5-21-4444-5555-6666"))
 	d, _ := reacl.ParseSDDL("O:DAD:(A;;FA;;;DU)", source)
 	s, _ := d.SDDL(target)
 	fmt.Println(s)

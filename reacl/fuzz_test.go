@@ -3,6 +3,8 @@ package reacl
 import (
 	"bytes"
 	"testing"
+
+	"github.com/adshift/adshift/adid"
 )
 
 // FuzzParseBinary feeds arbitrary bytes to the binary parser. Whatever
@@ -26,7 +28,7 @@ func FuzzParseBinary(f *testing.F) {
 		f.Add(b)
 	}
 	m := NewMap()
-	if err := m.Add(MustSID(srcDom+"-1107"), MustSID(tgtDom+"-1107")); err != nil {
+	if err := m.Add(adid.MustSID(srcDom+"-1107"), adid.MustSID(tgtDom+"-1107")); err != nil {
 		f.Fatal(err)
 	}
 	m.AddSourceDomain(testDomainSID)

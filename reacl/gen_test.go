@@ -2,11 +2,13 @@ package reacl
 
 import (
 	"math/rand/v2"
+
+	"github.com/adshift/adshift/adid"
 )
 
 // testDomain is the domain SID the tests and the Samba oracle resolve
 // domain-relative aliases against.
-var testDomainSID = MustSID("S-1-5-21-1004336348-1177238915-682003330")
+var testDomainSID = adid.MustSID("S-1-5-21-1004336348-1177238915-682003330")
 
 var testDomain = NewDomain(testDomainSID)
 
@@ -31,7 +33,7 @@ var guidPool = func() []GUID {
 	for _, s := range []string{"bf967a7f-0de6-11d0-a285-00aa003049e2", "bf967aba-0de6-11d0-a285-00aa003049e2",
 		"4c164200-20c0-11d0-a768-00aa006e0529", "4828cc14-1437-45bc-9b07-ad6f015e5f28",
 		"00299570-246d-11d0-a768-00aa006e0529", "ab721a53-1e2f-11d0-9819-00aa0040529b"} {
-		g, err := ParseGUID(s)
+		g, err := adid.ParseGUID(s)
 		if err != nil {
 			panic(err)
 		}
@@ -63,7 +65,7 @@ func genSID(r *rand.Rand, o genOptions) SID {
 	case 3: // an account of another domain
 		return mk(5, 21, r.Uint32(), r.Uint32(), r.Uint32(), r.Uint32())
 	default: // anything
-		n := r.IntN(MaxSubAuthorities + 1)
+		n := r.IntN(adid.MaxSubAuthorities + 1)
 		subs := make([]uint32, n)
 		for i := range subs {
 			subs[i] = r.Uint32()

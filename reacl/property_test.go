@@ -4,13 +4,15 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/adshift/adshift/adid"
 )
 
 // mapDomain maps every account of the test domain that d names (owner,
 // group, trustees) to the same RID in another domain.
 func mapDomain(t *testing.T, d *Descriptor, from SID) *Map {
 	t.Helper()
-	to := MustSID("S-1-5-21-9-9-9")
+	to := adid.MustSID("S-1-5-21-9-9-9")
 	m := NewMap()
 	add := func(s SID) {
 		if dom, ok := s.Domain(); ok && dom == from {

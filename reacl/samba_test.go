@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/adshift/adshift/internal/sambapy"
 )
 
 // The conformance tests compare this package with Samba's own security
@@ -59,18 +61,6 @@ type oracleResp struct {
 	Name     string       `json:"name"`
 }
 
-func sambaPython() string {
-	if p := os.Getenv("ADSHIFT_SAMBA_PYTHON"); p != "" {
-		return p
-	}
-	// Debian's python3-samba lives in the system interpreter; a pyenv or
-	// venv python3 first in PATH would not see it.
-	if _, err := os.Stat("/usr/bin/python3"); err == nil {
-		return "/usr/bin/python3"
-	}
-	return "python3"
-}
-
 func startOracle(t *testing.T) *oracle {
 	t.Helper()
 	return startOracleFor(t, testDomainSID)
@@ -79,14 +69,7 @@ func startOracle(t *testing.T) *oracle {
 // startOracleFor starts an oracle that resolves SDDL aliases against dom.
 func startOracleFor(t *testing.T, dom SID) *oracle {
 	t.Helper()
-	py := sambaPython()
-	if out, err := exec.Command(py, "-c", "import samba.dcerpc.security, samba.ndr, samba.descriptor").CombinedOutput(); err != nil {
-		if os.Getenv("ADSHIFT_LAB") != "" {
-			t.Fatalf("ADSHIFT_LAB is set but %s cannot import python3-samba: %v\n%s", py, err, out)
-		}
-		t.Skipf("python3-samba not installed (%s: %v); install it with apt-get install python3-samba, "+
-			"or set ADSHIFT_LAB=1 to make its absence a failure", py, err)
-	}
+	py := sambapy.Python(t, "samba.dcerpc.security, samba.ndr, samba.descriptor")
 	cmd := exec.Command(py, "testdata/samba_oracle.py", dom.String())
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/adshift/adshift/adid"
 )
 
 // ErrInvalidSDDL reports an SDDL string that does not follow MS-DTYP 2.5.1.
@@ -167,7 +169,7 @@ func (p *sddlParser) descriptor() (*Descriptor, error) {
 
 func (p *sddlParser) sidToken(tok string, at int) (SID, error) {
 	if len(tok) >= 2 && (tok[0] == 'S' || tok[0] == 's') && tok[1] == '-' {
-		s, err := ParseSID(tok)
+		s, err := adid.ParseSID(tok)
 		if err != nil {
 			return SID{}, &sddlError{pos: at, msg: err.Error()}
 		}
@@ -289,7 +291,7 @@ func (p *sddlParser) ace(a *ACE) error {
 		if !t.IsObject() {
 			return &sddlError{pos: at[3+i], msg: "object GUID on a non-object ACE"}
 		}
-		v, err := ParseGUID(f)
+		v, err := adid.ParseGUID(f)
 		if err != nil {
 			return &sddlError{pos: at[3+i], msg: err.Error()}
 		}
@@ -463,10 +465,10 @@ func (d *Descriptor) aceCount() int {
 }
 
 func appendSIDToken(b []byte, s SID, dom *Domain) []byte {
-	if a := s.Alias(dom); a != "" {
+	if a := dom.Alias(s); a != "" {
 		return append(b, a...)
 	}
-	return s.appendString(b)
+	return s.AppendText(b)
 }
 
 // appendACL writes flags and ACEs; c holds the flags in DACL positions.

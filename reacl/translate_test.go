@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/adshift/adshift/adid"
 )
 
 const (
@@ -21,12 +23,12 @@ func testMap(t *testing.T) *Map {
 	t.Helper()
 	m := NewMap()
 	for _, rid := range []string{"1107", "1188", "1190", "513"} {
-		if err := m.Add(MustSID(srcDom+"-"+rid), MustSID(tgtDom+"-"+rid)); err != nil {
+		if err := m.Add(adid.MustSID(srcDom+"-"+rid), adid.MustSID(tgtDom+"-"+rid)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// jdoe's source account carries the SID of an older domain in sIDHistory.
-	if err := m.AddHistory(MustSID(tgtDom+"-1107"), MustSID("S-1-5-21-7-8-9-1001")); err != nil {
+	if err := m.AddHistory(adid.MustSID(tgtDom+"-1107"), adid.MustSID("S-1-5-21-7-8-9-1001")); err != nil {
 		t.Fatal(err)
 	}
 	return m
@@ -300,11 +302,11 @@ func windowsLayout(t *testing.T, d *Descriptor) []byte {
 	}
 	if d.Owner != nil {
 		putU32(b[4:], uint32(len(b)))
-		b = d.Owner.appendBinary(b)
+		b = appendSID(b, *d.Owner)
 	}
 	if d.Group != nil {
 		putU32(b[8:], uint32(len(b)))
-		b = d.Group.appendBinary(b)
+		b = appendSID(b, *d.Group)
 	}
 	return b
 }
@@ -315,8 +317,8 @@ func putU32(b []byte, v uint32) {
 }
 
 func TestMapConflicts(t *testing.T) {
-	s1, s2 := MustSID(srcDom+"-1"), MustSID(srcDom+"-2")
-	t1, t2 := MustSID(tgtDom+"-1"), MustSID(tgtDom+"-2")
+	s1, s2 := adid.MustSID(srcDom+"-1"), adid.MustSID(srcDom+"-2")
+	t1, t2 := adid.MustSID(tgtDom+"-1"), adid.MustSID(tgtDom+"-2")
 	tests := []struct {
 		name    string
 		pairs   [][2]SID
@@ -373,7 +375,7 @@ func TestTranslateBinaryUnchangedIsIdentical(t *testing.T) {
 func TestInverseTranslation(t *testing.T) {
 	m := NewMap()
 	for _, rid := range []string{"1107", "1188", "1190", "513"} {
-		if err := m.Add(MustSID(srcDom+"-"+rid), MustSID(tgtDom+"-"+rid)); err != nil {
+		if err := m.Add(adid.MustSID(srcDom+"-"+rid), adid.MustSID(tgtDom+"-"+rid)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -385,7 +387,7 @@ func TestInverseTranslation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	later := ACE{Type: AccessAllowed, Mask: 0x1200a9, SID: MustSID("S-1-5-32-555")}
+	later := ACE{Type: AccessAllowed, Mask: 0x1200a9, SID: adid.MustSID("S-1-5-32-555")}
 	for _, mode := range []Mode{ModeAdd, ModeReplace} {
 		t.Run(mode.String(), func(t *testing.T) {
 			tr, _, err := Translate(orig, m, Options{Mode: mode, SkipOwner: true, SkipGroup: true})

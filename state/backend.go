@@ -37,6 +37,12 @@ type Backend interface {
 	// the State Load returned (same lineage and serial as stored; otherwise
 	// the error wraps ErrLineageMismatch or ErrSerialMismatch).
 	Begin(ctx context.Context, s *State) (*Txn, error)
+	// PlanKey returns the secret key that authenticates the saved plans of
+	// a state lineage (see planner/plans). It is kept with the state but
+	// never inside it, a plan or a log. With create a missing key is made;
+	// without, a missing key is an error wrapping ErrNoPlanKey. Plan holds
+	// the lock when it creates a key.
+	PlanKey(ctx context.Context, lineage string, create bool) ([]byte, error)
 }
 
 // Unlocker releases a lock taken by Backend.Lock.

@@ -135,6 +135,11 @@ func readHeader(r io.Reader) (header, error) {
 func Decode(name string, data []byte) (*State, error) {
 	h, err := readHeader(bytes.NewReader(data))
 	if err != nil {
+		// The header reader's offsets are its own; the whole document's
+		// decode says where the problem is.
+		if uerr := json.Unmarshal(data, &State{}); uerr != nil {
+			err = describeJSONError(data, uerr)
+		}
 		return nil, fmt.Errorf("decode %s: %w", name, err)
 	}
 	switch {
@@ -150,7 +155,7 @@ func Decode(name string, data []byte) (*State, error) {
 	if !ok {
 		s = &State{}
 		if err := json.Unmarshal(data, s); err != nil {
-			return nil, fmt.Errorf("decode %s: %w", name, err)
+			return nil, fmt.Errorf("decode %s: %w", name, describeJSONError(data, err))
 		}
 	}
 	s.Version = FormatVersion

@@ -154,10 +154,11 @@ func TestDecode(t *testing.T) {
 		{name: "address differs from key", data: `{"version": 1, ` + lin + `, "objects": {"a": {"address": "b"}}}`, wantErr: `object "a" has address "b"`},
 		{name: "null object", data: `{"version": 1, ` + lin + `, "objects": {"a": null}}`, wantErr: `object "a" is null`},
 		{name: "null device", data: `{"version": 1, ` + lin + `, "devices": {"a": null}}`, wantErr: `device "a" is null`},
-		{name: "not an object", data: `[1]`, wantErr: "not a JSON object"},
-		{name: "truncated", data: `{"version": 1, ` + lin + `, "objects": {"a": {`, wantErr: "unexpected EOF"},
-		{name: "empty", data: ``, wantErr: "EOF"},
-		{name: "wrong type", data: `{"version": "1"}`, wantErr: `field "version"`},
+		{name: "not an object", data: `[1]`, wantErr: "line 1, column 2: the document holds a list, but must be an object"},
+		{name: "truncated", data: `{"version": 1, ` + lin + `, "objects": {"a": {`, wantErr: "the file ends at line 1, column 50, in the middle of the document: it was truncated"},
+		{name: "empty", data: ``, wantErr: "the file is empty"},
+		{name: "wrong type", data: `{"version": "1"}`, wantErr: `line 1, column 16: field version holds a string, but must be a whole number`},
+		{name: "negative serial", data: "{\"version\": 1,\n " + lin + ",\n \"serial\": -5}", wantErr: `line 3, column 14: field serial holds the number -5, but must be a whole number of 0 or more`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

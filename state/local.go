@@ -97,10 +97,38 @@ func (l *Local) readSnapshot() (*State, error) {
 	s, err := Decode(l.stateName(), data)
 	if err != nil && !errors.Is(err, ErrNewerFormat) {
 		if _, serr := os.Stat(l.BackupPath()); serr == nil {
-			err = fmt.Errorf("%w (the previous snapshot is in %s)", err, l.BackupPath())
+			err = fmt.Errorf("%w. The previous snapshot is in %s: copy it over %s to restore it (the journal, if any, then replays what came after), and plan again", err, l.BackupPath(), l.path)
+		} else {
+			err = fmt.Errorf("%w. No backup snapshot exists beside it (%s): restore %s from your own copy, or move it away to start a new state (adshift then matches the migrated objects again by the match rules)", err, l.BackupPath(), l.path)
+		}
+		return nil, err
+	}
+	if s != nil {
+		if err := l.checkBackupLineage(s); err != nil {
+			return nil, err
 		}
 	}
 	return s, err
+}
+
+// checkBackupLineage refuses a snapshot whose lineage differs from the
+// backup's (the snapshot before it): a lineage never changes over a
+// state's life, so the state file was replaced or edited.
+func (l *Local) checkBackupLineage(s *State) error {
+	f, err := os.Open(l.BackupPath())
+	if err != nil {
+		return nil // no backup: nothing to compare
+	}
+	defer f.Close()
+	h, err := readHeader(f)
+	if err != nil || h.Lineage == "" || h.Lineage == s.Lineage {
+		return nil
+	}
+	return &lineageError{
+		what: l.stateName(), lineage: s.Lineage,
+		otherWhat: "its backup " + l.BackupPath(), otherLineage: h.Lineage,
+		hint: "a state keeps its lineage for life, so the state file was replaced or edited; put the right state file back (or, if the new one is right, move the backup away)",
+	}
 }
 
 // stored describes what is on disk, as far as Begin needs to know.
@@ -232,7 +260,7 @@ func (l *Local) writeSnapshot(s *State) (err error) {
 	l.removeStaleTemps()
 	tmp, err := os.CreateTemp(dir, filepath.Base(l.path)+".tmp-*")
 	if err != nil {
-		return fmt.Errorf("write %s: %w", l.path, err)
+		return fmt.Errorf("write %s: %w", l.path, describeFSError(err, filepath.Join(dir, filepath.Base(l.path)+".tmp-*")))
 	}
 	defer func() {
 		if err != nil {
@@ -340,7 +368,7 @@ func (l *Local) Lock(ctx context.Context, info LockInfo) (Unlocker, error) {
 	path := l.LockPath()
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("lock %s: %w", l.path, err)
+		return nil, fmt.Errorf("lock %s: %w", l.path, describeFSError(err, path))
 	}
 	delay := l.pollMin
 	var timer *time.Timer
@@ -489,7 +517,7 @@ func (j *localJournal) Append(rec []byte) error {
 		path := j.local.JournalPath()
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o644)
 		if err != nil {
-			return fmt.Errorf("create %s: %w", path, err)
+			return fmt.Errorf("create %s: %w", path, describeFSError(err, path))
 		}
 		// The journal's directory entry must be durable before any record
 		// in it is reported durable.

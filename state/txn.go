@@ -174,6 +174,14 @@ func (t *Txn) sync(n uint64) error {
 	return nil
 }
 
+// Durable returns how many records are durable in the journal: the
+// changes the next Load replays even if Commit fails.
+func (t *Txn) Durable() uint64 {
+	t.syncMu.Lock()
+	defer t.syncMu.Unlock()
+	return t.synced
+}
+
 // Commit ends the transaction and folds it: when anything was recorded,
 // the State is written as the new snapshot (the previous one kept as the
 // backup) and the journal removed. When Commit fails the journal stays, so

@@ -196,6 +196,7 @@ type jsonPlan struct {
 	ConfigHash     string            `json:"config_hash"`
 	Variables      map[string]string `json:"variables"`
 	Sensitive      []string          `json:"sensitive_variables"`
+	Providers      map[string]string `json:"provider_versions"`
 	Summary        jsonSummary       `json:"summary"`
 	Changes        []jsonChange      `json:"changes"`
 	Matches        []jsonMatch       `json:"matches"`
@@ -208,7 +209,7 @@ type jsonPlan struct {
 func planJSON(p *plans.Plan) jsonPlan {
 	out := jsonPlan{
 		AdshiftVersion: p.Version, Lineage: p.Lineage, Serial: p.Serial, ConfigHash: p.ConfigHash,
-		Variables: p.Variables, Sensitive: nonNil(p.Sensitive), Summary: summaryJSON(p.Summary(), ""),
+		Variables: p.Variables, Sensitive: nonNil(p.Sensitive), Providers: p.Providers, Summary: summaryJSON(p.Summary(), ""),
 		Changes:     make([]jsonChange, 0, len(p.Changes)),
 		Matches:     make([]jsonMatch, 0, len(p.Matches)),
 		MatchCounts: make([]jsonMatchCount, 0, len(p.Counts)),
@@ -218,6 +219,9 @@ func planJSON(p *plans.Plan) jsonPlan {
 	}
 	if out.Variables == nil {
 		out.Variables = map[string]string{}
+	}
+	if out.Providers == nil {
+		out.Providers = map[string]string{}
 	}
 	if !p.Created.IsZero() {
 		out.Created = p.Created.UTC().Format(time.RFC3339Nano)

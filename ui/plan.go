@@ -27,8 +27,9 @@ func (v *View) Plan(p *plans.Plan) {
 	pal := v.palette()
 	s := p.Summary()
 	if !p.HasChanges() && len(p.Devices) == 0 && len(problems(p)) == 0 {
-		fmt.Fprintf(bw, "\n%s The directories match the configuration.\n\n", pal.bold("No changes."))
-		fmt.Fprintln(bw, summaryLine(s))
+		fmt.Fprintf(bw, "\n%s The directories match the configuration.\n", pal.bold("No changes."))
+		writeWarnings(bw, pal, p.Warnings) // never hidden behind "No changes"
+		fmt.Fprintf(bw, "\n%s\n", summaryLine(s))
 		return
 	}
 	if len(p.Changes) > 0 {
@@ -44,7 +45,7 @@ func (v *View) Plan(p *plans.Plan) {
 	if len(record) > 0 {
 		fmt.Fprintf(bw, "\n%s\n", pal.bold(fmt.Sprintf("Matches to record in state (%d):", len(record))))
 		for _, m := range record {
-			fmt.Fprintf(bw, "  %s %s ↔ %s (by %s)\n", pal.dim("="), m.Address, quoted(m.Target.DN), m.Rule)
+			fmt.Fprintf(bw, "  %s %s ↔ %s (by %s)\n", pal.dim("="), m.Address, dnText(m.Target.DN), m.Rule)
 		}
 	}
 	if probs := problems(p); len(probs) > 0 {
@@ -52,7 +53,7 @@ func (v *View) Plan(p *plans.Plan) {
 		for _, m := range probs {
 			fmt.Fprintf(bw, "  %s %s: %s\n", pal.warn("!"), m.Address, m.Reason)
 			for _, c := range m.Candidates {
-				fmt.Fprintf(bw, "      candidate %s\n", quoted(c))
+				fmt.Fprintf(bw, "      candidate %s\n", dnText(c))
 			}
 		}
 	}
@@ -66,20 +67,25 @@ func (v *View) Plan(p *plans.Plan) {
 	for _, co := range p.Cutovers {
 		writeCutover(bw, pal, co, p.Devices)
 	}
-	if len(p.Warnings) > 0 {
-		fmt.Fprintf(bw, "\n%s\n", pal.warn(fmt.Sprintf("Warnings (%d):", len(p.Warnings))))
-		for _, w := range p.Warnings {
-			if w.Address != "" {
-				fmt.Fprintf(bw, "  - %s: %s\n", w.Address, w.Summary)
-			} else {
-				fmt.Fprintf(bw, "  - %s\n", w.Summary)
-			}
-			if w.Detail != "" {
-				fmt.Fprintf(bw, "      %s\n", w.Detail)
-			}
+	writeWarnings(bw, pal, p.Warnings)
+	fmt.Fprintf(bw, "\n%s\n", pal.bold(summaryLine(s)))
+}
+
+func writeWarnings(bw io.Writer, pal palette, ws []plans.Warning) {
+	if len(ws) == 0 {
+		return
+	}
+	fmt.Fprintf(bw, "\n%s\n", pal.warn(fmt.Sprintf("Warnings (%d):", len(ws))))
+	for _, w := range ws {
+		if w.Address != "" {
+			fmt.Fprintf(bw, "  - %s: %s\n", w.Address, w.Summary)
+		} else {
+			fmt.Fprintf(bw, "  - %s\n", w.Summary)
+		}
+		if w.Detail != "" {
+			fmt.Fprintf(bw, "      %s\n", w.Detail)
 		}
 	}
-	fmt.Fprintf(bw, "\n%s\n", pal.bold(summaryLine(s)))
 }
 
 // writeChanges renders the changes in order; large plans are rendered in
@@ -170,7 +176,7 @@ func writeChange(w io.Writer, pal palette, c *plans.Change) {
 		b = append(b, ' ')
 		b = append(b, c.Kind...)
 		b = append(b, ' ')
-		b = appendQuoted(b, c.DN)
+		b = appendDN(b, c.DN)
 	}
 	attr := func(mark, name string, width int) {
 		b = append(b, "      "...)
@@ -211,7 +217,11 @@ func writeChange(w io.Writer, pal palette, c *plans.Change) {
 				for _, v := range vals {
 					attr(mark, a.Name, 0)
 					b = append(b, ' ')
-					b = appendQuoted(b, v)
+					if strings.EqualFold(a.Name, "member") {
+						b = appendDN(b, v)
+					} else {
+						b = appendQuoted(b, v)
+					}
 					b = append(b, '\n')
 				}
 			default:
@@ -231,7 +241,7 @@ func writeChange(w io.Writer, pal palette, c *plans.Change) {
 	case plans.Move:
 		head(pal.move("→"))
 		b = append(b, "\n      -> "...)
-		b = appendQuoted(b, c.NewDN)
+		b = appendDN(b, c.NewDN)
 		b = append(b, '\n')
 	case plans.Delete:
 		head(pal.del("-"))
@@ -352,4 +362,25 @@ func appendQuoted(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-func quoted(s string) string { return string(appendQuoted(nil, s)) }
+// appendDN writes a DN between quotes exactly as RFC 4514 spells it, so
+// that a DN copied from the plan is right: a DN escapes its own quotes
+// (\"), so nothing is escaped again. Only bytes a terminal cannot show
+// (control characters, invalid UTF-8) are written as RFC 4514 hex pairs.
+func appendDN(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if (r == utf8.RuneError && size == 1) || (!unicode.IsPrint(r) && r != ' ') {
+			for _, c := range []byte(s[i : i+size]) {
+				b = append(b, fmt.Sprintf("\\%02X", c)...)
+			}
+		} else {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
+}
+
+// dnText is appendDN as a string.
+func dnText(s string) string { return string(appendDN(nil, s)) }

@@ -57,7 +57,7 @@ func (v *View) StateObject(s *state.State, addr string) bool {
 	pal := v.palette()
 	ident := func(label string, id state.Identity) {
 		fmt.Fprintf(bw, "  %s\n", pal.bold(label))
-		fmt.Fprintf(bw, "    dn   = %s\n", quoted(id.DN))
+		fmt.Fprintf(bw, "    dn   = %s\n", dnText(id.DN))
 		if id.GUID != "" {
 			fmt.Fprintf(bw, "    guid = %q\n", id.GUID)
 		}

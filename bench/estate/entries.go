@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/adshift/adshift/adid"
 	"github.com/adshift/adshift/bench/ldifwrite"
 )
 
@@ -38,7 +39,7 @@ const (
 type domain struct {
 	dns     string // "source.test"
 	base    string // "DC=source,DC=test"
-	sid     SID
+	sid     adid.SID
 	company string
 	style   ldifwrite.Style
 }
@@ -49,7 +50,7 @@ func (d domain) category(class string) string {
 
 // meta is what every entry carries besides its own attributes.
 type meta struct {
-	guid       GUID
+	guid       adid.GUID
 	rid        uint32 // 0: the entry has no objectSid
 	created    time.Time
 	changed    time.Time
@@ -100,12 +101,12 @@ func (e *emitter) common(dn string, m meta, instanceType int64) {
 
 func (e *emitter) identity(name string, m meta) {
 	e.w.Attr("name", name)
-	e.w.Binary("objectGUID", m.guid.Wire())
+	e.w.Binary("objectGUID", m.guid[:])
 }
 
 func (e *emitter) sid(m meta) {
 	if m.rid != 0 {
-		e.w.Binary("objectSid", e.d.sid.WithRID(m.rid).Binary())
+		e.w.Binary("objectSid", sidBytes(accountSID(e.d.sid, m.rid)))
 	}
 }
 
@@ -124,7 +125,7 @@ func (e *emitter) domainRoot(dc string, m meta) {
 	e.head(e.d.base, classesDomain)
 	e.common(e.d.base, m, 5)
 	e.identity(dc, m)
-	e.w.Binary("objectSid", e.d.sid.Binary())
+	e.w.Binary("objectSid", sidBytes(e.d.sid))
 	e.w.Attr("dc", dc)
 	e.w.Attr("objectCategory", e.d.category("Domain-DNS"))
 	e.w.Attr("msDS-Behavior-Version", "7")

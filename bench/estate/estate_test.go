@@ -3,9 +3,7 @@ package estate_test
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/binary"
 	"flag"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/adshift/adshift/adid"
 	"github.com/adshift/adshift/bench/estate"
 	"github.com/adshift/adshift/bench/internal/ldifcheck"
 )
@@ -65,21 +64,14 @@ func kind(r *ldifcheck.Record) string {
 	return "other"
 }
 
-// decodeSID is an independent reading of MS-DTYP 2.4.2.2.
+// decodeSID returns the string form of a binary objectSid.
 func decodeSID(t *testing.T, b string) string {
 	t.Helper()
-	if len(b) < 8 || b[0] != 1 || len(b) != 8+4*int(b[1]) {
-		t.Fatalf("bad SID bytes %x", b)
+	var s adid.SID
+	if err := s.UnmarshalBinary([]byte(b)); err != nil {
+		t.Fatalf("bad SID bytes %x: %v", b, err)
 	}
-	var auth uint64
-	for i := 2; i < 8; i++ {
-		auth = auth<<8 | uint64(b[i])
-	}
-	s := fmt.Sprintf("S-1-%d", auth)
-	for i := 8; i < len(b); i += 4 {
-		s += fmt.Sprintf("-%d", binary.LittleEndian.Uint32([]byte(b[i:i+4])))
-	}
-	return s
+	return s.String()
 }
 
 func parentDN(dn string) string {

@@ -2,14 +2,11 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
 
-	"github.com/adshift/adshift/config"
 	"github.com/adshift/adshift/planner"
 	"github.com/adshift/adshift/planner/plans"
 	"github.com/adshift/adshift/state"
@@ -74,7 +71,11 @@ func (m *meta) apply(o *output, l *loaded, st *state.State, p *plans.Plan, f *pl
 		Hooks: o.hooks(), Logger: m.logger, Parallelism: f.parallelism, Stop: m.stop,
 	})
 	if err := txn.Commit(); err != nil {
-		diags = append(diags, errDiag("Cannot save state", err, "Every completed change is in the state journal beside the state file; the next run replays it.")...)
+		hint := "Nothing was recorded in the state journal, so there is nothing to replay: fix the problem and run again."
+		if n := txn.Durable(); n > 0 {
+			hint = fmt.Sprintf("The %d recorded changes are in the state journal beside the state file; the next run replays them.", n)
+		}
+		diags = append(diags, errDiag("Cannot save state", err, hint)...)
 	}
 	o.diags(diags)
 	if diags.HasErrors() {
@@ -83,64 +84,49 @@ func (m *meta) apply(o *output, l *loaded, st *state.State, p *plans.Plan, f *pl
 	s := p.Summary()
 	if o.json == nil {
 		fmt.Fprintf(m.stdout, "\nApply complete! Objects: %d added, %d changed, %d moved, %d destroyed; %d matches recorded.\n", s.Add, s.Change, s.Move, s.Destroy, s.Record)
+		if stopped(m.stop) {
+			// Every change was already under way when the stop came: all
+			// were made, and the run still ends as a stopped one (exit 1).
+			fmt.Fprintln(m.stdout, "The stop came after the last change had started: every planned change was made.")
+		}
 	}
 	return exitOK
 }
 
-// applySaved applies a plan file exactly, after checking it still fits the
-// configuration and the state.
+// stopped reports whether stop is closed.
+func stopped(stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// applySaved applies a plan file exactly, after planner.ReadPlan checked
+// the whole file and planner.CheckSavedPlan found it still fits the
+// configuration and the state. Nothing else decides whether a plan applies.
 func applySaved(m *meta, o *output, f *planFlags, path string) int {
-	p, err := plans.ReadFile(path)
-	if err != nil {
-		hint := ""
-		if errors.Is(err, plans.ErrNotPlan) {
-			hint = "Pass a file written by adshift plan -out."
-		}
-		o.diags(errDiag("Cannot read plan", err, hint))
+	cfg, diags := m.loadConfig()
+	if cfg == nil {
+		o.diags(diags)
 		return exitError
 	}
-	sensitive := map[string]bool{}
-	for _, n := range p.Sensitive {
-		sensitive[n] = true
+	p, err := planner.ReadPlan(m.ctx, path, m.backend(cfg))
+	if err != nil {
+		o.diags(hcl.Diagnostics{planner.StaleDiag(err)})
+		return exitError
 	}
-	in, diags := m.inputs(&f.vars)
-	// Only sensitive values, which plans never store, may be given again;
-	// everything else comes from the plan.
-	for name, v := range in {
-		if sensitive[name] {
-			continue
-		}
-		if !v.FromEnv {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Variable set for a saved plan",
-				Detail:   fmt.Sprintf("The variable %q was set (%s), but a saved plan applies with the values it was made with. Only sensitive variables, which plans never store, may be given again.", name, v.Source),
-			})
-		}
-		delete(in, name)
-	}
-	for name, text := range p.Variables {
-		expr, d := hclsyntax.ParseExpression([]byte(text), path, hcl.InitialPos)
-		if d.HasErrors() {
-			diags = append(diags, d...)
-			continue
-		}
-		in[name] = &config.InputValue{Expr: expr, Source: "the saved plan"}
-	}
+	given, d := m.inputs(&f.vars)
+	diags = append(diags, d...)
+	in, d := planner.SavedPlanInputs(p, path, given)
+	diags = append(diags, d...)
 	if diags.HasErrors() {
 		o.diags(diags)
 		return exitError
 	}
-	l, ok := m.load(o, in, false)
+	l, ok := m.evaluate(o, cfg, diags, in, false)
 	if !ok {
-		return exitError
-	}
-	if l.cfg.Hash != p.ConfigHash {
-		o.diags(hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "Saved plan is stale",
-			Detail:   "The configuration changed since the plan was made, so the plan may no longer say what the configuration asks for. Run adshift plan -out again and review the new plan.",
-		}})
 		return exitError
 	}
 	st, unlock, ok := m.lockedState(o, l, "apply", f.lockTimeout)
@@ -148,21 +134,8 @@ func applySaved(m *meta, o *output, f *planFlags, path string) int {
 		return exitError
 	}
 	defer unlock.Unlock()
-	if st.Serial == 0 && p.Serial == 0 && len(st.Objects) == 0 && len(st.Devices) == 0 {
-		// No state was ever written: the plan's lineage was made up for it,
-		// and this apply writes the state under that lineage.
-		st.Lineage = p.Lineage
-	}
-	if st.Lineage != p.Lineage || st.Serial != p.Serial {
-		what := fmt.Sprintf("the state moved from serial %d to %d", p.Serial, st.Serial)
-		if st.Lineage != p.Lineage {
-			what = fmt.Sprintf("the plan was made for state lineage %s, but the state is lineage %s", p.Lineage, st.Lineage)
-		}
-		o.diags(hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "Saved plan is stale",
-			Detail:   "The plan was made from a different state: " + what + " (it was applied already, or another apply ran since). Run adshift plan -out again and review the new plan.",
-		}})
+	if err := planner.CheckSavedPlan(p, l.cfg, st); err != nil {
+		o.diags(hcl.Diagnostics{planner.StaleDiag(err)})
 		return exitError
 	}
 	if !p.HasChanges() {

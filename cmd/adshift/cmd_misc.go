@@ -14,7 +14,6 @@ import (
 
 	"github.com/adshift/adshift/config"
 	"github.com/adshift/adshift/planner"
-	"github.com/adshift/adshift/planner/plans"
 	"github.com/adshift/adshift/providers"
 	"github.com/adshift/adshift/providers/ad"
 	"github.com/adshift/adshift/providers/ldif"
@@ -145,9 +144,10 @@ func runShow(m *meta, args []string) int {
 		return exitError
 	}
 	if fs.NArg() == 1 {
-		p, err := plans.ReadFile(fs.Arg(0))
+		cfg, _ := m.loadConfig()
+		p, err := planner.ReadPlan(m.ctx, fs.Arg(0), m.backend(cfg))
 		if err != nil {
-			m.view.Diagnostics(errDiag("Cannot read plan", err, "Pass a file written by adshift plan -out."))
+			m.view.Diagnostics(hcl.Diagnostics{planner.StaleDiag(err)})
 			return exitError
 		}
 		switch {

@@ -24,6 +24,7 @@ type planFlags struct {
 	parallelism int
 	lockTimeout time.Duration
 	maxDeletes  int
+	maxMissing  int
 }
 
 func (f *planFlags) register(fs interface {
@@ -41,6 +42,7 @@ func (f *planFlags) register(fs interface {
 	fs.IntVar(&f.parallelism, "parallelism", planner.DefaultParallelism, parallelism)
 	fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "Wait up to `DURATION` (e.g. 30s, 5m) for the state lock (default: do not wait)")
 	fs.IntVar(&f.maxDeletes, "max-deletes", planner.DefaultMaxDeletes, "Refuse a plan that deletes more than `N` target objects (-1: no limit)")
+	fs.IntVar(&f.maxMissing, "max-missing", 0, "Refuse a plan when more than `N` source objects that state knows are missing from a workflow's source (0: half of them; -1: no limit)")
 }
 
 // output bundles the human and JSON views of one command.
@@ -60,6 +62,7 @@ func (m *meta) output(jsonMode, noColor bool) *output {
 }
 
 func (o *output) diags(d hcl.Diagnostics) {
+	d = scrub(d, o.m.secrets)
 	if o.json != nil {
 		o.json.Diagnostics(d)
 		return
@@ -97,8 +100,17 @@ func (m *meta) load(o *output, in config.Inputs, allowMissing bool) (*loaded, bo
 		o.diags(diags)
 		return nil, false
 	}
+	return m.evaluate(o, cfg, diags, in, allowMissing)
+}
+
+// evaluate evaluates a loaded configuration (diags are its loading's) with
+// the given inputs.
+func (m *meta) evaluate(o *output, cfg *config.Config, diags hcl.Diagnostics, in config.Inputs, allowMissing bool) (*loaded, bool) {
 	scope, d := cfg.Evaluate(config.EvalOptions{Inputs: in, AllowMissing: allowMissing})
 	diags = append(diags, d...)
+	if scope != nil {
+		m.secrets = scope.SensitiveStrings()
+	}
 	if diags.HasErrors() {
 		// Report every problem at once, as validate does: the providers'
 		// schemas find what evaluation cannot (a misspelled argument).
@@ -115,7 +127,7 @@ func (m *meta) load(o *output, in config.Inputs, allowMissing bool) (*loaded, bo
 func (m *meta) makePlan(o *output, l *loaded, st *state.State, f *planFlags) (*plans.Plan, bool) {
 	p, diags := planner.Plan(m.ctx, planner.Options{
 		Config: l.cfg, Scope: l.scope, State: st, Launcher: launcher{m},
-		Hooks: o.hooks(), Logger: m.logger, MaxDeletes: f.maxDeletes, Version: version,
+		Hooks: o.hooks(), Logger: m.logger, MaxDeletes: f.maxDeletes, MaxMissing: f.maxMissing, Version: version,
 	})
 	o.diags(diags)
 	if diags.HasErrors() || p == nil {
@@ -155,13 +167,13 @@ func runPlan(m *meta, args []string) int {
 		o.diags(d)
 		return exitError
 	}
-	_, _, unlock, p, ok := m.planLocked(o, &f, "plan")
+	l, _, unlock, p, ok := m.planLocked(o, &f, "plan")
 	if !ok {
 		return exitError
 	}
 	defer unlock.Unlock()
 	if out != "" {
-		if err := plans.WriteFile(out, p); err != nil {
+		if err := planner.SavePlan(m.ctx, out, p, l.backend); err != nil {
 			o.diags(errDiag("Cannot save plan", err, ""))
 			return exitError
 		}
@@ -204,8 +216,14 @@ func (m *meta) planLocked(o *output, f *planFlags, op string) (*loaded, *state.S
 // lockedState takes the state lock for op and loads the state.
 func (m *meta) lockedState(o *output, l *loaded, op string, timeout time.Duration) (*state.State, state.Unlocker, bool) {
 	unlock, err := m.lock(l.backend, op, timeout)
-	if err != nil {
+	var le *state.LockError
+	switch {
+	case errors.As(err, &le):
 		o.diags(errDiag("State is locked", err, "Wait for the other run to finish, use -lock-timeout to wait for it, or if it died run adshift force-unlock with the lock ID."))
+		return nil, nil, false
+	case err != nil:
+		// Not someone else's lock: a path or permission problem, said as such.
+		o.diags(errDiag("Cannot lock state", err, ""))
 		return nil, nil, false
 	}
 	st, err := l.backend.Load(m.ctx)
@@ -215,6 +233,22 @@ func (m *meta) lockedState(o *output, l *loaded, op string, timeout time.Duratio
 		return nil, nil, false
 	}
 	return st, unlock, true
+}
+
+// scrub returns d with every secret in a summary or detail replaced by
+// "(sensitive)"; d itself is not changed.
+func scrub(d hcl.Diagnostics, secrets []string) hcl.Diagnostics {
+	if len(secrets) == 0 {
+		return d
+	}
+	out := make(hcl.Diagnostics, len(d))
+	for i, x := range d {
+		c := *x
+		c.Summary = config.ScrubStrings(c.Summary, secrets)
+		c.Detail = config.ScrubStrings(c.Detail, secrets)
+		out[i] = &c
+	}
+	return out
 }
 
 // errDiag wraps an error as a diagnostic without a source range.

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -127,7 +126,7 @@ func TestApplyKilledMidway(t *testing.T) {
 
 	cmd := exec.Command(bin, "-chdir="+dir, "apply", "-auto-approve", "-json", "-parallelism=1")
 	cmd.Env = append(os.Environ(), "ADSHIFT_LDIF_APPLY_DELAY=15ms")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	newProcessGroup(cmd)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -159,12 +158,12 @@ func TestApplyKilledMidway(t *testing.T) {
 	deadline := time.Now().Add(60 * time.Second)
 	for lineCount(journal) < 30 {
 		if time.Now().After(deadline) {
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			killGroup(cmd)
 			t.Fatal("the apply never got going")
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); err != nil {
+	if err := killGroup(cmd); err != nil {
 		t.Fatal(err)
 	}
 	cmd.Wait()
@@ -173,16 +172,7 @@ func TestApplyKilledMidway(t *testing.T) {
 	printed := len(completed)
 	mu.Unlock()
 
-	after := runAdshift(t, bin, dir, nil, "plan", "-json")
-	if after.code != 0 {
-		t.Fatalf("re-plan after the kill: %s", after.stderr)
-	}
-	rest := plannedChanges(t, after.stdout)
-	for k := range rest {
-		if !all[k] {
-			t.Errorf("the re-plan has a change the first plan did not: %s", k)
-		}
-	}
+	rest := replan(t, bin, dir, all)
 	gone := len(all) - len(rest)
 	// With -parallelism=1, at most one change can be durable in the target
 	// without its completion having been printed before the kill.
@@ -194,7 +184,31 @@ func TestApplyKilledMidway(t *testing.T) {
 	}
 	t.Logf("killed after %d reported changes; re-plan shows %d of %d", printed, len(rest), len(all))
 
-	// Finishing the apply converges, with every user exactly once.
+	finishApply(t, bin, dir)
+}
+
+// replan runs plan -json after an interrupted apply of the quickstart in
+// dir and returns its change keys, which must all be among all, the
+// changes planned before.
+func replan(t *testing.T, bin, dir string, all map[string]bool) map[string]bool {
+	t.Helper()
+	after := runAdshift(t, bin, dir, nil, "plan", "-json")
+	if after.code != 0 {
+		t.Fatalf("re-plan after the interrupted apply: %s", after.stderr)
+	}
+	rest := plannedChanges(t, after.stdout)
+	for k := range rest {
+		if !all[k] {
+			t.Errorf("the re-plan has a change the first plan did not: %s", k)
+		}
+	}
+	return rest
+}
+
+// finishApply finishes an interrupted apply of the quickstart in dir and
+// checks that it converges, with every user exactly once in the target.
+func finishApply(t *testing.T, bin, dir string) {
+	t.Helper()
 	if r := runAdshift(t, bin, dir, nil, "apply", "-auto-approve"); r.code != 0 {
 		t.Fatalf("finishing apply: %s", r.stderr)
 	}
@@ -205,6 +219,9 @@ func TestApplyKilledMidway(t *testing.T) {
 	seen := map[string]int{}
 	for _, m := range regexp.MustCompile(`(?mi)^sAMAccountName: (.+)$`).FindAllSubmatch(target, -1) {
 		seen[strings.ToLower(string(m[1]))]++
+	}
+	if len(seen) == 0 {
+		t.Fatal("the target holds no user after the apply")
 	}
 	for name, n := range seen {
 		if n > 1 {
@@ -330,7 +347,9 @@ func TestProvidersAreProcesses(t *testing.T) {
 	if victim == cmd.Process.Pid {
 		t.Fatal("the provider runs in the adshift process")
 	}
-	syscall.Kill(victim, syscall.SIGKILL)
+	if p, err := os.FindProcess(victim); err == nil {
+		p.Kill()
+	}
 	<-copied
 	err := cmd.Wait()
 	if err == nil {

@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -189,7 +188,7 @@ func TestLabDCStoppedMidApply(t *testing.T) {
 	// labStopAfter completed changes.
 	cmd := exec.Command(bin, "-chdir="+dir, "apply", "-json", "p")
 	cmd.Env = append(os.Environ(), env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	newProcessGroup(cmd)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
@@ -199,7 +198,7 @@ func TestLabDCStoppedMidApply(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	kill := func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	kill := func() { killGroup(cmd) }
 	var (
 		mu        sync.Mutex
 		lines     strings.Builder

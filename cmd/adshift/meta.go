@@ -34,6 +34,9 @@ type meta struct {
 	parser *config.Parser
 	view   *ui.View
 	logf   io.Closer
+	// secrets are the values derived from sensitive variables, scrubbed
+	// from every diagnostic shown (set once the configuration is evaluated).
+	secrets []string
 }
 
 func newMeta(ctx context.Context, dir string, stdin io.Reader, stdout, stderr io.Writer, stop <-chan struct{}) *meta {
@@ -70,6 +73,9 @@ func (m *meta) newLogger() hclog.Logger {
 func colorWanted(w io.Writer, noColor bool) bool {
 	if noColor || os.Getenv("NO_COLOR") != "" {
 		return false
+	}
+	if g, ok := w.(*guardedWriter); ok {
+		w = g.w
 	}
 	f, ok := w.(*os.File)
 	return ok && isatty.IsTerminal(f.Fd())

@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime/debug"
 	"sort"
 	"strings"
-	"syscall"
 )
 
 // Exit codes, as Terraform's.
@@ -134,32 +132,26 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	stop := make(chan struct{})
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	go func() {
-		n := 0
-		for range sigs {
-			n++
-			if n == 1 {
-				fmt.Fprintln(stderr, "\nInterrupt received: finishing the changes in flight and saving state. Interrupt again to cancel at once.")
-				close(stop)
-				continue
-			}
-			cancel()
-			return
-		}
-	}()
+	intr := newInterrupt(stderr, cancel)
 	suffix := ""
-	if name == "provider-serve" && len(args) > 1 {
-		suffix = "provider-" + args[1]
+	if name == "provider-serve" {
+		// Signals are the host's to handle (providers.Serve).
+		if len(args) > 1 {
+			suffix = "provider-" + args[1]
+		}
+	} else {
+		defer intr.watchSignals()()
+		stdout = intr.guard(stdout)
 	}
 	defer startProfile(suffix)()
 	tuneGC()
-	m := newMeta(ctx, dir, stdin, stdout, stderr, stop)
+	m := newMeta(ctx, dir, stdin, stdout, stderr, intr.stop)
 	defer m.close()
-	return cmd.run(m, args[1:])
+	code := cmd.run(m, args[1:])
+	if code == exitOK && intr.wasStopped() {
+		code = exitError
+	}
+	return code
 }
 
 // tuneGC trades memory for speed: planning holds every discovered object

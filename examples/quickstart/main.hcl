@@ -126,6 +126,9 @@ device_cutover "wave-1" {
   not_before = "2026-12-05T22:00:00Z"
   batch_size = 10
   reacl { mode = "add" }
+  # An LDIF export holds no trusts (they live under CN=System): state the
+  # trust by hand. With the ad provider, leave this out and the plan reads
+  # the source → target trust from the source directory.
   requirements {
     trust = true
   }

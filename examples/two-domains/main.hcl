@@ -58,7 +58,7 @@ environment "target" {
   scope {
     include_ous = ["OU=Migrated,DC=target,DC=test"]
   }
-  include   = ["users", "groups", "devices"]
+  include = ["users", "groups", "devices"]
   new_users { password = "disabled" }
 }
 

@@ -3,7 +3,7 @@ package plans
 import "time"
 
 // FormatVersion is the version of the plan file format.
-const FormatVersion = 1
+const FormatVersion = 2
 
 // Action is what a Change does to a target object.
 type Action string
@@ -181,6 +181,9 @@ type Plan struct {
 	// values are never saved and must be given again to apply.
 	Variables map[string]string `json:"variables,omitempty"`
 	Sensitive []string          `json:"sensitive_variables,omitempty"`
+	// Providers are the versions of the providers the plan was made with,
+	// by provider type; apply refuses the plan when one differs.
+	Providers map[string]string `json:"provider_versions,omitempty"`
 
 	Changes  []*Change    `json:"changes"`
 	Matches  []*Match     `json:"matches,omitempty"`

@@ -410,12 +410,12 @@ func identityOn(c *conn, dn string) (providers.Object, error) {
 	e := res.Entries[0]
 	o := providers.Object{DN: e.DN, Token: e.GetAttributeValue("uSNChanged")}
 	if b := e.GetRawAttributeValue("objectGUID"); len(b) > 0 {
-		if o.GUID, err = DecodeGUID(b); err != nil {
+		if o.GUID, err = guidString(b); err != nil {
 			return o, err
 		}
 	}
 	if b := e.GetRawAttributeValue("objectSid"); len(b) > 0 {
-		if o.SID, err = DecodeSID(b); err != nil {
+		if o.SID, err = sidString(b); err != nil {
 			return o, err
 		}
 	}

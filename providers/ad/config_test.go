@@ -121,7 +121,7 @@ func TestGetSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Name != "ad" || len(s.Kinds) != 6 || s.PID != os.Getpid() {
+	if s.Name != "ad" || len(s.Kinds) != 7 || s.Kinds[6] != providers.KindTrust || s.PID != os.Getpid() {
 		t.Errorf("schema %+v", s)
 	}
 	var sensitive []string

@@ -12,6 +12,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/adshift/adshift/adid"
 	"github.com/adshift/adshift/providers"
 	"github.com/adshift/adshift/providers/ad/wire"
 )
@@ -85,7 +86,8 @@ type discovery struct {
 }
 
 func (s *session) discover(ctx context.Context, scope providers.Scope, emit func([]providers.Object) error) error {
-	filter, err := KindFilter(scope.Kinds)
+	kinds, trusts := withoutTrust(scope.Kinds)
+	filter, err := KindFilter(kinds)
 	if err != nil {
 		return err
 	}
@@ -139,7 +141,41 @@ func (s *session) discover(ctx context.Context, scope providers.Scope, emit func
 			return nil
 		})
 	}
-	return g.Wait()
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	if trusts {
+		return s.discoverTrusts(ctx, scope.BaseDN, emit)
+	}
+	return nil
+}
+
+// trustAttrs are what the planner needs of a trustedDomain object.
+var trustAttrs = []string{"trustPartner", "flatName", "trustDirection", "trustType", "trustAttributes"}
+
+// trustFilter selects trustedDomain objects.
+var trustFilter = mustFilter("(objectClass=trustedDomain)")
+
+// withoutTrust splits KindTrust off kinds: trusts are read by their own
+// search, under CN=System, whatever the OU scope. OUs stay when only
+// trusts were asked for (an empty kind list means every kind).
+func withoutTrust(kinds []providers.Kind) ([]providers.Kind, bool) {
+	if !slices.Contains(kinds, providers.KindTrust) {
+		return kinds, false
+	}
+	out := slices.DeleteFunc(slices.Clone(kinds), func(k providers.Kind) bool { return k == providers.KindTrust })
+	if len(out) == 0 {
+		out = []providers.Kind{providers.KindOU}
+	}
+	return out, true
+}
+
+// discoverTrusts reads the domain's trustedDomain objects, which live
+// directly under CN=System of base (the domain's naming context).
+func (s *session) discoverTrusts(ctx context.Context, base string, emit func([]providers.Object) error) error {
+	d := &discovery{s: s, filterBER: trustFilter, emit: emit}
+	d.attrs, d.want, d.wantAll = s.requestAttrs(trustAttrs)
+	return d.search(ctx, searchUnit{base: "CN=System," + base, scope: ldap.ScopeSingleLevel})
 }
 
 // rootsOf returns the include OUs (or the base DN), without any that lies
@@ -482,13 +518,13 @@ func (d *discovery) object(e *wire.Entry, names attrNames, more func(name string
 		for _, v := range e.Attrs[i].Values {
 			switch {
 			case a.name == "objectguid":
-				g, err := DecodeGUID(v)
+				g, err := guidString(v)
 				if err != nil {
 					return o, fmt.Errorf("entry %s: %w", o.DN, err)
 				}
 				vals = append(vals, g)
 			case a.binary:
-				sid, err := DecodeSID(v)
+				sid, err := sidString(v)
 				if err != nil {
 					return o, fmt.Errorf("entry %s: %s: %w", o.DN, a.name, err)
 				}
@@ -515,10 +551,10 @@ func (d *discovery) object(e *wire.Entry, names attrNames, more func(name string
 		o.Token = string(v[0])
 	}
 	var err error
-	if o.GUID, err = identity(e, &o, "objectGUID", "objectguid", DecodeGUID); err != nil {
+	if o.GUID, err = identity(e, &o, "objectGUID", "objectguid", guidString); err != nil {
 		return o, err
 	}
-	if o.SID, err = identity(e, &o, "objectSid", "objectsid", DecodeSID); err != nil {
+	if o.SID, err = identity(e, &o, "objectSid", "objectsid", sidString); err != nil {
 		return o, err
 	}
 	return o, nil
@@ -540,6 +576,25 @@ func identity(e *wire.Entry, o *providers.Object, name, key string, decode func(
 		return "", fmt.Errorf("entry %s: %s: %w", o.DN, name, err)
 	}
 	return v, nil
+}
+
+// guidString returns the string form of a binary objectGUID.
+func guidString(b []byte) (string, error) {
+	g, err := adid.DecodeGUID(b)
+	if err != nil {
+		return "", err
+	}
+	return g.String(), nil
+}
+
+// sidString returns the string form of a binary objectSid or sIDHistory
+// value, which must be exactly one SID.
+func sidString(b []byte) (string, error) {
+	var s adid.SID
+	if err := s.UnmarshalBinary(b); err != nil {
+		return "", err
+	}
+	return s.String(), nil
 }
 
 // equalValue reports whether vals is exactly the one value want.
@@ -566,6 +621,8 @@ func kindOf(classes [][]byte) providers.Kind {
 		return providers.KindForeignPrincipal
 	case has("organizationalUnit"):
 		return providers.KindOU
+	case has("trustedDomain"):
+		return providers.KindTrust
 	}
 	return ""
 }

@@ -59,7 +59,7 @@ func (p *Provider) GetSchema(ctx context.Context) (*providers.Schema, error) {
 		Name:    "ad",
 		Version: Version,
 		Config:  configSchema,
-		Kinds:   append([]providers.Kind(nil), allKinds...),
+		Kinds:   append(append([]providers.Kind(nil), allKinds...), providers.KindTrust),
 		PID:     os.Getpid(),
 	}, nil
 }

@@ -10,8 +10,8 @@
 // accepts "version: 1", comments (also folded), folded lines, base64 values
 // ("::"), attribute options kept as written ("member;range=0-1499",
 // "userCertificate;binary"), multi-valued attributes (also when an
-// attribute reappears further down a record), CRLF line ends, a UTF-8 BOM,
-// any number of blank lines between records, and change records
+// attribute reappears further down a record), CRLF line ends, any number
+// of blank lines between records, and change records
 // (changetype add, delete, modify with add/replace/delete/increment and
 // "-", modrdn and moddn, control lines). ldifde writes "changetype: add" on
 // every exported entry; Record.IsEntry treats such records as entries.
@@ -21,15 +21,26 @@
 // allows them for snapshots, relative to the snapshot's directory. Every
 // error is an *Error naming file:line and saying what to do.
 //
+// Encoding: UTF-8, with or without a byte order mark, and UTF-16LE or
+// UTF-16BE with one, which is what "ldifde -u" writes; UTF-16 is decoded
+// to UTF-8 as it streams (encoding.go), so line numbers, limits and errors
+// are those of the text. Anything else is an error at its line that names
+// it and says how to convert or re-export: UTF-32 (by its byte order
+// mark), UTF-16 or UTF-32 without one (by the NUL bytes beside the ASCII
+// that starts every LDIF file), damaged UTF-16 (a lone surrogate, an odd
+// length), a line that is not valid UTF-8 (a legacy code page such as
+// Windows-1252), and a NUL byte in a line (RFC 2849 text cannot hold one;
+// binary values are base64). A snapshot folded after Apply is UTF-8.
+//
 // Writer base64-encodes every value that is not a SAFE-STRING (leading
 // space, ':' or '<', trailing space, non-ASCII, NUL, CR, LF), folds lines
 // at 76 columns and ends records with a blank line. Its output is checked
 // with OpenLDAP's own parser ("ldapmodify -n") in the tests.
 //
-// objectGUID, objectSid and sIDHistory are binary in LDIF; DecodeGUID,
-// DecodeSID and DecodeIdentity give their string forms (GUIDs in the
-// Microsoft layout, first three groups little-endian) and accept values
-// already in string form; EncodeGUID, EncodeSID and EncodeIdentity go back.
+// objectGUID, objectSid and sIDHistory are binary in LDIF; DecodeIdentity
+// gives their string forms (package adid: GUIDs as AD tools show them,
+// SIDs as MS-DTYP writes them) and accepts values already in string form
+// (GUIDs also in braces); EncodeIdentity goes back.
 //
 // # Provider
 //

@@ -2,7 +2,6 @@ package ldif
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -15,9 +14,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/hashicorp/go-hclog"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/adshift/adshift/adid"
 	"github.com/adshift/adshift/dn"
 	"github.com/adshift/adshift/providers"
 )
@@ -75,7 +76,7 @@ func (p *Provider) GetSchema(ctx context.Context) (*providers.Schema, error) {
 				Description: "Where applied changes are appended as LDIF change records for ldapmodify; default <file without .ldif>.changes.ldif."},
 		}},
 		Kinds: []providers.Kind{providers.KindOU, providers.KindUser, providers.KindGroup, providers.KindComputer,
-			providers.KindContact, providers.KindForeignPrincipal},
+			providers.KindContact, providers.KindForeignPrincipal, providers.KindTrust},
 		PID: os.Getpid(),
 	}, nil
 }
@@ -233,7 +234,14 @@ func (p *Provider) Discover(ctx context.Context, scope providers.Scope, emit fun
 			return err
 		}
 		kind, ok := classify(e)
-		if !ok || !sel.inScope(e.dn) || !sel.keepKind(kind) {
+		in := sel.inScope(e.dn)
+		if !ok && in && e.get("objectClass") == nil {
+			return fmt.Errorf("read %s: %w", p.file, unclassifiedError(p.st.name, p.st.unclassified[e.key], e.dnStr))
+		}
+		if kind == providers.KindTrust && !in {
+			in = sel.systemKey != "" && dn.ParentKey(e.key) == sel.systemKey
+		}
+		if !ok || !in || !sel.keepKind(kind) {
 			continue
 		}
 		if err := out.add(toObject(e, kind, sel.want, sel.names)); err != nil {
@@ -250,6 +258,9 @@ type selection struct {
 	kinds              map[providers.Kind]bool // nil: all
 	want               map[string]bool         // discovered attribute names; nil: all
 	names              map[string]string       // attribute description -> discovered name
+	// systemKey is the key of CN=System under base when trusts are
+	// wanted: trusts are read there whatever the OU scope.
+	systemKey string
 }
 
 func newSelection(scope providers.Scope) (*selection, error) {
@@ -271,6 +282,9 @@ func newSelection(scope providers.Scope) (*selection, error) {
 		for _, k := range scope.Kinds {
 			sel.kinds[k] = true
 		}
+	}
+	if sel.kinds == nil || sel.kinds[providers.KindTrust] {
+		sel.systemKey = base.Child("CN", "System").Key()
 	}
 	if scope.Attributes != nil {
 		sel.want = make(map[string]bool, len(scope.Attributes))
@@ -369,6 +383,7 @@ func classify(e *entry) (providers.Kind, bool) {
 		contact
 		user
 		ou
+		trust
 	)
 	for _, v := range a.Values {
 		switch strings.ToLower(v) {
@@ -384,6 +399,8 @@ func classify(e *entry) (providers.Kind, bool) {
 			has |= user
 		case "organizationalunit":
 			has |= ou
+		case "trusteddomain":
+			has |= trust
 		}
 	}
 	switch {
@@ -399,6 +416,8 @@ func classify(e *entry) (providers.Kind, bool) {
 		return providers.KindUser, true
 	case has&ou != 0:
 		return providers.KindOU, true
+	case has&trust != 0:
+		return providers.KindTrust, true
 	}
 	return "", false
 }
@@ -744,13 +763,12 @@ func (p *Provider) create(c providers.Change) (providers.Result, []*Record, []*R
 	}
 	user = append(user, Attr{Name: rdnType, Values: []string{rdnValue}})
 
-	guidBytes := make([]byte, 16)
-	if _, err := rand.Read(guidBytes); err != nil {
+	u, err := uuid.NewRandom() // version 4, as AD's objectGUIDs are
+	if err != nil {
 		return fail(c, "Cannot generate an objectGUID: %v.", err)
 	}
-	guidBytes[6] = guidBytes[6]&0x0f | 0x40 // version 4, in wire order
-	guidBytes[8] = guidBytes[8]&0x3f | 0x80
-	guid, _ := DecodeGUID(guidBytes)
+	g := adid.GUIDFromUUID(u)
+	guid := g.String()
 	st.usn++
 	usn := strconv.FormatInt(st.usn, 10)
 	now := generalizedTime(time.Now())
@@ -763,14 +781,17 @@ func (p *Provider) create(c providers.Change) (providers.Result, []*Record, []*R
 	full = append(full,
 		Attr{Name: "distinguishedName", Values: []string{dnStr}},
 		Attr{Name: "name", Values: []string{rdnValue}},
-		Attr{Name: "objectGUID", Values: []string{string(guidBytes)}},
+		Attr{Name: "objectGUID", Values: []string{string(g[:])}},
 	)
 	var sid string
 	switch c.Kind {
 	case providers.KindUser, providers.KindGroup, providers.KindComputer:
 		sid = st.nextSID(d)
-		b, _ := EncodeSID(sid)
-		full = append(full, Attr{Name: "objectSid", Values: []string{string(b)}})
+		b, err := EncodeIdentity("objectsid", sid)
+		if err != nil {
+			return fail(c, "Cannot make an objectSid for %s from %s: %v.", c.DN, sid, err)
+		}
+		full = append(full, Attr{Name: "objectSid", Values: []string{b}})
 	}
 	full = append(full,
 		Attr{Name: "uSNCreated", Values: []string{usn}},

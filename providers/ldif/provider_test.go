@@ -73,7 +73,7 @@ func TestGetSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Name != "ldif" || s.PID != os.Getpid() || len(s.Kinds) != 6 {
+	if s.Name != "ldif" || s.PID != os.Getpid() || len(s.Kinds) != 7 {
 		t.Errorf("schema = %+v", s)
 	}
 	ty := s.Config.ImpliedType()

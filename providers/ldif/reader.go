@@ -55,6 +55,7 @@ type Reader struct {
 	line    int    // number of the last physical line read
 	buf     []byte // current logical line
 	started bool
+	enc     textEncoding // of the input; br yields UTF-8 (see start)
 	intern  map[string]*internedName
 	head    internedName  // its next is the name a record's first line had last time
 	prev    *internedName // name of the previous line; its next predicts this one
@@ -64,7 +65,7 @@ type Reader struct {
 	lowers  []string      // reused while building a record
 
 	// Offsets for re-reading one record (see reread).
-	off      int64 // bytes consumed from br
+	off      int64 // bytes consumed from br (UTF-8, after a UTF-16 file's decoding)
 	logStart int64 // offset of the current logical line
 	recOff   int64 // offset of the last record's first ("dn:") line
 
@@ -96,7 +97,9 @@ type attrFilter interface {
 }
 
 // NewReader returns a Reader over r; name (usually the file name) prefixes
-// error messages.
+// error messages. r holds UTF-8, or UTF-16 with a byte order mark (as
+// "ldifde -u" writes it), which the Reader decodes as it reads; other
+// encodings fail at their first line (see the package documentation).
 func NewReader(r io.Reader, name string, opts ReaderOptions) *Reader {
 	if opts.MaxLineBytes <= 0 {
 		opts.MaxLineBytes = DefaultMaxLineBytes
@@ -132,6 +135,9 @@ func (r *Reader) readPhysical(dst []byte) ([]byte, error) {
 				return dst, io.EOF
 			}
 		} else if err != nil {
+			if ee := (*encodingError)(nil); errors.As(err, &ee) { // declared here: it escapes
+				return dst, r.errorf(r.line+1, "%s", ee.msg)
+			}
 			return dst, fmt.Errorf("read %s: %w", r.name, err)
 		}
 		r.line++
@@ -162,10 +168,8 @@ func (r *Reader) continues() bool {
 // and its first line number; an empty line is a record separator.
 func (r *Reader) readLogical() ([]byte, int, error) {
 	if !r.started {
-		r.started = true
-		if b, err := r.br.Peek(3); err == nil && bytes.Equal(b, []byte{0xEF, 0xBB, 0xBF}) {
-			n, _ := r.br.Discard(3)
-			r.off += int64(n)
+		if err := r.start(); err != nil {
+			return nil, 1, err
 		}
 	}
 	for {
@@ -207,6 +211,27 @@ func (r *Reader) readLogical() ([]byte, int, error) {
 	}
 }
 
+// start tells the input's encoding from its first bytes and skips a byte
+// order mark: UTF-8 is read as it is, UTF-16 (LE or BE, with its mark, as
+// "ldifde -u" writes it) through a decoder to UTF-8; other encodings are
+// an error at line 1 that names them.
+func (r *Reader) start() error {
+	r.started = true
+	head, _ := r.br.Peek(4) // fewer at the end of a short file
+	enc, bom, msg := sniffEncoding(head)
+	if msg != "" {
+		return r.errorf(1, "%s", msg)
+	}
+	n, _ := r.br.Discard(bom)
+	r.enc = enc
+	if enc == encUTF8 {
+		r.off += int64(n)
+		return nil
+	}
+	r.br = bufio.NewReaderSize(newUTF16Reader(r.br, enc), 64<<10)
+	return nil
+}
+
 // field is one parsed "name: value" line.
 type field struct {
 	name    string
@@ -221,6 +246,9 @@ type field struct {
 // line under an attrFilter), a value the filter does not want is checked
 // but not kept.
 func (r *Reader) parseLine(b []byte, number int, filtering bool) (field, error) {
+	if msg := checkText(b); msg != "" {
+		return field{}, r.errorf(number, "%s", msg)
+	}
 	colon := bytes.IndexByte(b, ':')
 	if colon <= 0 {
 		return field{}, r.errorf(number, "expected \"name: value\", found %q; check for a value wrapped onto a new line without a leading space", clip(b))
@@ -434,7 +462,7 @@ func (r *Reader) Next() (*Record, error) {
 		rec = &Record{DN: f.value, Line: number}
 	}
 	if !utf8.ValidString(rec.DN) {
-		return nil, r.errorf(number, "DN is not valid UTF-8; re-export the file with UTF-8 encoding (ldifde -u)")
+		return nil, r.errorf(number, "the base64 DN is not valid UTF-8; %s", howToFix)
 	}
 	r.dropped = 0
 	r.dropAll = r.filter != nil && !r.filter.keepRecord(rec.DN)
@@ -600,11 +628,25 @@ func (b *attrBuilder) add(name, lower, value string) {
 
 // reread parses again, in full and without the filter, the record Next
 // returned last, from ra: the bytes the Reader reads (the *os.File it was
-// made on). line is that record's Line.
+// made on). line is that record's Line. A UTF-16 file is decoded again from
+// its start up to the record, since its offsets count decoded bytes (the
+// provider rereads at most once per file).
 func (r *Reader) reread(ra io.ReaderAt, line int) (*Record, error) {
 	opts := r.opts
-	sub := NewReader(io.NewSectionReader(ra, r.recOff, math.MaxInt64-r.recOff), r.name, opts)
-	sub.line, sub.started, sub.records = line-1, true, 1
+	var sub *Reader
+	if r.enc == encUTF8 {
+		sub = NewReader(io.NewSectionReader(ra, r.recOff, math.MaxInt64-r.recOff), r.name, opts)
+		sub.started = true
+	} else {
+		sub = NewReader(io.NewSectionReader(ra, 0, math.MaxInt64), r.name, opts)
+		if err := sub.start(); err != nil {
+			return nil, err
+		}
+		if _, err := io.CopyN(io.Discard, sub.br, r.recOff); err != nil {
+			return nil, fmt.Errorf("read %s again: %w", r.name, err)
+		}
+	}
+	sub.line, sub.records = line-1, 1
 	return sub.Next()
 }
 

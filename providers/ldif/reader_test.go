@@ -239,6 +239,8 @@ func FuzzReader(f *testing.F) {
 		"\xEF\xBB\xBFdn: CN=a,DC=x\r\ndescription: fol\r\n ded\r\n# c\r\n  c2\r\n",
 		"dn: CN=a,DC=x\nj:< file:///etc/hostname\n",
 		"dn:: Q049YSxEQz14\ncontrol: 1.2.3 true\nchangetype: delete\n",
+		string(toUTF16("dn: CN=José,DC=x\r\ncn: 😀\r\n", false, true)), // ldifde -u
+		string(toUTF16("dn: CN=a,DC=x\ncn: b\n", true, true)),
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))

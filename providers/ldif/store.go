@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/adshift/adshift/adid"
 	"github.com/adshift/adshift/dn"
 )
 
@@ -105,6 +106,10 @@ type store struct {
 	// manager, ...) name it, so a move or delete can fix the links as AD
 	// does. It is built on the first move or delete, then kept up to date.
 	refs map[string]map[*entry]struct{}
+
+	// unclassified maps the key of each entry read without objectClass to
+	// its line, so Discover can name it (nil when there is none).
+	unclassified map[string]int
 }
 
 // newStore returns an empty store sized for about hint entries.
@@ -152,7 +157,32 @@ func loadStore(path, name, baseDir string) (*store, error) {
 		if err := st.add(rec.DN, rec.Attrs); err != nil {
 			return nil, &Error{File: name, Line: rec.Line, Msg: err.Error()}
 		}
+		if !hasAttr(rec.Attrs, "objectClass") {
+			if st.unclassified == nil {
+				st.unclassified = map[string]int{}
+			}
+			if d, err := dn.Parse(rec.DN); err == nil {
+				st.unclassified[d.Key()] = rec.Line
+			}
+		}
 	}
+}
+
+func hasAttr(attrs []Attr, name string) bool {
+	for i := range attrs {
+		if strings.EqualFold(attrs[i].Name, name) && len(attrs[i].Values) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// unclassifiedError reports an entry in scope without objectClass: it
+// cannot be told apart as a user, group, computer, contact or OU, and
+// leaving it out would drop it from the plan without a word.
+func unclassifiedError(file string, line int, dnStr string) error {
+	return &Error{File: file, Line: line, Msg: fmt.Sprintf("entry %q has no objectClass, so adshift cannot tell whether it is a user, group, computer, contact or OU; "+
+		"export objectClass with every entry (ldifde does; ldapsearch needs it in its attribute list) or move the entry out of the scope", dnStr)}
 }
 
 // notEntryError reports a change record found in a snapshot.
@@ -402,7 +432,8 @@ func (st *store) domainSIDFor(d dn.DN) string {
 		nc = nc.Parent()
 	}
 	sum := sha256.Sum256([]byte(nc.Key()))
-	return fmt.Sprintf("S-1-5-21-%d-%d-%d", binary.LittleEndian.Uint32(sum[0:]), binary.LittleEndian.Uint32(sum[4:]), binary.LittleEndian.Uint32(sum[8:]))
+	sid, _ := adid.NewSID(5, 21, binary.LittleEndian.Uint32(sum[0:]), binary.LittleEndian.Uint32(sum[4:]), binary.LittleEndian.Uint32(sum[8:])) // 4 sub-authorities: cannot fail
+	return sid.String()
 }
 
 // nextSID allocates the next free RID in the domain of d.

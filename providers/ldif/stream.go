@@ -31,11 +31,18 @@ type streamFilter struct {
 	key   string // the DN key of the record being read
 	err   error  // its DN's parse error
 	in    bool   // whether it is in scope
+	// trustOnly marks a record kept only because it may be a trust
+	// (directly under CN=System of the base, outside the OU scope).
+	trustOnly bool
 }
 
 func (f *streamFilter) keepRecord(dnStr string) bool {
 	f.key, f.err = dn.Key(dnStr) // one allocation for a plain DN, no parse tree
 	f.in = f.err == nil && f.scope.contains(f.key)
+	f.trustOnly = false
+	if !f.in && f.err == nil && f.sel.systemKey != "" && dn.ParentKey(f.key) == f.sel.systemKey {
+		f.in, f.trustOnly = true, true
+	}
 	return f.in
 }
 
@@ -179,12 +186,16 @@ func (p *Provider) streamLocked(ctx context.Context, sel *selection, emit func([
 	seen := newKeySet(hint)
 	out := newBatcher(emit)
 	fail := func(err error) error { return fmt.Errorf("read %s: %w", file, err) }
+	var unclassified error
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		rec, err := r.Next()
 		if errors.Is(err, io.EOF) {
+			if unclassified != nil {
+				return fail(unclassified)
+			}
 			return out.flush()
 		}
 		if err != nil {
@@ -207,6 +218,17 @@ func (p *Provider) streamLocked(ctx context.Context, sel *selection, emit func([
 			continue
 		}
 		kind, ok := classify(&e)
+		if filter.trustOnly && kind != providers.KindTrust {
+			continue
+		}
+		if !ok && e.get("objectClass") == nil {
+			// Reported at the end, so that a damaged entry further on
+			// (which loading reports first) takes precedence.
+			if unclassified == nil {
+				unclassified = unclassifiedError(name, rec.Line, rec.DN)
+			}
+			continue
+		}
 		if !ok || !sel.keepKind(kind) {
 			continue
 		}

@@ -1,0 +1,142 @@
+package planner
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/adshift/adshift/config"
+	"github.com/adshift/adshift/planner/plans"
+)
+
+// maxNamed bounds the objects one finding names; maxShared the shared
+// values listed one by one per rule.
+const (
+	maxNamed  = 5
+	maxShared = 20
+)
+
+// checkMatchValues looks at the values the match rules compare. Source
+// objects that share a rule's value are reported per rule and value: the
+// rule cannot tell them apart. Creates that would write one value of a
+// rule's target attribute to several new objects are refused: the next
+// plan could match none of them back by that rule.
+func (pl *planning) checkMatchValues() {
+	byKind := map[string][]*item{}
+	var keys []string
+	for _, it := range pl.items {
+		k := it.wf.Name + "\x00" + it.ki.word
+		if byKind[k] == nil {
+			keys = append(keys, k)
+		}
+		byKind[k] = append(byKind[k], it)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		items := byKind[k]
+		w, ki := items[0].wf, items[0].ki
+		for _, r := range w.Match[ki.word] {
+			pl.sharedSourceValues(w, ki, r, items)
+			pl.sharedCreatedValues(w, ki, r, items)
+		}
+	}
+}
+
+func (pl *planning) sharedSourceValues(w *config.Workflow, ki kindInfo, r config.MatchRule, items []*item) {
+	groups, order := groupItems(items, func(it *item) string {
+		vals := attrValues(it.src, strings.ToLower(r.SourceAttr))
+		if len(vals) == 0 {
+			return ""
+		}
+		return vals[0]
+	})
+	shown, more := 0, 0
+	for _, v := range order {
+		g := groups[v]
+		if len(g) < 2 {
+			continue
+		}
+		if shown == maxShared {
+			more++
+			continue
+		}
+		shown++
+		pl.plan.Warnings = append(pl.plan.Warnings, plans.Warning{
+			Address: g[0].addr,
+			Summary: fmt.Sprintf("Source %s share one %s", ki.word, r.SourceAttr),
+			Detail: fmt.Sprintf("%d source %s of workflow.%s have %s = %q: %s. The match rule %s cannot tell them apart; fix the source data, or put a rule that can before it.",
+				len(g), ki.word, w.Name, r.SourceAttr, v, nameItems(g, func(it *item) string { return it.src.DN }), r.String()),
+		})
+	}
+	if more > 0 {
+		pl.plan.Warnings = append(pl.plan.Warnings, plans.Warning{
+			Summary: fmt.Sprintf("Source %s share one %s", ki.word, r.SourceAttr),
+			Detail:  fmt.Sprintf("%d more values of %s are shared by several source %s of workflow.%s beyond the %d listed.", more, r.SourceAttr, ki.word, w.Name, maxShared),
+		})
+	}
+}
+
+func (pl *planning) sharedCreatedValues(w *config.Workflow, ki kindInfo, r config.MatchRule, items []*item) {
+	groups, order := groupItems(items, func(it *item) string {
+		if it.status != plans.New || it.change == nil {
+			return ""
+		}
+		for _, a := range it.change.Attrs {
+			if strings.EqualFold(a.Name, r.TargetAttr) && len(a.After) > 0 {
+				return a.After[0]
+			}
+		}
+		return ""
+	})
+	for _, v := range order {
+		g := groups[v]
+		if len(g) < 2 {
+			continue
+		}
+		d := &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "New objects would share a match value",
+			Detail: fmt.Sprintf("%s would all be created with %s = %q, so the next plan could match none of them back by the rule %s. "+
+				"Make the values distinct: fix the source data, or set %s in the template so that each object gets its own.",
+				nameItems(g, func(it *item) string { return it.addr + " (" + it.src.DN + ")" }), r.TargetAttr, v, r.String(), r.TargetAttr),
+			Subject: r.Range.Ptr(),
+		}
+		pl.diags = append(pl.diags, d)
+	}
+}
+
+// groupItems groups items by a case-insensitive value (empty values are
+// left out) and returns the groups in the order their values first came.
+func groupItems(items []*item, value func(*item) string) (map[string][]*item, []string) {
+	groups := map[string][]*item{}
+	var order []string
+	first := map[string]string{}
+	for _, it := range items {
+		v := value(it)
+		if v == "" {
+			continue
+		}
+		lv := strings.ToLower(v)
+		if _, ok := first[lv]; !ok {
+			first[lv] = v
+			order = append(order, v)
+		}
+		groups[first[lv]] = append(groups[first[lv]], it)
+	}
+	return groups, order
+}
+
+// nameItems lists up to maxNamed items, and how many more there are.
+func nameItems(g []*item, name func(*item) string) string {
+	var parts []string
+	for _, it := range g[:min(len(g), maxNamed)] {
+		parts = append(parts, name(it))
+	}
+	s := strings.Join(parts, ", ")
+	if len(g) > maxNamed {
+		s += fmt.Sprintf(" and %d more", len(g)-maxNamed)
+	}
+	return s
+}

@@ -1,0 +1,39 @@
+package ui
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/adshift/adshift/planner/plans"
+)
+
+// A DN in the text plan reads exactly as RFC 4514 spells it, so a DN copied
+// from the plan is right; attribute values keep their quoting.
+func TestPlan_DNsAsRFC4514SpellsThem(t *testing.T) {
+	p := &plans.Plan{FormatVersion: plans.FormatVersion, Changes: []*plans.Change{
+		{ID: 1, Address: `workflow.id.user["q"]`, Environment: "target", Kind: "user", Action: plans.Create,
+			DN:    `CN=Quote \"Q\"\; Semi,OU=Users,DC=t`,
+			Attrs: []plans.AttrDiff{{Name: "displayName", Op: "replace", After: []string{`Quote "Q"`}}}},
+		{ID: 2, Address: `workflow.id.group["g"]`, Environment: "target", Kind: "group", Action: plans.Update, DN: "CN=G,DC=t", Members: true,
+			Attrs: []plans.AttrDiff{{Name: "member", Op: "add", After: []string{`CN=Smith\, John,DC=t`}}}},
+		{ID: 3, Address: `workflow.id.user["n"]`, Environment: "target", Kind: "user", Action: plans.Move, DN: "CN=a\nb,DC=t", NewDN: `CN=a\0Ab,OU=X,DC=t`},
+	}}
+	var out bytes.Buffer
+	v := &View{Out: &out, Err: &out}
+	v.Plan(p)
+	for _, want := range []string{
+		`+ user "CN=Quote \"Q\"\; Semi,OU=Users,DC=t"`,
+		`+ displayName = "Quote \"Q\""`,
+		`+ member "CN=Smith\, John,DC=t"`,
+		`→ user "CN=a\0Ab,DC=t"`,
+		`-> "CN=a\0Ab,OU=X,DC=t"`,
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the plan lacks %s:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), `\\`) {
+		t.Errorf("a doubled backslash:\n%s", out.String())
+	}
+}
