@@ -224,7 +224,13 @@ func (b *browser) allText(t *testing.T, sel string) []string {
 func (b *browser) screenshot(t *testing.T, path, sel string) {
 	t.Helper()
 	if sel != "" {
-		eval[bool](t, b, fmt.Sprintf(`(function(){ const e = document.querySelector(%q); if (e) e.scrollIntoView({block: "center"}); return !!e })()`, sel))
+		// A section from its start, a row in the middle of the view (clear
+		// of the sticky filter bar).
+		block := "center"
+		if strings.HasPrefix(sel, "#") {
+			block = "start"
+		}
+		eval[bool](t, b, fmt.Sprintf(`(function(){ const e = document.querySelector(%q); if (e) e.scrollIntoView({block: %q}); return !!e })()`, sel, block))
 	} else {
 		eval[bool](t, b, `(window.scrollTo(0, 0), true)`)
 	}
