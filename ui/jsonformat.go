@@ -162,9 +162,10 @@ func cutoverJSON(c *plans.Cutover) jsonCutover {
 }
 
 type jsonWarning struct {
-	Address string `json:"address,omitempty"`
-	Summary string `json:"summary"`
-	Detail  string `json:"detail,omitempty"`
+	Address string   `json:"address,omitempty"`
+	Summary string   `json:"summary"`
+	Detail  string   `json:"detail,omitempty"`
+	Items   []string `json:"items,omitempty"`
 }
 
 type jsonSummary struct {
