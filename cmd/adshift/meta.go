@@ -74,11 +74,22 @@ func colorWanted(w io.Writer, noColor bool) bool {
 	if noColor || os.Getenv("NO_COLOR") != "" {
 		return false
 	}
+	return terminal(w)
+}
+
+// terminal reports whether w (seen through the output guard) is a terminal.
+func terminal(w io.Writer) bool { return terminalFile(w) != nil }
+
+// terminalFile returns the terminal w writes to (seen through the output
+// guard), or nil.
+func terminalFile(w io.Writer) *os.File {
 	if g, ok := w.(*guardedWriter); ok {
 		w = g.w
 	}
-	f, ok := w.(*os.File)
-	return ok && isatty.IsTerminal(f.Fd())
+	if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+		return f
+	}
+	return nil
 }
 
 func (m *meta) setNoColor(noColor bool) {
