@@ -291,3 +291,16 @@ func TestPlan_leftOutMembersListedPerGroup(t *testing.T) {
 		t.Errorf("%d group warnings, want one per group (25)", n)
 	}
 }
+
+// An object read twice (moved while the directory was read in parallel
+// parts) is an error, not two objects, one of them made up.
+func TestPlan_objectReadTwice(t *testing.T) {
+	source := newFakeDir(
+		obj(providers.KindUser, "CN=Ann,OU=A,DC=s", "sAMAccountName", "ann", "objectGUID", "s-1"),
+		obj(providers.KindUser, "CN=Ann,OU=B,DC=s", "sAMAccountName", "ann", "objectGUID", "S-1"),
+	)
+	_, diags := tryPlan(t, baseConfig+identities, source, newFakeDir(), state.New())
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "objectGUID S-1 was read twice") || !strings.Contains(diags.Error(), "run plan again") {
+		t.Fatalf("got %v", diags)
+	}
+}
