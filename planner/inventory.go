@@ -47,12 +47,22 @@ func (inv *inventory) add(o *providers.Object) error {
 	if err != nil {
 		return fmt.Errorf("object %q: %w", o.DN, err)
 	}
+	if o.GUID != "" {
+		g := strings.ToLower(o.GUID)
+		if prev := inv.byGUID[g]; prev != nil {
+			// One object read twice: it moved (or was renamed) while the
+			// directory was read in parallel parts. Planning on either
+			// copy could be wrong.
+			return fmt.Errorf("objectGUID %s was read twice, as %q and %q: the directory changed while it was read; run plan again", o.GUID, prev.DN, o.DN)
+		}
+		inv.byGUID[g] = o
+	}
+	if prev := inv.byKey[key]; prev != nil {
+		return fmt.Errorf("object %q was read twice (also as %q); the provider returned it twice: run plan again, and report it if it persists", o.DN, prev.DN)
+	}
 	inv.objects = append(inv.objects, o)
 	inv.byKey[key] = o
 	inv.byRaw[o.DN] = o
-	if o.GUID != "" {
-		inv.byGUID[strings.ToLower(o.GUID)] = o
-	}
 	inv.byKind[o.Kind] = append(inv.byKind[o.Kind], o)
 	return nil
 }

@@ -27,9 +27,8 @@ func (pl *planning) planMembers() {
 		}
 	}
 	type unmapped struct {
-		addr     string
-		n        int
-		examples []string
+		addr    string
+		members []string // as the source group spells them
 	}
 	// Each group's deltas depend only on read-only data, so they are
 	// computed on all CPUs; the changes are then assembled in order.
@@ -64,10 +63,7 @@ func (pl *planning) planMembers() {
 				mi = pl.bySrc[mo]
 			}
 			if mi == nil || mi.finalDN == "" {
-				gap.n++
-				if len(gap.examples) < 3 {
-					gap.examples = append(gap.examples, m)
-				}
+				gap.members = append(gap.members, m)
 				continue
 			}
 			desired[mi] = true
@@ -96,12 +92,10 @@ func (pl *planning) planMembers() {
 		deltas[i] = d
 	})
 	var gaps []unmapped
-	totalGaps := 0
 	for i, it := range groups {
 		add, del := deltas[i].add, deltas[i].del
-		if g := deltas[i].gap; g.n > 0 {
+		if g := deltas[i].gap; len(g.members) > 0 {
 			gaps = append(gaps, g)
-			totalGaps += g.n
 		}
 		if len(add) == 0 && len(del) == 0 {
 			continue
@@ -126,21 +120,15 @@ func (pl *planning) planMembers() {
 		}
 		pl.members = append(pl.members, c)
 	}
-	if len(gaps) == 0 {
-		return
-	}
-	if len(gaps) > 20 {
-		pl.plan.Warnings = append(pl.plan.Warnings, plans.Warning{
-			Summary: "Group members not mapped",
-			Detail:  fmt.Sprintf("%d members of %d groups have no target counterpart (out of scope, not carried by any workflow, or not matched) and are left out. Run plan -json to list them per group.", totalGaps, len(gaps)),
-		})
-		return
-	}
+	// One warning per group, each with every left-out member (plan -json
+	// lists them; the text view folds long runs of these warnings).
 	for _, g := range gaps {
 		pl.plan.Warnings = append(pl.plan.Warnings, plans.Warning{
 			Address: g.addr,
 			Summary: "Group members not mapped",
-			Detail:  fmt.Sprintf("%d member(s) have no target counterpart and are left out, e.g. %s. Bring them into scope and into a workflow, or fix their matching.", g.n, strings.Join(g.examples, "; ")),
+			Detail: fmt.Sprintf("%d member(s) have no target counterpart and are left out, e.g. %s. Bring them into scope and into a workflow, or fix their matching.",
+				len(g.members), strings.Join(g.members[:min(len(g.members), 3)], "; ")),
+			Items: g.members,
 		})
 	}
 }

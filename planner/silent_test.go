@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -263,5 +264,43 @@ func TestPlan_deviceBlockerSaysWhatFixesTheSIDMap(t *testing.T) {
 	}
 	if m := msgs["sid_map_incomplete"]; !strings.Contains(m, `workflow.id.user["new"]`) || !strings.Contains(m, "apply it first") || strings.Contains(m, "amb") {
 		t.Errorf("pending blocker: %q", m)
+	}
+}
+
+// Every left-out member of a group is in its warning's Items (plan -json
+// lists them), however many groups have some.
+func TestPlan_leftOutMembersListedPerGroup(t *testing.T) {
+	var objs []*providers.Object
+	for g := range 25 {
+		name := fmt.Sprintf("g%02d", g)
+		objs = append(objs, obj(providers.KindGroup, "CN="+name+",DC=s", "sAMAccountName", name, "objectGUID", "s-"+name,
+			"member", "CN=Out1,OU=Elsewhere,DC=s", "member", "CN=Out2,OU=Elsewhere,DC=s"))
+	}
+	p := mustPlan(t, baseConfig+identities, newFakeDir(objs...), newFakeDir(obj(providers.KindOU, "OU=M,DC=t")), state.New())
+	n := 0
+	for _, w := range p.Warnings {
+		if w.Summary != "Group members not mapped" {
+			continue
+		}
+		n++
+		if diff := cmp.Diff([]string{"CN=Out1,OU=Elsewhere,DC=s", "CN=Out2,OU=Elsewhere,DC=s"}, w.Items); diff != "" || w.Address == "" {
+			t.Errorf("%s: items (-want +got):\n%s", w.Address, diff)
+		}
+	}
+	if n != 25 {
+		t.Errorf("%d group warnings, want one per group (25)", n)
+	}
+}
+
+// An object read twice (moved while the directory was read in parallel
+// parts) is an error, not two objects, one of them made up.
+func TestPlan_objectReadTwice(t *testing.T) {
+	source := newFakeDir(
+		obj(providers.KindUser, "CN=Ann,OU=A,DC=s", "sAMAccountName", "ann", "objectGUID", "s-1"),
+		obj(providers.KindUser, "CN=Ann,OU=B,DC=s", "sAMAccountName", "ann", "objectGUID", "S-1"),
+	)
+	_, diags := tryPlan(t, baseConfig+identities, source, newFakeDir(), state.New())
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "objectGUID S-1 was read twice") || !strings.Contains(diags.Error(), "run plan again") {
+		t.Fatalf("got %v", diags)
 	}
 }

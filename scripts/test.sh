@@ -23,6 +23,22 @@ else
 	echo "   tests that need the lab or python3-samba skip and say so"
 fi
 
+if [ "${ADSHIFT_CHROMIUM_INSTALL:-}" != "0" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! command -v chromium >/dev/null; then
+	echo "== chromium for the show -html browser test (set ADSHIFT_CHROMIUM_INSTALL=0 to skip)"
+	# apt may be locked by another install: wait for it rather than fail.
+	for i in $(seq 1 30); do
+		if DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-dejavu-core >/tmp/adshift-chromium-install.log 2>&1; then
+			break
+		fi
+		if [ "$i" = 1 ]; then apt-get update >/dev/null 2>&1 || true; fi
+		echo "   apt-get install chromium failed (attempt $i; locked?), retrying in 10s"; sleep 10
+	done
+	command -v chromium >/dev/null || { cat /tmp/adshift-chromium-install.log; exit 1; }
+fi
+# Screenshots and timings of the browser test go where CI keeps artifacts.
+export ADSHIFT_ARTIFACTS="${ADSHIFT_ARTIFACTS:-$PWD/artifacts}"
+mkdir -p "$ADSHIFT_ARTIFACTS"
+
 echo "== go test -race"
 # Packages run one at a time: the lab DCs and the race detector share 2 cores.
 go test -race -p 1 -timeout 25m ./...

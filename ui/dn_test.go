@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -35,5 +36,21 @@ func TestPlan_DNsAsRFC4514SpellsThem(t *testing.T) {
 	}
 	if strings.Contains(out.String(), `\\`) {
 		t.Errorf("a doubled backslash:\n%s", out.String())
+	}
+}
+
+// Long runs of one warning fold in the text view, saying where the rest is.
+func TestPlan_warningsFold(t *testing.T) {
+	p := &plans.Plan{FormatVersion: plans.FormatVersion, Changes: []*plans.Change{}}
+	for i := range 14 {
+		p.Warnings = append(p.Warnings, plans.Warning{Address: fmt.Sprintf("g%d", i), Summary: "Group members not mapped", Detail: "d"})
+	}
+	p.Warnings = append(p.Warnings, plans.Warning{Summary: "Other"})
+	var out bytes.Buffer
+	(&View{Out: &out, Err: &out}).Plan(p)
+	s := out.String()
+	if !strings.Contains(s, "g9: Group members not mapped") || strings.Contains(s, "g10:") ||
+		!strings.Contains(s, `… and 4 more "Group members not mapped" warnings (plan -json lists each`) || !strings.Contains(s, "- Other") {
+		t.Errorf("folded warnings:\n%s", s)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/adshift/adshift/planner/plans"
+	"github.com/adshift/adshift/state"
 )
 
 // JSON writes machine-readable output as JSON lines, one event per line,
@@ -55,19 +56,11 @@ func (j *JSON) Diagnostics(diags hcl.Diagnostics) {
 		if d.Severity == hcl.DiagWarning {
 			level = "warn"
 		}
-		diag := map[string]any{"severity": level, "summary": d.Summary, "detail": d.Detail}
-		if d.Subject != nil {
-			diag["range"] = map[string]any{
-				"filename": d.Subject.Filename,
-				"start":    map[string]int{"line": d.Subject.Start.Line, "column": d.Subject.Start.Column, "byte": d.Subject.Start.Byte},
-				"end":      map[string]int{"line": d.Subject.End.Line, "column": d.Subject.End.Column, "byte": d.Subject.End.Byte},
-			}
-		}
 		msg := d.Summary
 		if d.Detail != "" {
 			msg += ": " + d.Detail
 		}
-		j.emit(level, "diagnostic", msg, map[string]any{"diagnostic": diag})
+		j.emit(level, "diagnostic", msg, map[string]any{"diagnostic": diagnosticJSON(d)})
 	}
 }
 
@@ -75,36 +68,62 @@ func (j *JSON) Diagnostics(diags hcl.Diagnostics) {
 // device, each warning, then the summary.
 func (j *JSON) Plan(p *plans.Plan) {
 	for _, c := range p.Changes {
-		j.emit("info", "planned_change", fmt.Sprintf("%s: plan to %s", c.Address, c.Action), map[string]any{"change": c})
+		j.emit("info", "planned_change", fmt.Sprintf("%s: plan to %s", c.Address, c.Action), map[string]any{"change": changeJSON(c)})
 	}
 	for _, m := range p.Matches {
 		switch m.Status {
 		case plans.Matched:
-			j.emit("info", "match", fmt.Sprintf("%s: matched by %s", m.Address, m.Rule), map[string]any{"match": m})
+			j.emit("info", "match", fmt.Sprintf("%s: matched by %s", m.Address, m.Rule), map[string]any{"match": matchJSON(m)})
 		default:
-			j.emit("warn", "match", fmt.Sprintf("%s: %s", m.Address, m.Reason), map[string]any{"match": m})
+			j.emit("warn", "match", fmt.Sprintf("%s: %s", m.Address, m.Reason), map[string]any{"match": matchJSON(m)})
 		}
 	}
+	for _, c := range p.Counts {
+		j.emit("info", "match_summary", fmt.Sprintf("workflow.%s %ss: %d in source, %d matched, %d new, %d unmatched, %d ambiguous",
+			c.Workflow, c.Kind, c.Source, c.Matched, c.New, c.Unmatched, c.Ambiguous), map[string]any{"match_count": matchCountJSON(c)})
+	}
 	for _, d := range p.Devices {
-		j.emit("info", "device_plan", fmt.Sprintf("%s: %s", d.Address, d.Status), map[string]any{"device": d})
+		j.emit("info", "device_plan", fmt.Sprintf("%s: %s", d.Address, d.Status), map[string]any{"device": deviceJSON(d)})
 	}
 	for _, c := range p.Cutovers {
-		j.emit("info", "cutover_summary", fmt.Sprintf("device_cutover.%s: %d devices, %d ready, %d blocked", c.Name, c.Devices, c.Ready, c.Blocked), map[string]any{"cutover": c})
+		j.emit("info", "cutover_summary", fmt.Sprintf("device_cutover.%s: %d devices, %d ready, %d blocked", c.Name, c.Devices, c.Ready, c.Blocked), map[string]any{"cutover": cutoverJSON(c)})
 	}
 	for _, w := range p.Warnings {
-		j.emit("warn", "plan_warning", w.Summary, map[string]any{"warning": w})
+		j.emit("warn", "plan_warning", w.Summary, map[string]any{"warning": jsonWarning(w)})
 	}
 	s := p.Summary()
-	j.emit("info", "change_summary", summaryLine(s), map[string]any{"changes": map[string]any{
-		"add": s.Add, "change": s.Change, "move": s.Move, "remove": s.Destroy, "record": s.Record,
-		"devices_ready": s.DevicesReady, "devices_blocked": s.DevicesBlocked, "devices_scheduled": s.DevicesScheduled,
-		"operation": "plan",
-	}})
+	j.emit("info", "change_summary", summaryLine(s), map[string]any{"changes": summaryJSON(s, "plan")})
 }
 
-// Document writes one JSON document (show -json) with the format version.
-func Document(w io.Writer, key string, v any) error {
-	b, err := json.MarshalIndent(map[string]any{"format_version": JSONFormatVersion, key: v}, "", "  ")
+// PlanDocument writes a saved plan as one JSON document (show -json PLANFILE).
+func PlanDocument(w io.Writer, p *plans.Plan) error {
+	return document(w, map[string]any{"format_version": JSONFormatVersion, "plan": planJSON(p)})
+}
+
+// StateDocument writes the state as one JSON document (show -json without
+// a plan file). State holds identities only, never attribute values.
+func StateDocument(w io.Writer, st *state.State) error {
+	return document(w, map[string]any{"format_version": JSONFormatVersion, "state": st})
+}
+
+// Validation writes validate -json's document: whether the configuration is
+// valid, the error and warning counts, and every diagnostic with its range.
+func Validation(w io.Writer, diags hcl.Diagnostics) error {
+	v := jsonValidation{FormatVersion: JSONFormatVersion, Diagnostics: make([]jsonDiagnostic, 0, len(diags))}
+	for _, d := range diags {
+		if d.Severity == hcl.DiagWarning {
+			v.WarningCount++
+		} else {
+			v.ErrorCount++
+		}
+		v.Diagnostics = append(v.Diagnostics, diagnosticJSON(d))
+	}
+	v.Valid = v.ErrorCount == 0
+	return document(w, v)
+}
+
+func document(w io.Writer, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}

@@ -5,43 +5,56 @@ import (
 	"io"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/adshift/adshift/planner/plans"
 )
 
-// Markdown writes a plan as a change-board review: what changes in the
-// directory (counted by kind), what could not be matched, and per device
-// cutover a table of every device with its operating system, status and
-// blockers. It is meant to be pasted into a change request or a merge
-// request as it is.
+// MarkdownLimit is the most characters a review part may have: GitHub caps
+// a comment at 65,535 characters (GitLab's cap is higher). Parts are
+// measured in bytes, which never undercounts characters.
+const MarkdownLimit = 65535
+
+// MarkdownMaxParts bounds how many parts a review splits into; what does
+// not fit is summarised by count and left to the HTML review.
+const MarkdownMaxParts = 10
+
+// markdownValues is how many values of one attribute a review lists.
+const markdownValues = 20
+
+// Markdown writes the first part of a plan's review (see MarkdownParts);
+// it is the whole review when the plan is small.
 func Markdown(w io.Writer, p *plans.Plan) error {
+	_, err := io.WriteString(w, MarkdownParts(p, MarkdownLimit)[0])
+	return err
+}
+
+// MarkdownParts renders a plan as a change-board review for a merge request
+// comment, in parts of at most limit bytes each. The first part has the
+// summary, the counts, every wave's devices with their status and blockers
+// (blocked first; cut short with a count when they do not fit), warnings,
+// and then the attribute-level changes in collapsible <details> sections
+// until the part is full. Further parts carry the remaining changes. Each
+// part says which it is and what it leaves out; at most MarkdownMaxParts
+// parts are made, and changes beyond them are counted, not listed.
+func MarkdownParts(p *plans.Plan, limit int) []string {
+	const reserve = 1200 // room for a part's closing note
 	var b strings.Builder
 	s := p.Summary()
-	fmt.Fprintf(&b, "# adshift plan review\n\n")
-	if !p.Created.IsZero() {
-		fmt.Fprintf(&b, "Planned %s by adshift %s (state serial %d).\n\n", p.Created.UTC().Format(time.RFC3339), p.Version, p.Serial)
+	b.WriteString("# adshift plan review\n\n")
+	if line := plannedLine(p); line != "" {
+		fmt.Fprintf(&b, "%s (state serial %d).\n\n", line, p.Serial)
 	}
 	fmt.Fprintf(&b, "**%s**\n\n", summaryLine(s))
 
-	type key struct{ kind, action string }
-	counts := map[key]int{}
-	for _, c := range p.Changes {
-		a := string(c.Action)
-		if c.Members {
-			a = "membership"
-		}
-		counts[key{c.Kind, a}]++
-	}
-	if len(counts) > 0 {
+	kinds, counts := changeCounts(p)
+	if len(kinds) > 0 {
 		b.WriteString("## Directory changes\n\n| object | create | update | membership | move | delete |\n|---|---:|---:|---:|---:|---:|\n")
-		kinds := map[string]bool{}
-		for k := range counts {
-			kinds[k.kind] = true
-		}
-		for _, kind := range sortedSet(kinds) {
-			fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d |\n", kind,
-				counts[key{kind, "create"}], counts[key{kind, "update"}], counts[key{kind, "membership"}], counts[key{kind, "move"}], counts[key{kind, "delete"}])
+		for _, kind := range kinds {
+			fmt.Fprintf(&b, "| %s |", kind)
+			for _, c := range changeColumns {
+				fmt.Fprintf(&b, " %d |", counts[[2]string{kind, c}])
+			}
+			b.WriteString("\n")
 		}
 		b.WriteString("\n")
 	}
@@ -52,55 +65,56 @@ func Markdown(w io.Writer, p *plans.Plan) error {
 		}
 		b.WriteString("\n")
 	}
+	// The sections below share what is left of the first part: each table
+	// may take a third of what is left when it starts, so that the waves'
+	// devices and some attribute-level changes always have room.
+	tableBudget := func() int { return b.Len() + (limit-reserve-b.Len())/3 }
 	if probs := problems(p); len(probs) > 0 {
 		b.WriteString("### Not matched\n\n| object | why |\n|---|---|\n")
-		for _, m := range probs {
-			fmt.Fprintf(&b, "| `%s` | %s |\n", m.Address, mdCell(m.Reason))
+		stop := tableBudget()
+		for i, m := range probs {
+			row := fmt.Sprintf("| `%s` | %s |\n", m.Address, mdCell(m.Reason))
+			if b.Len()+len(row) > stop {
+				fmt.Fprintf(&b, "\n_… and %d more not matched (the comment limit): the HTML review (`adshift show -html PLANFILE`) lists them all._\n", len(probs)-i)
+				break
+			}
+			b.WriteString(row)
 		}
 		b.WriteString("\n")
 	}
 	for _, co := range p.Cutovers {
+		devs := waveDevices(p, co.Name)
 		fmt.Fprintf(&b, "## Device cutover `%s`\n\n", co.Name)
-		when := "any time"
-		if !co.NotBefore.IsZero() {
-			when = "not before " + co.NotBefore.UTC().Format("2006-01-02 15:04 MST")
-		}
 		fmt.Fprintf(&b, "- Schedule: %s, %d devices at a time\n- Actions, in order: %s\n- Devices: %d — %d ready, %d scheduled, %d blocked, %d done\n\n",
-			when, co.BatchSize, strings.Join(co.Actions, " → "), co.Devices, co.Ready, co.Scheduled, co.Blocked, co.Done)
-		var devs []*plans.Device
-		for _, d := range p.Devices {
-			if d.Cutover == co.Name {
-				devs = append(devs, d)
-			}
+			schedule(co), co.BatchSize, strings.Join(co.Actions, " → "), co.Devices, co.Ready, co.Scheduled, co.Blocked, co.Done)
+		if len(devs) == 0 {
+			continue
 		}
-		sort.SliceStable(devs, func(i, j int) bool {
-			if devs[i].Status != devs[j].Status {
-				return devs[i].Status == plans.DeviceBlocked
-			}
-			return devs[i].Name < devs[j].Name
-		})
-		if len(devs) > 0 {
-			b.WriteString("| device | operating system | status | remaining actions | blockers |\n|---|---|---|---|---|\n")
-			var checks []string
-			for _, d := range devs {
-				var bl []string
-				for _, x := range d.Blockers {
-					bl = append(bl, x.Message)
+		b.WriteString("| device | operating system | status | remaining actions | blockers |\n|---|---|---|---|---|\n")
+		stop := tableBudget()
+		for i, d := range devs {
+			row := fmt.Sprintf("| %s | %s | %s | %s | %s |\n", mdCell(d.Name), mdCell(d.OS), d.Status, strings.Join(d.Actions, ", "), mdCell(blockerText(d)))
+			if b.Len()+len(row) > stop {
+				blocked := 0
+				for _, x := range devs[i:] {
+					if x.Status == plans.DeviceBlocked {
+						blocked++
+					}
 				}
-				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", mdCell(d.Name), mdCell(d.OS), d.Status, strings.Join(d.Actions, ", "), mdCell(strings.Join(bl, "; ")))
-				if checks == nil {
-					checks = d.Checks
-				}
+				fmt.Fprintf(&b, "\n_… and %d more devices, %d of them blocked (the comment limit): the HTML review (`adshift show -html PLANFILE`) lists them all._\n", len(devs)-i, blocked)
+				break
 			}
-			if len(checks) > 0 {
-				fmt.Fprintf(&b, "\nChecked by the agent on each device before it runs: %s.\n", strings.Join(checks, "; "))
-			}
-			b.WriteString("\n")
+			b.WriteString(row)
 		}
+		if checks := waveChecks(devs); len(checks) > 0 {
+			fmt.Fprintf(&b, "\nChecked by the agent on each device before it runs: %s.\n", strings.Join(checks, "; "))
+		}
+		b.WriteString("\n")
 	}
 	if len(p.Warnings) > 0 {
 		b.WriteString("## Warnings\n\n")
-		for _, w := range p.Warnings {
+		stop := tableBudget()
+		for i, w := range p.Warnings {
 			line := w.Summary
 			if w.Address != "" {
 				line = "`" + w.Address + "`: " + line
@@ -108,16 +122,103 @@ func Markdown(w io.Writer, p *plans.Plan) error {
 			if w.Detail != "" {
 				line += " — " + w.Detail
 			}
+			if b.Len()+len(line) > stop {
+				fmt.Fprintf(&b, "- _… and %d more warnings: `adshift show PLANFILE` prints them all._\n", len(p.Warnings)-i)
+				break
+			}
 			fmt.Fprintf(&b, "- %s\n", line)
 		}
 		b.WriteString("\n")
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	if len(p.Changes) == 0 {
+		return []string{b.String()}
+	}
+
+	// The attribute-level changes, as many per part as fit.
+	parts := []*strings.Builder{&b}
+	cur := &b
+	cur.WriteString("## Attribute-level changes\n\n")
+	next := 0
+	for next < len(p.Changes) {
+		sec := changeDetails(p.Changes[next])
+		if len(sec) > limit-reserve-200 {
+			sec = fmt.Sprintf("<details><summary><code>%s</code> %s</summary>\n\nToo large for a comment (%d attributes): see the HTML review.\n\n</details>\n\n",
+				htmlText(p.Changes[next].Address), changeClass(p.Changes[next]), len(p.Changes[next].Attrs))
+		}
+		if cur.Len()+len(sec) > limit-reserve {
+			if len(parts) == MarkdownMaxParts {
+				break
+			}
+			cur = &strings.Builder{}
+			parts = append(parts, cur)
+			fmt.Fprintf(cur, "# adshift plan review, part %d\n\n## Attribute-level changes (continued)\n\n", len(parts))
+		}
+		cur.WriteString(sec)
+		next++
+	}
+	// Each part says where it stands.
+	out := make([]string, len(parts))
+	for i, part := range parts {
+		var note strings.Builder
+		if len(parts) > 1 {
+			fmt.Fprintf(&note, "\n> This review is split into %d parts to fit a comment (at most %d characters each); this is part %d.", len(parts), limit, i+1)
+			if i+1 < len(parts) {
+				fmt.Fprintf(&note, " `adshift show -markdown -part %d PLANFILE` writes the next.", i+2)
+			}
+			note.WriteString("\n")
+		}
+		if i == len(parts)-1 && next < len(p.Changes) {
+			fmt.Fprintf(&note, "\n> %d more changes are not listed here (the comment limit): the HTML review (`adshift show -html PLANFILE`) and `adshift show PLANFILE` show every change.\n", len(p.Changes)-next)
+		}
+		// The note goes under the part's title, where a reader starts.
+		title, rest, _ := strings.Cut(part.String(), "\n")
+		out[i] = title + "\n" + note.String() + rest
+	}
+	return out
 }
+
+// changeDetails is one change as a collapsible section with its attribute
+// table.
+func changeDetails(c *plans.Change) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "<details><summary><code>%s</code> %s", htmlText(c.Address), changeClass(c))
+	if c.Reason != "" {
+		fmt.Fprintf(&b, " (%s)", htmlText(c.Reason))
+	}
+	b.WriteString("</summary>\n\n")
+	dn := changeDNs(c)
+	fmt.Fprintf(&b, "%s `%s`\n\n", c.Kind, strings.ReplaceAll(dn, "`", "'"))
+	if len(c.Attrs) > 0 {
+		b.WriteString("| | attribute | before | after |\n|---|---|---|---|\n")
+		for _, a := range c.Attrs {
+			mark := attrMark(c, a)
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", mark, mdCell(a.Name), mdValues(a.Before), mdValues(a.After))
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("</details>\n\n")
+	return b.String()
+}
+
+func mdValues(vs []string) string {
+	var parts []string
+	for i, v := range vs {
+		if i == markdownValues {
+			parts = append(parts, fmt.Sprintf("_… and %d more_", len(vs)-i))
+			break
+		}
+		parts = append(parts, mdCell(htmlText(v)))
+	}
+	return strings.Join(parts, "<br>")
+}
+
+// htmlText escapes the characters that would start markup (quotes stay
+// readable in the raw Markdown).
+var htmlText = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace
 
 // mdCell makes text safe inside a Markdown table cell.
 func mdCell(s string) string {
+	s = strings.ReplaceAll(s, "\\", "\\\\") // CN=Smith\, John keeps its backslash
 	s = strings.ReplaceAll(s, "|", "\\|")
 	return strings.ReplaceAll(s, "\n", " ")
 }

@@ -202,7 +202,7 @@ func ODJDocument(w io.Writer, name string, p *odj.ProvisionData) error {
 	if doc["blobs"] == nil {
 		doc["blobs"] = []any{}
 	}
-	return Document(w, "odj", doc)
+	return document(w, map[string]any{"format_version": JSONFormatVersion, "odj": doc})
 }
 
 // ODJProvisioned reports a provisioned computer and its blob file.

@@ -9,6 +9,8 @@ import (
 	"time"
 	"unicode/utf16"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
 	"github.com/adshift/adshift/odj"
 	"github.com/adshift/adshift/providers"
 )
@@ -70,4 +72,15 @@ func TestODJProvisioned(t *testing.T) {
 	j.now = func() time.Time { return time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC) }
 	j.ODJProvisioned("WS1", r)
 	golden(t, "odj_provisioned.txt", out.Bytes())
+
+	var line bytes.Buffer
+	j = NewJSON(&line)
+	j.ODJProvisioned("WS1", r)
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(line.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := compileSchema(t, "json-lines.schema.json").Validate(doc); err != nil {
+		t.Errorf("odj_provisioned line against the published schema: %v", err)
+	}
 }

@@ -71,12 +71,29 @@ func (v *View) Plan(p *plans.Plan) {
 	fmt.Fprintf(bw, "\n%s\n", pal.bold(summaryLine(s)))
 }
 
+// foldAfter is how many warnings with one summary the text view shows
+// before it folds the rest into a count (plan -json lists every one).
+const foldAfter = 10
+
 func writeWarnings(bw io.Writer, pal palette, ws []plans.Warning) {
 	if len(ws) == 0 {
 		return
 	}
 	fmt.Fprintf(bw, "\n%s\n", pal.warn(fmt.Sprintf("Warnings (%d):", len(ws))))
+	total := map[string]int{}
 	for _, w := range ws {
+		total[w.Summary]++
+	}
+	shown := map[string]int{}
+	for _, w := range ws {
+		shown[w.Summary]++
+		switch n := shown[w.Summary]; {
+		case n == foldAfter+1:
+			fmt.Fprintf(bw, "  - … and %d more %q warnings (plan -json lists each, with its items)\n", total[w.Summary]-foldAfter, w.Summary)
+			continue
+		case n > foldAfter:
+			continue
+		}
 		if w.Address != "" {
 			fmt.Fprintf(bw, "  - %s: %s\n", w.Address, w.Summary)
 		} else {

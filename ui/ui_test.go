@@ -2,14 +2,18 @@ package ui
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/hcl/v2"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/adshift/adshift/planner/plans"
 )
@@ -100,6 +104,105 @@ func TestPlanJSON(t *testing.T) {
 	r := hcl.Range{Filename: "main.hcl", Start: hcl.Pos{Line: 3, Column: 5, Byte: 20}, End: hcl.Pos{Line: 3, Column: 9, Byte: 24}}
 	j.Diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Bad", Detail: "Fix it.", Subject: &r}})
 	golden(t, "plan.jsonl", out.Bytes())
+	// Every line, including the kinds of change the quickstart lacks (move,
+	// delete, an ambiguous match, a done device), is valid in the published
+	// schema.
+	s := compileSchema(t, "json-lines.schema.json")
+	for i, line := range bytes.Split(bytes.TrimSpace(out.Bytes()), []byte("\n")) {
+		v, err := jsonschema.UnmarshalJSON(bytes.NewReader(line))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Validate(v); err != nil {
+			t.Errorf("line %d: %v", i+1, err)
+		}
+	}
+
+	out.Reset()
+	if err := PlanDocument(&out, samplePlan()); err != nil {
+		t.Fatal(err)
+	}
+	v, err := jsonschema.UnmarshalJSON(&out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := compileSchema(t, "show-plan.schema.json").Validate(v); err != nil {
+		t.Errorf("show -json of the sample plan: %v", err)
+	}
+}
+
+// TestJSONSchemaStrict: the schemas reject what the format does not have,
+// so a field added to the output without the schema fails the tests.
+func TestJSONSchemaStrict(t *testing.T) {
+	s := compileSchema(t, "show-plan.schema.json")
+	var out bytes.Buffer
+	if err := PlanDocument(&out, samplePlan()); err != nil {
+		t.Fatal(err)
+	}
+	for name, mutate := range map[string]func(doc map[string]any){
+		"unknown change field": func(doc map[string]any) {
+			doc["plan"].(map[string]any)["changes"].([]any)[0].(map[string]any)["token"] = "1"
+		},
+		"unknown action": func(doc map[string]any) {
+			doc["plan"].(map[string]any)["changes"].([]any)[0].(map[string]any)["action"] = "rename"
+		},
+		"blocked without blockers": func(doc map[string]any) {
+			doc["plan"].(map[string]any)["devices"].([]any)[1].(map[string]any)["blockers"] = []any{}
+		},
+		"missing before": func(doc map[string]any) {
+			delete(doc["plan"].(map[string]any)["changes"].([]any)[1].(map[string]any)["attrs"].([]any)[0].(map[string]any), "before")
+		},
+	} {
+		v, err := jsonschema.UnmarshalJSON(bytes.NewReader(out.Bytes()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mutate(v.(map[string]any))
+		if err := s.Validate(v); err == nil {
+			t.Errorf("%s: the schema accepts it", name)
+		}
+	}
+}
+
+func compileSchema(t *testing.T, name string) *jsonschema.Schema {
+	t.Helper()
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	path, err := filepath.Abs(filepath.Join("..", "docs", "schema", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Compile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestValidationDocument(t *testing.T) {
+	r := hcl.Range{Filename: "main.hcl", Start: hcl.Pos{Line: 3, Column: 5, Byte: 20}, End: hcl.Pos{Line: 3, Column: 9, Byte: 24}}
+	diags := hcl.Diagnostics{
+		{Severity: hcl.DiagError, Summary: "Bad", Detail: "Fix it.", Subject: &r, Context: &r},
+		{Severity: hcl.DiagWarning, Summary: "Odd", Detail: "Look at it."},
+	}
+	var out bytes.Buffer
+	if err := Validation(&out, diags); err != nil {
+		t.Fatal(err)
+	}
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(out.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := compileSchema(t, "validate.schema.json").Validate(v); err != nil {
+		t.Fatal(err)
+	}
+	var got jsonValidation
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Valid || got.ErrorCount != 1 || got.WarningCount != 1 || len(got.Diagnostics) != 2 || got.Diagnostics[0].Range.Start.Line != 3 {
+		t.Errorf("got %+v", got)
+	}
 }
 
 func TestDiagnosticsFileLineCol(t *testing.T) {
@@ -140,5 +243,54 @@ func TestWriteChangesParallel(t *testing.T) {
 	writeChanges(&par, pal, cs)
 	if !bytes.Equal(seq.Bytes(), par.Bytes()) {
 		t.Fatal("parallel rendering differs from sequential rendering")
+	}
+}
+
+// TestMarkdownParts_limit: a plan far too large for one comment is
+// summarised and split, every part within the limit, each saying so.
+func TestMarkdownParts_limit(t *testing.T) {
+	p := samplePlan()
+	base := p.Changes[1]
+	for i := range 20000 {
+		c := *base
+		c.ID = int64(100 + i)
+		c.Address = fmt.Sprintf(`workflow.id.user["u%05d"]`, i)
+		p.Changes = append(p.Changes, &c)
+	}
+	big := make([]string, 5000)
+	for i := range big {
+		big[i] = fmt.Sprintf("CN=Member %d,OU=Users,DC=t", i)
+	}
+	p.Changes = append(p.Changes, &plans.Change{ID: 99999, Address: `workflow.id.group["big"]`, Kind: "group", Action: plans.Update, Members: true, DN: "CN=Big,DC=t",
+		Attrs: []plans.AttrDiff{{Name: "member", Op: "add", After: big}}})
+	for i := range 3000 {
+		d := *p.Devices[1]
+		d.Name = fmt.Sprintf("WS-%04d", i)
+		p.Devices = append(p.Devices, &d)
+	}
+	parts := MarkdownParts(p, MarkdownLimit)
+	if len(parts) != MarkdownMaxParts {
+		t.Fatalf("%d parts, want %d", len(parts), MarkdownMaxParts)
+	}
+	for i, part := range parts {
+		if len(part) > MarkdownLimit {
+			t.Errorf("part %d has %d bytes, more than %d", i+1, len(part), MarkdownLimit)
+		}
+		if want := fmt.Sprintf("this is part %d.", i+1); !strings.Contains(part, want) {
+			t.Errorf("part %d does not say %q", i+1, want)
+		}
+	}
+	first, last := parts[0], parts[len(parts)-1]
+	for _, want := range []string{"**Plan: ", "## Device cutover `w1`", "| WS-0000 | Windows XP Professional | blocked |", "more devices, ", "<details><summary>", "`adshift show -markdown -part 2 PLANFILE` writes the next."} {
+		if !strings.Contains(first, want) {
+			t.Errorf("part 1 lacks %q", want)
+		}
+	}
+	if !strings.Contains(last, "more changes are not listed here") {
+		t.Errorf("the last part does not say that changes were left out")
+	}
+	// Small plans are one part, without a split note.
+	if parts := MarkdownParts(samplePlan(), MarkdownLimit); len(parts) != 1 || strings.Contains(parts[0], "split") {
+		t.Errorf("the sample plan: %d parts", len(parts))
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -23,12 +24,16 @@ import (
 func runValidate(m *meta, args []string) int {
 	var jsonMode, noColor bool
 	fs := newFlags(m, "validate", "validate [options]")
-	fs.BoolVar(&jsonMode, "json", false, "Write machine-readable JSON lines")
-	fs.BoolVar(&noColor, "no-color", false, "Do not colour the output")
+	fs.BoolVar(&jsonMode, "json", false, "Write one JSON document: valid, error and warning counts, every diagnostic with its range")
+	fs.BoolVar(&noColor, "no-color", false, "Do not colour the output (NO_COLOR is honoured too)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	o := m.output(jsonMode, noColor)
+	m.setNoColor(noColor)
+	if d := extraArgs(fs, 0, "no arguments"); d != nil {
+		m.view.Diagnostics(d)
+		return exitError
+	}
 	in := config.Inputs{}
 	in.AddEnv(os.Environ())
 	cfg, diags := m.loadConfig()
@@ -39,13 +44,17 @@ func runValidate(m *meta, args []string) int {
 		diags = append(diags, d...)
 		diags = append(diags, planner.Validate(m.ctx, cfg, scope, launcher{m})...)
 	}
-	o.diags(diags)
+	if jsonMode {
+		if err := ui.Validation(m.stdout, diags); err != nil || diags.HasErrors() {
+			return exitError
+		}
+		return exitOK
+	}
+	m.view.Diagnostics(diags)
 	if diags.HasErrors() {
 		return exitError
 	}
-	if o.json == nil {
-		fmt.Fprintln(m.stdout, "Success! The configuration is valid.")
-	}
+	fmt.Fprintln(m.stdout, "Success! The configuration is valid.")
 	return exitOK
 }
 
@@ -55,6 +64,10 @@ func runInit(m *meta, args []string) int {
 		return code
 	}
 	o := m.output(false, false)
+	if d := extraArgs(fs, 0, "no arguments"); d != nil {
+		o.diags(d)
+		return exitError
+	}
 	cfg, diags := m.loadConfig()
 	o.diags(diags)
 	if diags.HasErrors() {
@@ -106,15 +119,30 @@ func runInit(m *meta, args []string) int {
 }
 
 func runShow(m *meta, args []string) int {
-	var jsonMode, noColor, markdown bool
+	var jsonMode, noColor, markdown, htmlMode bool
 	fs := newFlags(m, "show", "show [options] [PLANFILE]")
-	fs.BoolVar(&jsonMode, "json", false, "Write one JSON document")
-	fs.BoolVar(&markdown, "markdown", false, "Write a saved plan as a Markdown review for a change board")
-	fs.BoolVar(&noColor, "no-color", false, "Do not colour the output")
+	fs.BoolVar(&jsonMode, "json", false, "Write one JSON document (docs/json-format.md): the saved plan, or the state")
+	fs.BoolVar(&markdown, "markdown", false, "Write a saved plan as a Markdown review for a merge request comment (at most 65,535 characters)")
+	part := fs.Int("part", 1, "With -markdown: write part `N` of a review split to fit a comment (part 1 says how many there are)")
+	fs.BoolVar(&htmlMode, "html", false, "Write a saved plan as one self-contained HTML review page: show -html PLANFILE > review.html")
+	fs.BoolVar(&noColor, "no-color", false, "Do not colour the output (NO_COLOR is honoured too)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
 	m.setNoColor(noColor)
+	if d := extraArgs(fs, 1, "at most one argument, a plan file saved by plan -out"); d != nil {
+		m.view.Diagnostics(d)
+		return exitError
+	}
+	if n := countTrue(jsonMode, markdown, htmlMode); n > 1 {
+		m.view.Diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Conflicting options", Detail: "Choose one of -json, -markdown and -html."}})
+		return exitError
+	}
+	if fs.NArg() == 0 && (markdown || htmlMode) {
+		m.view.Diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "A plan file is needed",
+			Detail: "show -markdown and show -html review a saved plan: run adshift plan -out FILE, then adshift show -markdown FILE or adshift show -html FILE > review.html."}})
+		return exitError
+	}
 	if fs.NArg() == 1 {
 		cfg, _ := m.loadConfig()
 		p, err := planner.ReadPlan(m.ctx, fs.Arg(0), m.backend(cfg))
@@ -124,11 +152,22 @@ func runShow(m *meta, args []string) int {
 		}
 		switch {
 		case jsonMode:
-			if err := ui.Document(m.stdout, "plan", p); err != nil {
+			if err := ui.PlanDocument(m.stdout, p); err != nil {
 				return exitError
 			}
 		case markdown:
-			if err := ui.Markdown(m.stdout, p); err != nil {
+			parts := ui.MarkdownParts(p, ui.MarkdownLimit)
+			if *part < 1 || *part > len(parts) {
+				m.view.Diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "No such part",
+					Detail: fmt.Sprintf("The review of this plan has %d part(s); -part takes 1 to %d.", len(parts), len(parts))}})
+				return exitError
+			}
+			if _, err := io.WriteString(m.stdout, parts[*part-1]); err != nil {
+				return exitError
+			}
+		case htmlMode:
+			if err := ui.HTML(m.stdout, p); err != nil {
+				m.view.Diagnostics(errDiag("Cannot write the review", err, ""))
 				return exitError
 			}
 		default:
@@ -143,7 +182,7 @@ func runShow(m *meta, args []string) int {
 		return exitError
 	}
 	if jsonMode {
-		if err := ui.Document(m.stdout, "state", st); err != nil {
+		if err := ui.StateDocument(m.stdout, st); err != nil {
 			return exitError
 		}
 		return exitOK
@@ -156,15 +195,42 @@ func runShow(m *meta, args []string) int {
 	return exitOK
 }
 
+// stateSubcommands are the state subcommands that exist, with their usage.
+var stateSubcommands = map[string]string{
+	"list": "state list [ADDRESS-PREFIX...]",
+	"show": "state show ADDRESS",
+}
+
+func stateUsage(w io.Writer) {
+	fmt.Fprintf(w, "Usage: adshift state list [ADDRESS-PREFIX...]\n       adshift state show ADDRESS\n\n%s.\n\n", synopses["state"])
+	fmt.Fprintf(w, "Subcommands:\n")
+	for _, sub := range sortedKeys(stateSubcommands) {
+		fmt.Fprintf(w, "  %-6s  %s\n", sub, synopses["state "+sub])
+	}
+}
+
 func runState(m *meta, args []string) int {
-	if len(args) == 0 || (args[0] != "list" && args[0] != "show") {
-		fmt.Fprintln(m.stderr, "Usage: adshift state list [ADDRESS-PREFIX...]\n       adshift state show ADDRESS")
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		stateUsage(m.stdout)
+		return exitOK
+	}
+	if len(args) == 0 {
+		stateUsage(m.stderr)
 		return exitError
 	}
 	sub := args[0]
-	fs := newFlags(m, "state "+sub, "state "+sub+" [ADDRESS]")
+	help, ok := stateSubcommands[sub]
+	if !ok {
+		fmt.Fprintf(m.stderr, "Error: unknown state subcommand %q%s\n\n", sub, didYouMean(sub, sortedKeys(stateSubcommands)))
+		stateUsage(m.stderr)
+		return exitError
+	}
+	fs := newFlags(m, "state "+sub, help)
 	if code, ok := parseFlags(fs, args[1:]); !ok {
 		return code
+	}
+	if sub == "show" && !m.oneArg(fs, "state show ADDRESS", "an address") {
+		return exitError
 	}
 	cfg, _ := m.loadConfig()
 	st, err := m.backend(cfg).Load(m.ctx)
@@ -176,10 +242,6 @@ func runState(m *meta, args []string) int {
 		m.view.StateList(st, fs.Args())
 		return exitOK
 	}
-	if fs.NArg() != 1 {
-		fmt.Fprintln(m.stderr, "Usage: adshift state show ADDRESS")
-		return exitError
-	}
 	if !m.view.StateObject(st, fs.Arg(0)) {
 		m.view.Diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "No such address in state", Detail: fmt.Sprintf("%s is not in the state. Run adshift state list to see the addresses.", fs.Arg(0))}})
 		return exitError
@@ -187,13 +249,21 @@ func runState(m *meta, args []string) int {
 	return exitOK
 }
 
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
 func runForceUnlock(m *meta, args []string) int {
 	fs := newFlags(m, "force-unlock", "force-unlock LOCK_ID")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	if fs.NArg() != 1 {
-		fmt.Fprintln(m.stderr, "Usage: adshift force-unlock LOCK_ID")
+	if !m.oneArg(fs, "force-unlock LOCK_ID", "the lock ID") {
 		return exitError
 	}
 	cfg, _ := m.loadConfig()
@@ -212,9 +282,13 @@ func runForceUnlock(m *meta, args []string) int {
 func runVersion(m *meta, args []string) int {
 	var jsonMode bool
 	fs := newFlags(m, "version", "version [-json]")
-	fs.BoolVar(&jsonMode, "json", false, "Write JSON")
+	fs.BoolVar(&jsonMode, "json", false, "Write the version, commit, build date, Go version and platform as JSON")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
+	}
+	if d := extraArgs(fs, 0, "no arguments"); d != nil {
+		m.view.Diagnostics(d)
+		return exitError
 	}
 	if jsonMode {
 		b, _ := json.MarshalIndent(map[string]string{
@@ -231,6 +305,10 @@ func runVersion(m *meta, args []string) int {
 // runProviderServe serves a built-in provider; adshift re-executes itself
 // with this command so every provider runs in its own process.
 func runProviderServe(m *meta, args []string) int {
+	fs := newFlags(m, "provider-serve", "provider-serve NAME")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
 	if len(args) != 1 {
 		fmt.Fprintln(m.stderr, "Usage: adshift provider-serve NAME (started by adshift itself)")
 		return exitError
@@ -254,4 +332,14 @@ func runProviderServe(m *meta, args []string) int {
 	}
 	providers.Serve(p, logger)
 	return exitOK
+}
+
+func countTrue(bs ...bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -13,18 +14,27 @@ import (
 	"github.com/adshift/adshift/ui"
 )
 
-const odjUsage = `Usage: adshift odj <subcommand> [options] ARG
+// odjSubcommands are the odj subcommands, with their usage.
+var odjSubcommands = map[string]string{
+	"provision": "odj provision [options] COMPUTER",
+	"inspect":   "odj inspect [-json] FILE",
+}
 
-Offline domain join blobs, as djoin /provision writes them:
-
-  provision [options] COMPUTER   Pre-stage COMPUTER in the target domain with a fresh
-                                 machine password and write its blob (COMPUTER.odj)
-  inspect [-json] FILE           Print every field of a blob except the password
-`
+func odjUsage(w io.Writer) {
+	fmt.Fprintf(w, "Usage: adshift odj provision [options] COMPUTER\n       adshift odj inspect [-json] FILE\n\n%s.\n\n", synopses["odj"])
+	fmt.Fprintf(w, "Subcommands:\n")
+	for _, sub := range sortedKeys(odjSubcommands) {
+		fmt.Fprintf(w, "  %-9s  %s\n", sub, synopses["odj "+sub])
+	}
+}
 
 func runODJ(m *meta, args []string) int {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		odjUsage(m.stdout)
+		return exitOK
+	}
 	if len(args) == 0 {
-		fmt.Fprint(m.stderr, odjUsage)
+		odjUsage(m.stderr)
 		return exitError
 	}
 	switch args[0] {
@@ -32,25 +42,27 @@ func runODJ(m *meta, args []string) int {
 		return runODJProvision(m, args[1:])
 	case "inspect":
 		return runODJInspect(m, args[1:])
-	case "-help", "-h", "--help":
-		fmt.Fprint(m.stdout, odjUsage)
-		return exitOK
 	}
-	fmt.Fprintf(m.stderr, "Error: unknown odj subcommand %q\n\n%s", args[0], odjUsage)
+	fmt.Fprintf(m.stderr, "Error: unknown odj subcommand %q%s\n\n", args[0], didYouMean(args[0], sortedKeys(odjSubcommands)))
+	odjUsage(m.stderr)
 	return exitError
 }
 
 func runODJInspect(m *meta, args []string) int {
 	var jsonMode, noColor bool
-	fs := newFlags(m, "odj inspect", "odj inspect [-json] FILE")
+	fs := newFlags(m, "odj inspect", odjSubcommands["inspect"])
 	fs.BoolVar(&jsonMode, "json", false, "Write one JSON document")
 	fs.BoolVar(&noColor, "no-color", false, "Do not colour the output")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
 	o := m.output(false, noColor)
-	if fs.NArg() != 1 {
+	if fs.NArg() == 0 {
 		o.diags(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Missing blob file", Detail: "odj inspect takes one argument, the blob file (as djoin /savefile or adshift odj provision wrote it)."}})
+		return exitError
+	}
+	if d := extraArgs(fs, 1, "one argument, the blob file"); d != nil {
+		o.diags(d)
 		return exitError
 	}
 	name := fs.Arg(0)
@@ -80,7 +92,7 @@ func runODJProvision(m *meta, args []string) int {
 	var vars varFlags
 	var jsonMode, noColor, reuse bool
 	var env, ou, dir, file string
-	fs := newFlags(m, "odj provision", "odj provision [options] COMPUTER")
+	fs := newFlags(m, "odj provision", odjSubcommands["provision"])
 	fs.StringVar(&env, "env", "target", "The environment (provider \"ad\") of the domain to join")
 	fs.StringVar(&ou, "ou", "", "DN of the OU a new computer account is created in (required)")
 	fs.StringVar(&dir, "dir", ".", "Directory the blob is written into (created owner-only when missing)")
@@ -93,8 +105,12 @@ func runODJProvision(m *meta, args []string) int {
 		return code
 	}
 	o := m.output(jsonMode, noColor)
-	if fs.NArg() != 1 {
+	if fs.NArg() == 0 {
 		o.diags(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Missing computer name", Detail: "odj provision takes one argument, the computer's name (its NetBIOS name, without $)."}})
+		return exitError
+	}
+	if d := extraArgs(fs, 1, "one argument, the computer's name"); d != nil {
+		o.diags(d)
 		return exitError
 	}
 	computer := fs.Arg(0)

@@ -28,16 +28,21 @@ type planFlags struct {
 }
 
 func (f *planFlags) register(fs interface {
+	Name() string
 	BoolVar(*bool, string, bool, string)
 	IntVar(*int, string, int, string)
 	DurationVar(*time.Duration, string, time.Duration, string)
 }) {
-	fs.BoolVar(&f.json, "json", false, "Write machine-readable JSON lines")
+	parallelism := "Carry out up to `N` changes at once"
+	if fs.Name() == "plan" {
+		parallelism = "Accepted so that plan and apply take the same options; `N` bounds the changes apply carries out at once"
+	}
+	fs.BoolVar(&f.json, "json", false, "Write JSON lines (docs/json-format.md) instead of text")
 	fs.BoolVar(&f.noColor, "no-color", false, "Do not colour the output (NO_COLOR is honoured too)")
-	fs.IntVar(&f.parallelism, "parallelism", planner.DefaultParallelism, "Changes in flight at once during apply")
-	fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "How long to wait for the state lock")
-	fs.IntVar(&f.maxDeletes, "max-deletes", planner.DefaultMaxDeletes, "Refuse a plan that deletes more target objects than this (-1: no limit)")
-	fs.IntVar(&f.maxMissing, "max-missing", 0, "Refuse a plan when more source objects that state knows are missing from a workflow's source than this (0: half of them; -1: no limit)")
+	fs.IntVar(&f.parallelism, "parallelism", planner.DefaultParallelism, parallelism)
+	fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "Wait up to `DURATION` (e.g. 30s, 5m) for the state lock (default: do not wait)")
+	fs.IntVar(&f.maxDeletes, "max-deletes", planner.DefaultMaxDeletes, "Refuse a plan that deletes more than `N` target objects (-1: no limit)")
+	fs.IntVar(&f.maxMissing, "max-missing", 0, "Refuse a plan when more than `N` source objects that state knows are missing from a workflow's source (0: half of them; -1: no limit)")
 }
 
 // output bundles the human and JSON views of one command.
@@ -106,6 +111,11 @@ func (m *meta) evaluate(o *output, cfg *config.Config, diags hcl.Diagnostics, in
 	if scope != nil {
 		m.secrets = scope.SensitiveStrings()
 	}
+	if diags.HasErrors() {
+		// Report every problem at once, as validate does: the providers'
+		// schemas find what evaluation cannot (a misspelled argument).
+		diags = append(diags, planner.Validate(m.ctx, cfg, scope, launcher{m})...)
+	}
 	o.diags(diags)
 	if diags.HasErrors() {
 		return nil, false
@@ -147,12 +157,16 @@ func runPlan(m *meta, args []string) int {
 	fs := newFlags(m, "plan", "plan [options]")
 	f.register(fs)
 	f.vars.register(fs)
-	fs.StringVar(&out, "out", "", "Save the plan to this file, for apply")
+	fs.StringVar(&out, "out", "", "Save the plan to `FILE`, for apply FILE (and show FILE)")
 	fs.BoolVar(&detailed, "detailed-exitcode", false, "Exit 2 when the plan has changes (0: none, 1: error)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
 	o := m.output(f.json, f.noColor)
+	if d := extraArgs(fs, 0, "no arguments"); d != nil {
+		o.diags(d)
+		return exitError
+	}
 	l, _, unlock, p, ok := m.planLocked(o, &f, "plan")
 	if !ok {
 		return exitError

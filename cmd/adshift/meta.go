@@ -74,11 +74,22 @@ func colorWanted(w io.Writer, noColor bool) bool {
 	if noColor || os.Getenv("NO_COLOR") != "" {
 		return false
 	}
+	return terminal(w)
+}
+
+// terminal reports whether w (seen through the output guard) is a terminal.
+func terminal(w io.Writer) bool { return terminalFile(w) != nil }
+
+// terminalFile returns the terminal w writes to (seen through the output
+// guard), or nil.
+func terminalFile(w io.Writer) *os.File {
 	if g, ok := w.(*guardedWriter); ok {
 		w = g.w
 	}
-	f, ok := w.(*os.File)
-	return ok && isatty.IsTerminal(f.Fd())
+	if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+		return f
+	}
+	return nil
 }
 
 func (m *meta) setNoColor(noColor bool) {
@@ -114,8 +125,8 @@ func (f varFlag) Set(s string) error {
 }
 
 func (v *varFlags) register(fs *flag.FlagSet) {
-	fs.Var(varFlag{v: v}, "var", "Set a variable: -var 'name=value' (repeatable)")
-	fs.Var(varFlag{v: v, file: true}, "var-file", "Set variables from an HCL file of name = value lines (repeatable)")
+	fs.Var(varFlag{v: v}, "var", "Set a variable, `NAME=VALUE` (repeatable)")
+	fs.Var(varFlag{v: v, file: true}, "var-file", "Set variables from `FILE`, HCL name = value lines (repeatable; relative to -chdir)")
 }
 
 // inputs gathers variable values: ADSHIFT_VAR_ environment variables, then

@@ -21,39 +21,66 @@ const (
 
 // command is one subcommand.
 type command struct {
-	synopsis string
-	run      func(m *meta, args []string) int
-	hidden   bool
+	run    func(m *meta, args []string) int
+	hidden bool
+}
+
+// synopses are the commands' one-line descriptions, for usage and -h. They
+// are apart from commands because the commands' -h reads them (a map of
+// functions that read it would be an initialization cycle).
+var synopses = map[string]string{
+	"init":           "Prepare a configuration directory and check its providers",
+	"validate":       "Check the configuration files",
+	"fmt":            "Rewrite configuration files to the canonical format",
+	"plan":           "Show the changes a migration needs",
+	"apply":          "Carry out a plan",
+	"show":           "Show a saved plan (as text, JSON, Markdown or an HTML review) or the state",
+	"state":          "Inspect the state (list, show)",
+	"force-unlock":   "Release a stuck state lock",
+	"version":        "Show the adshift version",
+	"help":           "Show help for adshift or for one command",
+	"state list":     "List the addresses in state, or those that start with one of the prefixes",
+	"state show":     "Show the identities state records for one address",
+	"odj":            "Offline domain join blobs: provision a computer and its blob, or inspect a blob",
+	"odj provision":  "Pre-stage a computer in the domain with a fresh machine password and write its offline domain join blob",
+	"odj inspect":    "Print every field of an offline domain join blob except the machine password",
+	"provider-serve": "Serve a built-in provider (used by adshift itself)",
 }
 
 var commands = map[string]command{
-	"init":           {"Prepare a configuration directory and check its providers", runInit, false},
-	"validate":       {"Check the configuration files", runValidate, false},
-	"fmt":            {"Rewrite configuration files to the canonical format", runFmt, false},
-	"plan":           {"Show the changes a migration needs", runPlan, false},
-	"apply":          {"Carry out a plan", runApply, false},
-	"show":           {"Show a saved plan or the state", runShow, false},
-	"state":          {"Inspect the state (list, show)", runState, false},
-	"odj":            {"Offline domain join blobs (provision, inspect)", runODJ, false},
-	"force-unlock":   {"Release a stuck state lock", runForceUnlock, false},
-	"version":        {"Show the adshift version", runVersion, false},
-	"provider-serve": {"Serve a built-in provider (used by adshift itself)", runProviderServe, true},
+	"init":           {runInit, false},
+	"validate":       {runValidate, false},
+	"fmt":            {runFmt, false},
+	"plan":           {runPlan, false},
+	"apply":          {runApply, false},
+	"show":           {runShow, false},
+	"state":          {runState, false},
+	"odj":            {runODJ, false},
+	"force-unlock":   {runForceUnlock, false},
+	"version":        {runVersion, false},
+	"provider-serve": {runProviderServe, true},
 }
 
-func usage(w io.Writer) {
-	fmt.Fprintf(w, "Usage: adshift [-chdir=DIR] <command> [options] [args]\n\n")
-	fmt.Fprintf(w, "adshift plans and applies Active Directory domain migrations described in *.hcl files.\n\nCommands:\n")
-	names := make([]string, 0, len(commands))
+// visibleCommands are the commands usage lists, sorted, help included.
+func visibleCommands() []string {
+	names := []string{"help"}
 	for n, c := range commands {
 		if !c.hidden {
 			names = append(names, n)
 		}
 	}
 	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-13s %s\n", n, commands[n].synopsis)
+	return names
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "Usage: adshift [-chdir=DIR] <command> [options] [args]\n\n")
+	fmt.Fprintf(w, "adshift plans and applies Active Directory domain migrations described in *.hcl files.\n\nCommands:\n")
+	for _, n := range visibleCommands() {
+		fmt.Fprintf(w, "  %-13s %s\n", n, synopses[n])
 	}
 	fmt.Fprintf(w, "\nGlobal options:\n  -chdir=DIR    Use the configuration in DIR\n  -help         Show this help\n  -version      Show the version\n")
+	fmt.Fprintf(w, "\nRun adshift help COMMAND (or adshift COMMAND -h) for a command's options.\n")
 }
 
 // run is the whole CLI; main only exits with its result.
@@ -74,7 +101,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			args = []string{"version"}
 			continue
 		default:
-			fmt.Fprintf(stderr, "Error: unknown global option %s\n\n", args[0])
+			fmt.Fprintf(stderr, "Error: unknown global option %s%s\n\n", args[0], didYouMean("-"+strings.SplitN(a, "=", 2)[0], []string{"-chdir", "-help", "-version"}))
 			usage(stderr)
 			return exitError
 		}
@@ -85,9 +112,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	name := args[0]
+	if name == "help" {
+		return runHelp(args[1:], stdin, stdout, stderr)
+	}
 	cmd, ok := commands[name]
 	if !ok {
-		fmt.Fprintf(stderr, "Error: unknown command %q\n\n", name)
+		fmt.Fprintf(stderr, "Error: unknown command %q%s\n\n", name, didYouMean(name, visibleCommands()))
 		usage(stderr)
 		return exitError
 	}
@@ -140,24 +170,69 @@ func tuneGC() {
 	}
 }
 
-// newFlags returns a flag set that reports errors through stderr.
+// newFlags returns the flag set of one command. Parse errors and -h are
+// reported by parseFlags: -h prints the usage line, the command's synopsis
+// and every option with its description to stdout; a mistake prints the
+// error, a suggestion and the usage to stderr.
 func newFlags(m *meta, name string, help string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(m.stderr)
+	out := &flagOutput{m: m}
+	fs.SetOutput(out)
 	fs.Usage = func() {
-		fmt.Fprintf(m.stderr, "Usage: adshift %s\n\nOptions:\n", help)
+		fmt.Fprintf(fs.Output(), "Usage: adshift %s\n\n", help)
+		s, ok := synopses[name]
+		if !ok {
+			s = synopses[strings.Fields(name)[0]]
+		}
+		if s != "" {
+			fmt.Fprintf(fs.Output(), "%s.\n\n", s)
+		}
+		n := 0
+		fs.VisitAll(func(*flag.Flag) { n++ })
+		if n == 0 {
+			fmt.Fprintf(fs.Output(), "This command has no options.\n")
+			return
+		}
+		fmt.Fprintf(fs.Output(), "Options:\n")
 		fs.PrintDefaults()
 	}
 	return fs
 }
 
+// flagOutput is where a flag set writes: nowhere while parsing (parseFlags
+// reports errors itself), then stdout or stderr.
+type flagOutput struct {
+	m *meta
+	w io.Writer
+}
+
+func (o *flagOutput) Write(p []byte) (int, error) {
+	if o.w == nil {
+		return len(p), nil
+	}
+	return o.w.Write(p)
+}
+
 // parseFlags parses args, mapping -help to exit 0.
 func parseFlags(fs *flag.FlagSet, args []string) (int, bool) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK, false
-		}
-		return exitError, false
+	out := fs.Output().(*flagOutput)
+	err := fs.Parse(args)
+	if err == nil {
+		return 0, true
 	}
-	return 0, true
+	if errors.Is(err, flag.ErrHelp) {
+		out.w = out.m.stdout
+		fs.Usage()
+		return exitOK, false
+	}
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
+		var names []string
+		fs.VisitAll(func(f *flag.Flag) { names = append(names, "-"+f.Name) })
+		msg = fmt.Sprintf("adshift %s has no option %s%s", fs.Name(), name, didYouMean(strings.SplitN(name, "=", 2)[0], names))
+	}
+	fmt.Fprintf(out.m.stderr, "Error: %s\n\n", msg)
+	out.w = out.m.stderr
+	fs.Usage()
+	return exitError, false
 }

@@ -164,6 +164,9 @@ type Warning struct {
 	Address string `json:"address,omitempty"`
 	Summary string `json:"summary"`
 	Detail  string `json:"detail,omitempty"`
+	// Items are what the warning is about, in full, where Detail names only
+	// a few (the left-out members of a group).
+	Items []string `json:"items,omitempty"`
 }
 
 // Plan is everything apply will do, and everything a reviewer needs.
