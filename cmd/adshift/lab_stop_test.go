@@ -379,20 +379,22 @@ func TestLabDCStoppedMidApply(t *testing.T) {
 			t.Errorf("the re-plan repeats a completed change: %s", k)
 		}
 	}
-	// Tolerance: with one connection to the target, exactly one change can
-	// be at the DC when it stops. Samba may commit it while the answer is
-	// lost, so the apply reports it failed, yet the re-plan finds the user
-	// and matches it by sAMAccountName instead of creating it again. So the
-	// re-plan drops the completed changes and at most one more, and that one
-	// must show as a match.
+	// Tolerance: with one write connection and one read connection to the
+	// target, up to two creates can be at the DC when it stops: one added
+	// whose identity read-back is under way on the read connection, and the
+	// next add the writer already sent (the writer does not wait for read-
+	// backs). Samba may commit them while the answers are lost, so the apply
+	// reports them failed, yet the re-plan finds the users and matches them
+	// by sAMAccountName instead of creating them again. So the re-plan drops
+	// the completed changes and at most two more, which must show as matches.
 	var inFlight []string
 	for k := range all {
 		if !completed[k] && !rest[k] {
 			inFlight = append(inFlight, k)
 		}
 	}
-	if len(inFlight) > 1 {
-		t.Errorf("the re-plan dropped %d changes the apply did not report completed, at most 1 may have been in flight: %v", len(inFlight), inFlight)
+	if len(inFlight) > 2 {
+		t.Errorf("the re-plan dropped %d changes the apply did not report completed, at most 2 may have been in flight: %v", len(inFlight), inFlight)
 	}
 	for _, k := range inFlight {
 		if addr := strings.TrimSuffix(k, " create false"); !matched[addr] {
