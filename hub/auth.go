@@ -1,0 +1,90 @@
+package hub
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/adshift/adshift/hub/api"
+	"github.com/adshift/adshift/hub/store"
+)
+
+// agentHandler serves an authenticated device.
+type agentHandler func(w http.ResponseWriter, r *http.Request, dev api.Device)
+
+// agent checks the client certificate: issued by the hub's CA for client
+// use, naming an active device whose record holds this certificate's
+// serial. Anything else is refused and audited.
+func (s *Server) agent(h agentHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		anon := "anonymous@" + remoteIP(r)
+		if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+			s.refuse(r.Context(), w, anon, "agent.auth", r.URL.Path, http.StatusUnauthorized, api.CodeUnauthorized, "a client certificate is required")
+			return
+		}
+		leaf := r.TLS.PeerCertificates[0]
+		inter := x509.NewCertPool()
+		for _, c := range r.TLS.PeerCertificates[1:] {
+			inter.AddCert(c)
+		}
+		_, err := leaf.Verify(x509.VerifyOptions{Roots: s.ca.Pool(), Intermediates: inter, CurrentTime: s.opts.Now(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+		if err != nil {
+			s.refuse(r.Context(), w, anon, "agent.auth", r.URL.Path, http.StatusUnauthorized, api.CodeUnauthorized, "the client certificate was not issued by this hub")
+			return
+		}
+		id := leaf.Subject.CommonName
+		actor := "device:" + id
+		dev, err := s.store.Device(r.Context(), id)
+		switch {
+		case errors.Is(err, store.ErrNotFound) || err == nil && dev.ID != id:
+			s.refuse(r.Context(), w, actor, "agent.auth", r.URL.Path, http.StatusForbidden, api.CodeForbidden, "no such device")
+			return
+		case err != nil:
+			s.internal(w, r, actor, "agent.auth", err)
+			return
+		case dev.State != api.DeviceActive || dev.CertSerial != leaf.SerialNumber.Text(16):
+			s.refuse(r.Context(), w, actor, "agent.auth", r.URL.Path, http.StatusForbidden, api.CodeForbidden, "the device's identity is revoked")
+			return
+		}
+		h(w, r, dev)
+	}
+}
+
+// admin checks the admin token. A client certificate on an admin call is
+// refused even with the right token: agents never act as admins.
+func (s *Server) admin(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		anon := "anonymous@" + remoteIP(r)
+		if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
+			actor := anon
+			if cn := r.TLS.PeerCertificates[0].Subject.CommonName; api.ValidID(cn) {
+				actor = "device:" + cn
+			}
+			s.refuse(r.Context(), w, actor, "admin.auth", r.URL.Path, http.StatusForbidden, api.CodeForbidden, "admin calls take the admin token, not a client certificate")
+			return
+		}
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		sum := sha256.Sum256([]byte(token))
+		if !ok || subtle.ConstantTimeCompare(sum[:], s.adminHash[:]) != 1 {
+			s.refuse(r.Context(), w, anon, "admin.auth", r.URL.Path, http.StatusUnauthorized, api.CodeUnauthorized, "a valid admin token is required")
+			return
+		}
+		h(w, r)
+	}
+}
+
+// internal answers 500 for a failure that is the hub's, not the caller's.
+func (s *Server) internal(w http.ResponseWriter, r *http.Request, actor, action string, err error) {
+	s.log.Error("request failed", "action", action, "error", err)
+	s.audit(r.Context(), api.AuditEntry{Actor: actor, Action: action, Object: r.URL.Path, Result: "error"})
+	writeJSON(w, http.StatusInternalServerError, api.Error{Code: api.CodeInternal, Message: "the hub failed; see its log"})
+}
+
+// pemCert encodes one certificate as PEM.
+func pemCert(der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
