@@ -1,0 +1,208 @@
+package agent
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/adshift/adshift/hub/api"
+	"github.com/adshift/adshift/internal/atomicfile"
+)
+
+// Files in the agent's data directory.
+const (
+	keyFile      = "device.key"
+	certFile     = "device.pem"
+	caFile       = "hub-ca.pem"
+	identityFile = "identity.json"
+	journalFile  = "journal.jsonl"
+)
+
+// Identity is what enrollment leaves in the data directory.
+type Identity struct {
+	DeviceID string    `json:"device_id"`
+	Hostname string    `json:"hostname"`
+	HubURL   string    `json:"hub_url"`
+	Enrolled time.Time `json:"enrolled"`
+	// Expires is the certificate's end; filled in by LoadIdentity.
+	Expires time.Time `json:"-"`
+
+	cert tls.Certificate
+	ca   []byte
+}
+
+// ErrNotEnrolled is returned by LoadIdentity when the agent has no identity.
+var ErrNotEnrolled = errors.New("this agent is not enrolled; run adshift-agent enroll first")
+
+// LoadIdentity reads the identity in dir.
+func LoadIdentity(dir string) (*Identity, error) {
+	b, err := os.ReadFile(filepath.Join(dir, identityFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, ErrNotEnrolled
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read agent identity: %w", err)
+	}
+	var id Identity
+	if err := json.Unmarshal(b, &id); err != nil {
+		return nil, fmt.Errorf("read agent identity: %w", err)
+	}
+	if id.cert, err = tls.LoadX509KeyPair(filepath.Join(dir, certFile), filepath.Join(dir, keyFile)); err != nil {
+		return nil, fmt.Errorf("read agent certificate: %w", err)
+	}
+	leaf, err := x509.ParseCertificate(id.cert.Certificate[0])
+	if err != nil {
+		return nil, fmt.Errorf("read agent certificate: %w", err)
+	}
+	id.Expires = leaf.NotAfter
+	if id.ca, err = os.ReadFile(filepath.Join(dir, caFile)); err != nil {
+		return nil, fmt.Errorf("read hub CA: %w", err)
+	}
+	return &id, nil
+}
+
+// Enroll creates this device's identity: it makes a key, sends a
+// certificate request with the token to the hub (verified against the
+// pinned CA fingerprint) and stores key, certificate and CA in DataDir.
+// It refuses when the agent is enrolled already.
+func Enroll(ctx context.Context, s Settings) (*Identity, error) {
+	s = s.withDefaults()
+	switch {
+	case s.HubURL == "" || s.Token == "" || s.CAFingerprint == "" || s.DataDir == "":
+		return nil, errors.New("enroll needs the hub URL, an enrollment token, the hub's CA fingerprint and a data directory")
+	case !api.ValidHostname(s.Hostname):
+		return nil, fmt.Errorf("host name %q cannot be enrolled", s.Hostname)
+	}
+	if _, err := LoadIdentity(s.DataDir); err == nil {
+		return nil, fmt.Errorf("this agent is enrolled already (%s); remove it from the hub and its data directory to enroll again", s.DataDir)
+	}
+	if err := os.MkdirAll(s.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("agent data directory: %w", err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("make the device key: %w", err)
+	}
+	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: s.Hostname}}, key)
+	if err != nil {
+		return nil, fmt.Errorf("make the certificate request: %w", err)
+	}
+	host, err := hubHost(s.HubURL)
+	if err != nil {
+		return nil, err
+	}
+	tlsCfg, err := api.PinnedTLS(host, s.CAFingerprint)
+	if err != nil {
+		return nil, err
+	}
+	c, err := newClient(s, tlsCfg)
+	if err != nil {
+		return nil, err
+	}
+	defer c.HTTP.CloseIdleConnections()
+	resp, err := c.Enroll(ctx, api.EnrollRequest{Token: s.Token, Hostname: s.Hostname, CSR: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr}))})
+	if err != nil {
+		return nil, fmt.Errorf("enroll with %s: %w", s.HubURL, explain(err))
+	}
+	block, _ := pem.Decode([]byte(resp.CA))
+	if block == nil || api.Fingerprint(block.Bytes) != strings.ToLower(s.CAFingerprint) {
+		return nil, errors.New("the hub returned a CA that does not match the pinned fingerprint")
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("store the device key: %w", err)
+	}
+	id := &Identity{DeviceID: resp.DeviceID, Hostname: s.Hostname, HubURL: s.HubURL, Enrolled: time.Now().UTC()}
+	idJSON, err := json.MarshalIndent(id, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	// The identity file goes last: it marks the enrollment complete.
+	for _, f := range []struct {
+		name string
+		data []byte
+		mode os.FileMode
+	}{
+		{keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600},
+		{certFile, []byte(resp.Certificate), 0o644},
+		{caFile, []byte(resp.CA), 0o644},
+		{identityFile, idJSON, 0o600},
+	} {
+		if err := atomicfile.Write(filepath.Join(s.DataDir, f.name), f.data, f.mode); err != nil {
+			return nil, err
+		}
+	}
+	return LoadIdentity(s.DataDir)
+}
+
+// Client returns a hub client that presents this identity.
+func (id *Identity) Client(s Settings) (*api.Client, error) {
+	host, err := hubHost(id.HubURL)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := api.ClientTLS(host, id.ca, &id.cert)
+	if err != nil {
+		return nil, err
+	}
+	s.HubURL = id.HubURL
+	return newClient(s, cfg)
+}
+
+// hubHost is the host name the hub's certificate must carry.
+func hubHost(hubURL string) (string, error) {
+	u, err := url.Parse(hubURL)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		return "", fmt.Errorf("hub URL %q: want https://host[:port]", hubURL)
+	}
+	return u.Hostname(), nil
+}
+
+// newClient builds the HTTP client: TLS as given, through the web proxy
+// when one is set (CONNECT, with Proxy-Authorization when a user is set).
+func newClient(s Settings, cfg *tls.Config) (*api.Client, error) {
+	tr := &http.Transport{
+		TLSClientConfig:     cfg,
+		TLSHandshakeTimeout: 15 * time.Second,
+		IdleConnTimeout:     90 * time.Second,
+		MaxIdleConnsPerHost: 2,
+		ForceAttemptHTTP2:   true,
+	}
+	if s.ProxyURL != "" {
+		u, err := url.Parse(s.ProxyURL)
+		if err != nil || u.Host == "" {
+			return nil, fmt.Errorf("proxy URL %q: want http://host:port", s.ProxyURL)
+		}
+		if s.ProxyUser != "" {
+			u.User = url.UserPassword(s.ProxyUser, s.ProxyPassword)
+		}
+		tr.Proxy = http.ProxyURL(u)
+	}
+	return &api.Client{BaseURL: strings.TrimRight(s.HubURL, "/"), HTTP: &http.Client{Transport: tr}}, nil
+}
+
+// explain turns a proxy's refusal into a sentence a user can act on.
+func explain(err error) error {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "Proxy Authentication Required"):
+		return fmt.Errorf("the web proxy refused the proxy user name or password (407): %w", err)
+	case strings.Contains(msg, "proxyconnect"):
+		return fmt.Errorf("cannot reach the web proxy: %w", err)
+	}
+	return err
+}
