@@ -223,7 +223,7 @@ func (a *Agent) heartbeats(ctx context.Context, stop context.CancelCauseFunc) {
 		req := api.HeartbeatRequest{}
 		if inv, err := a.backend.Inventory(ctx); err != nil {
 			a.log.Warn("cannot take inventory", "error", err)
-		} else if b, _ := json.Marshal(inv); string(b) != string(sent) || n%20 == 0 {
+		} else if b := inventoryKey(inv); string(b) != string(sent) || n%20 == 0 {
 			req.Inventory, sent = &inv, b
 		}
 		a.mu.Lock()
@@ -252,6 +252,14 @@ func (a *Agent) heartbeats(ctx context.Context, stop context.CancelCauseFunc) {
 		case <-t.C:
 		}
 	}
+}
+
+// inventoryKey is what decides whether the inventory changed: all but
+// the free disk space, which moves all the time.
+func inventoryKey(inv api.Inventory) []byte {
+	inv.FreeDiskBytes = 0
+	b, _ := json.Marshal(inv)
+	return b
 }
 
 func contains(ls []api.Lease, l api.Lease) bool {

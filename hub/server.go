@@ -159,6 +159,10 @@ func (s *Server) ServerCAFingerprint() string {
 	return api.Fingerprint(s.tlsCert.Certificate[len(s.tlsCert.Certificate)-1])
 }
 
+// ServerCAPEM is the PEM of the CA that verifies the hub's certificate,
+// which admin clients trust.
+func (s *Server) ServerCAPEM() []byte { return s.serverCA }
+
 // TLSConfig is the server's TLS configuration: TLS 1.2 or newer; client
 // certificates are requested and checked per request (not at the
 // handshake), so that a refused certificate is answered and audited.

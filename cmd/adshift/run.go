@@ -38,6 +38,7 @@ var commands = map[string]command{
 	"state":          {"Inspect the state (list, show)", runState, false},
 	"force-unlock":   {"Release a stuck state lock", runForceUnlock, false},
 	"version":        {"Show the adshift version", runVersion, false},
+	"hub":            {"Run the agent hub and manage its tokens, devices and audit log", runHub, false},
 	"provider-serve": {"Serve a built-in provider (used by adshift itself)", runProviderServe, true},
 }
 
