@@ -22,7 +22,7 @@ type Options struct {
 	Backend  Backend
 	Logger   hclog.Logger
 	// Backoff spaces retries after the hub is unreachable; default
-	// 1 second up to 5 minutes, jittered.
+	// 1 second up to Settings.RetryMax, jittered.
 	Backoff Backoff
 }
 
@@ -52,10 +52,10 @@ func New(opts Options) (*Agent, error) {
 	if opts.Logger == nil {
 		opts.Logger = hclog.NewNullLogger()
 	}
-	if opts.Backoff.Base <= 0 {
-		opts.Backoff = Backoff{Base: time.Second, Max: 5 * time.Minute}
-	}
 	s := opts.Settings.withDefaults()
+	if opts.Backoff.Base <= 0 {
+		opts.Backoff = Backoff{Base: time.Second, Max: s.RetryMax}
+	}
 	c, err := opts.Identity.Client(s)
 	if err != nil {
 		return nil, err

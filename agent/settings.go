@@ -23,6 +23,7 @@ type Settings struct {
 	ProxyPassword string
 	PollWait      time.Duration // how long one long poll is held; default 30s
 	Heartbeat     time.Duration // heartbeat interval; default 30s
+	RetryMax      time.Duration // longest wait between reconnects; default 5m
 }
 
 // settingKeys maps the file keys and environment names (upper-cased,
@@ -43,12 +44,12 @@ func (s *Settings) settingKeys() map[string]*string {
 
 // durationKeys are the duration settings.
 func (s *Settings) durationKeys() map[string]*time.Duration {
-	return map[string]*time.Duration{"poll_wait": &s.PollWait, "heartbeat": &s.Heartbeat}
+	return map[string]*time.Duration{"poll_wait": &s.PollWait, "heartbeat": &s.Heartbeat, "retry_max": &s.RetryMax}
 }
 
 // Set assigns one setting by its key (hub_url, enrollment_token,
 // ca_fingerprint, data_dir, device_dir, hostname, proxy_url, proxy_user,
-// proxy_password, poll_wait, heartbeat).
+// proxy_password, poll_wait, heartbeat, retry_max).
 func (s *Settings) Set(key, value string) error {
 	if p, ok := s.settingKeys()[key]; ok {
 		*p = value
@@ -117,6 +118,9 @@ func (s Settings) withDefaults() Settings {
 	}
 	if s.Heartbeat <= 0 {
 		s.Heartbeat = 30 * time.Second
+	}
+	if s.RetryMax <= 0 {
+		s.RetryMax = 5 * time.Minute
 	}
 	if s.Hostname == "" {
 		s.Hostname, _ = os.Hostname()

@@ -82,6 +82,7 @@ var agentFlags = []struct{ name, key, usage string }{
 	{"proxy-password", "proxy_password", "Web proxy password (prefer ADSHIFT_AGENT_PROXY_PASSWORD)"},
 	{"poll-wait", "poll_wait", "How long one long poll is held (default 30s)"},
 	{"heartbeat", "heartbeat", "Heartbeat interval (default 30s)"},
+	{"retry-max", "retry_max", "Longest wait between attempts to reach the hub (default 5m)"},
 }
 
 // settings reads the settings: -config FILE, then the environment, then

@@ -62,7 +62,7 @@ func runHub(m *meta, args []string) int {
 
 func runHubServe(m *meta, args []string) int {
 	var dataDir, listen, certFile, keyFile, hosts string
-	var lease time.Duration
+	var lease, retry time.Duration
 	fs := newFlags(m, "hub serve", "hub serve [options]")
 	fs.StringVar(&dataDir, "data", "adshift-hub", "The hub's data `DIR`: CA, admin token, SQLite database")
 	fs.StringVar(&listen, "listen", ":443", "TCP `ADDRESS` to serve HTTPS on")
@@ -70,6 +70,7 @@ func runHubServe(m *meta, args []string) int {
 	fs.StringVar(&keyFile, "tls-key", "", "Server key `FILE` (with -tls-cert)")
 	fs.StringVar(&hosts, "hosts", "", "Comma-separated names and addresses for the generated server certificate (default 127.0.0.1,::1,localhost)")
 	fs.DurationVar(&lease, "lease", 2*time.Minute, "How long a job handed to an agent is held without a heartbeat")
+	fs.DurationVar(&retry, "retry-backoff", 5*time.Second, "How long after an expired lease a job is offered again (doubling per attempt, at most 5m)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -88,7 +89,7 @@ func runHubServe(m *meta, args []string) int {
 	}
 	defer st.Close()
 	opts := hub.Options{Store: st, DataDir: dataDir, CertFile: certFile, KeyFile: keyFile, LeaseDuration: lease,
-		Logger: m.logger.Named("hub"), Version: version, Backoff: retryBackoff}
+		Logger: m.logger.Named("hub"), Version: version, Backoff: retryBackoff(retry)}
 	if hosts != "" {
 		opts.Hosts = strings.Split(hosts, ",")
 	}
@@ -132,10 +133,12 @@ func runHubServe(m *meta, args []string) int {
 	return exitOK
 }
 
-// retryBackoff delays a job whose lease expired: 5 s, doubling, at most
-// 5 minutes.
-func retryBackoff(attempt int) time.Duration {
-	return min(5*time.Second<<min(attempt-1, 10), 5*time.Minute)
+// retryBackoff delays a job whose lease expired: base, doubling per
+// attempt, at most 5 minutes.
+func retryBackoff(base time.Duration) func(attempt int) time.Duration {
+	return func(attempt int) time.Duration {
+		return min(base<<min(max(attempt-1, 0), 10), 5*time.Minute)
+	}
 }
 
 // hubConn is how an admin command reaches the hub.
@@ -210,13 +213,25 @@ func runHubAdmin(m *meta, sub string, args []string) int {
 	case "audit":
 		fs.IntVar(&limit, "limit", 50, "How many entries, newest first")
 	}
-	if code, ok := parseFlags(fs, args); !ok {
-		return code
+	// Flags may follow the argument too (device show WS001 -json).
+	var pos []string
+	for {
+		if code, ok := parseFlags(fs, args); !ok {
+			return code
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos, args = append(pos, fs.Arg(0)), fs.Args()[1:]
 	}
 	wantArg := sub == "token revoke" || sub == "device show" || sub == "device revoke"
-	if wantArg != (fs.NArg() == 1) || !wantArg && fs.NArg() > 0 {
+	if wantArg != (len(pos) == 1) || !wantArg && len(pos) > 0 {
 		fs.Usage()
 		return exitError
+	}
+	arg := ""
+	if wantArg {
+		arg = pos[0]
 	}
 	c, err := conn.client()
 	if err != nil {
@@ -241,10 +256,10 @@ func runHubAdmin(m *meta, sub string, args []string) int {
 		}
 		out, key = ts, "tokens"
 	case "token revoke":
-		if err = c.RevokeToken(ctx, fs.Arg(0)); err == nil && !jsonMode {
-			fmt.Fprintf(m.stdout, "Enrollment token %s revoked.\n", fs.Arg(0))
+		if err = c.RevokeToken(ctx, arg); err == nil && !jsonMode {
+			fmt.Fprintf(m.stdout, "Enrollment token %s revoked.\n", arg)
 		}
-		out, key = map[string]string{"id": fs.Arg(0), "state": "revoked"}, "token"
+		out, key = map[string]string{"id": arg, "state": "revoked"}, "token"
 	case "device list":
 		var ds []api.Device
 		if ds, err = c.Devices(ctx); err == nil && !jsonMode {
@@ -253,15 +268,15 @@ func runHubAdmin(m *meta, sub string, args []string) int {
 		out, key = ds, "devices"
 	case "device show":
 		var d api.DeviceDetail
-		if d, err = c.Device(ctx, fs.Arg(0)); err == nil && !jsonMode {
+		if d, err = c.Device(ctx, arg); err == nil && !jsonMode {
 			m.view.HubDevice(d)
 		}
 		out, key = d, "device"
 	case "device revoke":
-		if err = c.RevokeDevice(ctx, fs.Arg(0)); err == nil && !jsonMode {
-			fmt.Fprintf(m.stdout, "Device %s revoked: the hub refuses its certificate from now on.\n", fs.Arg(0))
+		if err = c.RevokeDevice(ctx, arg); err == nil && !jsonMode {
+			fmt.Fprintf(m.stdout, "Device %s revoked: the hub refuses its certificate from now on.\n", arg)
 		}
-		out, key = map[string]string{"device": fs.Arg(0), "state": "revoked"}, "device"
+		out, key = map[string]string{"device": arg, "state": "revoked"}, "device"
 	case "audit":
 		var es []api.AuditEntry
 		if es, err = c.Audit(ctx, limit); err == nil && !jsonMode {
