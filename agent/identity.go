@@ -191,17 +191,25 @@ func newClient(s Settings, cfg *tls.Config) (*api.Client, error) {
 			u.User = url.UserPassword(s.ProxyUser, s.ProxyPassword)
 		}
 		tr.Proxy = http.ProxyURL(u)
+		tr.OnProxyConnectResponse = func(_ context.Context, _ *url.URL, _ *http.Request, resp *http.Response) error {
+			if resp.StatusCode == http.StatusProxyAuthRequired || resp.StatusCode == http.StatusUnauthorized {
+				return ErrProxyAuth
+			}
+			return nil
+		}
 	}
 	return &api.Client{BaseURL: strings.TrimRight(s.HubURL, "/"), HTTP: &http.Client{Transport: tr}}, nil
 }
 
+// ErrProxyAuth is the web proxy refusing the agent's proxy credentials.
+var ErrProxyAuth = errors.New("the web proxy refused the proxy user name or password (407); check proxy_user and proxy_password")
+
 // explain turns a proxy's refusal into a sentence a user can act on.
 func explain(err error) error {
-	msg := err.Error()
 	switch {
-	case strings.Contains(msg, "Proxy Authentication Required"):
-		return fmt.Errorf("the web proxy refused the proxy user name or password (407): %w", err)
-	case strings.Contains(msg, "proxyconnect"):
+	case errors.Is(err, ErrProxyAuth):
+		return ErrProxyAuth
+	case strings.Contains(err.Error(), "proxyconnect"):
 		return fmt.Errorf("cannot reach the web proxy: %w", err)
 	}
 	return err

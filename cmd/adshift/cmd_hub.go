@@ -104,12 +104,13 @@ func runHubServe(m *meta, args []string) int {
 		return exitError
 	}
 	url := "https://" + ln.Addr().String()
-	if err := atomicfile.Write(filepath.Join(dataDir, hubURLFile), []byte(url+"\n"), 0o644); err != nil {
-		m.view.Diagnostics(errDiag("Cannot write the hub's URL", err, ""))
-		return exitError
-	}
 	if err := atomicfile.Write(filepath.Join(dataDir, hubServerCAFile), srv.ServerCAPEM(), 0o644); err != nil {
 		m.view.Diagnostics(errDiag("Cannot write the hub's CA", err, ""))
+		return exitError
+	}
+	// hub.url goes last: admin commands and tests take it as "serving".
+	if err := atomicfile.Write(filepath.Join(dataDir, hubURLFile), []byte(url+"\n"), 0o644); err != nil {
+		m.view.Diagnostics(errDiag("Cannot write the hub's URL", err, ""))
 		return exitError
 	}
 	m.view.HubServing(url, srv.ServerCAFingerprint(), dataDir)
