@@ -86,3 +86,11 @@ type Store interface {
 	// Close releases the database.
 	Close() error
 }
+
+// Watcher is implemented by stores that several hub processes share: it
+// reports the device of each job queued through any of them, so that a
+// long poll held by one process wakes for a job queued through another.
+type Watcher interface {
+	// Watch calls fn per queued job until ctx ends.
+	Watch(ctx context.Context, fn func(deviceID string)) error
+}

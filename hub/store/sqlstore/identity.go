@@ -61,7 +61,7 @@ func (s *Store) Enroll(ctx context.Context, hash []byte, d api.Device, now time.
 		var id, scope string
 		var exp int64
 		var uses, used, revoked int
-		err := tx.QueryRowContext(ctx, s.q(`SELECT id, scope, expires_at, uses, used, revoked FROM tokens WHERE hash = ?`), hash).
+		err := tx.QueryRowContext(ctx, s.q(`SELECT id, scope, expires_at, uses, used, revoked FROM tokens WHERE hash = ?`+s.d.forUpdate), hash).
 			Scan(&id, &scope, &exp, &uses, &used, &revoked)
 		if errors.Is(err, sql.ErrNoRows) {
 			return store.ErrTokenInvalid

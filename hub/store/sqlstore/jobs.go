@@ -58,6 +58,9 @@ func (s *Store) QueueJob(ctx context.Context, j api.Job) (api.Job, bool, error) 
 		j.State, j.Attempt, j.UpdatedAt = api.JobQueued, 0, j.CreatedAt
 		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO jobs (id, device_id, idem_key, actions, state, available_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
 			j.ID, j.DeviceID, j.IdempotencyKey, string(actions), j.State, nanos(j.CreatedAt), nanos(j.CreatedAt), nanos(j.CreatedAt))
+		if err == nil && s.d.notify != "" {
+			_, err = tx.ExecContext(ctx, s.d.notify, j.DeviceID)
+		}
 		return err
 	})
 	if err != nil {
@@ -70,7 +73,7 @@ func (s *Store) QueueJob(ctx context.Context, j api.Job) (api.Job, bool, error) 
 func (s *Store) LeaseJob(ctx context.Context, deviceID string, l store.Lease) (*api.Job, error) {
 	var out *api.Job
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		j, err := scanJob(tx.QueryRowContext(ctx, s.q(`SELECT `+jobCols+` FROM jobs WHERE device_id = ? AND state IN ('queued', 'leased') AND available_at <= ? ORDER BY created_at, id LIMIT 1`), deviceID, nanos(l.Now)))
+		j, err := scanJob(tx.QueryRowContext(ctx, s.q(`SELECT `+jobCols+` FROM jobs WHERE device_id = ? AND state IN ('queued', 'leased') AND available_at <= ? ORDER BY created_at, id LIMIT 1`+s.d.skipLocked), deviceID, nanos(l.Now)))
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
@@ -143,7 +146,7 @@ func (s *Store) ExtendLeases(ctx context.Context, deviceID string, leases []api.
 func (s *Store) Report(ctx context.Context, deviceID string, r api.Report, now time.Time) (api.ReportAck, error) {
 	var ack api.ReportAck
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		j, err := scanJob(tx.QueryRowContext(ctx, s.q(`SELECT `+jobCols+` FROM jobs WHERE id = ?`), r.JobID))
+		j, err := scanJob(tx.QueryRowContext(ctx, s.q(`SELECT `+jobCols+` FROM jobs WHERE id = ?`+s.d.forUpdate), r.JobID))
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("job %s: %w", r.JobID, store.ErrNotFound)
 		}

@@ -77,12 +77,17 @@ var migrations = []string{
 
 // migrate brings the schema up to the newest version.
 func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("create schema_migrations: %w", err)
-	}
 	for i, m := range migrations {
 		version := i + 1
 		err := s.tx(ctx, func(tx *sql.Tx) error {
+			if s.d.lockMigrations != "" {
+				if _, err := tx.ExecContext(ctx, s.d.lockMigrations); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL)`); err != nil {
+				return err
+			}
 			var n int
 			if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM schema_migrations WHERE version >= ?`), version).Scan(&n); err != nil {
 				return err

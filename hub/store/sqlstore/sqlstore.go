@@ -21,14 +21,23 @@ type dialect struct {
 	serial   string // an auto-increment integer primary key
 	blob     string // a byte-string column type
 	maxConns int
+	// forUpdate and skipLocked lock the rows a transaction reads and
+	// will write (SQLite needs neither: it has one writer).
+	forUpdate, skipLocked string
+	// lockMigrations serialises migrations of several processes.
+	lockMigrations string
+	// notify, when set, tells other hub processes a job was queued for
+	// the device in the one argument.
+	notify string
 }
 
 var sqlite = dialect{name: "sqlite", serial: "INTEGER PRIMARY KEY AUTOINCREMENT", blob: "BLOB", maxConns: 1}
 
 // Store is a store.Store on a SQL database. It is safe for concurrent use.
 type Store struct {
-	db *sql.DB
-	d  dialect
+	db  *sql.DB
+	d   dialect
+	dsn string // PostgreSQL: for the LISTEN connection
 }
 
 var _ store.Store = (*Store)(nil)

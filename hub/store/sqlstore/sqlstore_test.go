@@ -1,11 +1,13 @@
 package sqlstore
 
 import (
+	"errors"
 	"path/filepath"
 	"testing"
 
 	"github.com/adshift/adshift/hub/api"
 	"github.com/adshift/adshift/hub/store"
+	"github.com/adshift/adshift/hub/store/pgtest"
 	"github.com/adshift/adshift/hub/store/storetest"
 )
 
@@ -43,4 +45,30 @@ func TestSQLite_reopenKeepsDataAndSchema(t *testing.T) {
 	if err := s.db.QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil || n != len(migrations) {
 		t.Errorf("schema_migrations rows = %d, %v; want %d", n, err, len(migrations))
 	}
+}
+
+func TestPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skipping the PostgreSQL store suite")
+	}
+	c, err := pgtest.Start(t.Context())
+	if errors.Is(err, pgtest.ErrUnavailable) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Stop)
+	storetest.Run(t, func(t *testing.T) store.Store {
+		dsn, err := c.NewDatabase(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := OpenPostgres(t.Context(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
 }
