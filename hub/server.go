@@ -184,11 +184,35 @@ func (s *Server) Serve(ln net.Listener) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          s.log.StandardLogger(&hclog.StandardLoggerOptions{ForceLevel: hclog.Debug}),
 	}
+	if w, ok := s.store.(store.Watcher); ok {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go s.watch(ctx, w)
+	}
 	err := s.http.Serve(tls.NewListener(ln, s.http.TLSConfig))
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
 	return err
+}
+
+// watch wakes this process's long polls for jobs queued through other
+// hub processes sharing the store, re-listening after a failure (in the
+// meantime polls still find jobs within Recheck).
+func (s *Server) watch(ctx context.Context, w store.Watcher) {
+	for ctx.Err() == nil {
+		err := w.Watch(ctx, s.notify.notify)
+		if ctx.Err() != nil {
+			return
+		}
+		s.log.Warn("not hearing of jobs queued by other hub processes; retrying", "error", err)
+		t := time.NewTimer(time.Second)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+	}
 }
 
 // Shutdown stops accepting, answers open long polls with "no job" at

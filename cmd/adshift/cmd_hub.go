@@ -61,7 +61,7 @@ func runHub(m *meta, args []string) int {
 }
 
 func runHubServe(m *meta, args []string) int {
-	var dataDir, listen, certFile, keyFile, hosts string
+	var dataDir, listen, certFile, keyFile, hosts, pgDSN string
 	var lease, retry time.Duration
 	fs := newFlags(m, "hub serve", "hub serve [options]")
 	fs.StringVar(&dataDir, "data", "adshift-hub", "The hub's data `DIR`: CA, admin token, SQLite database")
@@ -70,6 +70,7 @@ func runHubServe(m *meta, args []string) int {
 	fs.StringVar(&keyFile, "tls-key", "", "Server key `FILE` (with -tls-cert)")
 	fs.StringVar(&hosts, "hosts", "", "Comma-separated names and addresses for the generated server certificate (default 127.0.0.1,::1,localhost)")
 	fs.DurationVar(&lease, "lease", 2*time.Minute, "How long a job handed to an agent is held without a heartbeat")
+	fs.StringVar(&pgDSN, "postgres", os.Getenv("ADSHIFT_HUB_POSTGRES"), "Keep the hub's data in PostgreSQL at this `DSN` (or ADSHIFT_HUB_POSTGRES) instead of SQLite; several hubs may share it")
 	fs.DurationVar(&retry, "retry-backoff", 5*time.Second, "How long after an expired lease a job is offered again (doubling per attempt, at most 5m)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -78,11 +79,17 @@ func runHubServe(m *meta, args []string) int {
 		m.view.Diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Incomplete server certificate", Detail: "Set both -tls-cert and -tls-key, or neither to have the hub's CA issue one."}})
 		return exitError
 	}
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+	err := os.MkdirAll(dataDir, 0o700)
+	if err != nil {
 		m.view.Diagnostics(errDiag("Cannot create the hub's data directory", err, ""))
 		return exitError
 	}
-	st, err := sqlstore.OpenSQLite(m.ctx, filepath.Join(dataDir, "hub.db"))
+	var st *sqlstore.Store
+	if pgDSN != "" {
+		st, err = sqlstore.OpenPostgres(m.ctx, pgDSN)
+	} else {
+		st, err = sqlstore.OpenSQLite(m.ctx, filepath.Join(dataDir, "hub.db"))
+	}
 	if err != nil {
 		m.view.Diagnostics(errDiag("Cannot open the hub's database", err, ""))
 		return exitError

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"github.com/adshift/adshift/hub/api"
+	"github.com/adshift/adshift/hub/store/pgtest"
+	"github.com/adshift/adshift/hub/store/sqlstore"
 )
 
 // The hub and agent acceptance tests: adshift hub serve, the adshift hub
@@ -130,12 +133,71 @@ type hubRun struct {
 	admin             *api.Client
 }
 
+// hubBackend is where a hub process keeps its data: SQLite in its data
+// directory (dsn empty), or a PostgreSQL database.
+type hubBackend struct {
+	name string
+	dsn  string
+}
+
+// args are the hub serve flags for the backend.
+func (b hubBackend) args() []string {
+	if b.dsn == "" {
+		return nil
+	}
+	return []string{"-postgres", b.dsn}
+}
+
+// open opens the backend's store from the test, beside the hub process.
+func (b hubBackend) open(t *testing.T, data string) *sqlstore.Store {
+	t.Helper()
+	var st *sqlstore.Store
+	var err error
+	if b.dsn == "" {
+		st, err = sqlstore.OpenSQLite(t.Context(), filepath.Join(data, "hub.db"))
+	} else {
+		st, err = sqlstore.OpenPostgres(t.Context(), b.dsn)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// forEachBackend runs fn on SQLite and, when PostgreSQL can run here, on
+// a fresh PostgreSQL database of a throwaway cluster.
+func forEachBackend(t *testing.T, fn func(t *testing.T, b hubBackend)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, hubBackend{name: "sqlite"}) })
+	t.Run("postgres", func(t *testing.T) { fn(t, hubBackend{name: "postgres", dsn: pgDatabase(t)}) })
+}
+
+// pgDatabase starts a PostgreSQL cluster for the test and returns the
+// DSN of a new database in it; it skips the test when PostgreSQL cannot
+// run here.
+func pgDatabase(t *testing.T) string {
+	t.Helper()
+	c, err := pgtest.Start(t.Context())
+	if errors.Is(err, pgtest.ErrUnavailable) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Stop)
+	dsn, err := c.NewDatabase(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dsn
+}
+
 // serveHub starts adshift hub serve on listen and waits until it answers.
-func serveHub(t *testing.T, bin, data, listen string) *hubRun {
+func serveHub(t *testing.T, bin, data, listen string, args ...string) *hubRun {
 	t.Helper()
 	os.Remove(filepath.Join(data, hubURLFile))
 	h := &hubRun{bin: bin, data: data}
-	h.p = startProc(t, bin, nil, "hub", "serve", "-data", data, "-listen", listen, "-lease", "2s", "-retry-backoff", "10ms")
+	h.p = startProc(t, bin, nil, append([]string{"hub", "serve", "-data", data, "-listen", listen, "-lease", "2s", "-retry-backoff", "10ms"}, args...)...)
 	eventually(t, "hub start", func() string {
 		if _, err := os.Stat(filepath.Join(data, hubURLFile)); err != nil {
 			return "no hub.url"
@@ -274,8 +336,12 @@ func waitJob(t *testing.T, h *hubRun, id string, want api.JobState) api.Job {
 }
 
 func TestHubE2E_enrollInventoryJob(t *testing.T) {
+	forEachBackend(t, testEnrollInventoryJob)
+}
+
+func testEnrollInventoryJob(t *testing.T, b hubBackend) {
 	bin := adshiftBin(t)
-	h := serveHub(t, bin, t.TempDir(), "127.0.0.1:0")
+	h := serveHub(t, bin, t.TempDir(), "127.0.0.1:0", b.args()...)
 	d := enrollAgent(t, h, "ws001")
 	d.run(t)
 	eventually(t, "inventory", func() string {
@@ -393,5 +459,44 @@ func TestHubE2E_revokedAgentStops(t *testing.T) {
 	}
 	if !strings.Contains(h.cli(t, "audit"), "refused") {
 		t.Error("the refusals are not in the audit log")
+	}
+}
+
+// TestHubE2E_twoReplicas runs two hub processes on one PostgreSQL
+// database: an agent long-polling replica A picks up, within a second, a
+// job queued through replica B.
+func TestHubE2E_twoReplicas(t *testing.T) {
+	dsn := pgDatabase(t)
+	bin := adshiftBin(t)
+	dataA, dataB := t.TempDir(), t.TempDir()
+	a := serveHub(t, bin, dataA, "127.0.0.1:0", "-postgres", dsn)
+	// The replicas share the CA and the admin token.
+	for _, f := range []string{"ca.pem", "ca.key", "admin.token"} {
+		b, err := os.ReadFile(filepath.Join(dataA, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dataB, f), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := serveHub(t, bin, dataB, "127.0.0.1:0", "-postgres", dsn)
+	d := enrollAgent(t, a, "ws001")
+	d.run(t)
+	// Let the agent's first poll reach A before queuing through B.
+	eventually(t, "agent polling", func() string {
+		dev, err := b.admin.Device(t.Context(), "ws001")
+		if err != nil || dev.LastSeen.IsZero() {
+			return "not seen"
+		}
+		return ""
+	})
+	job := b.queue(t, d, "k", echoAction("queued on B"))
+	got := waitJob(t, a, job.ID, api.JobSucceeded)
+	if len(got.Reports) != 1 {
+		t.Fatalf("reports %+v", got.Reports)
+	}
+	if lat := got.Reports[0].At.Sub(got.CreatedAt); lat > time.Second {
+		t.Errorf("queued on B at %v, done through A %v later; want under a second", got.CreatedAt, lat)
 	}
 }

@@ -14,7 +14,6 @@ import (
 	"io"
 	"net/http"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -140,9 +139,13 @@ func statusOf(err error) int {
 // process: each is refused, leaves one audit entry, and leaves the store
 // (read from the hub's database) as it was.
 func TestHubE2E_refusals(t *testing.T) {
+	forEachBackend(t, testRefusals)
+}
+
+func testRefusals(t *testing.T, backend hubBackend) {
 	bin := adshiftBin(t)
 	data := t.TempDir()
-	h := serveHub(t, bin, data, "127.0.0.1:0")
+	h := serveHub(t, bin, data, "127.0.0.1:0", backend.args()...)
 	da, db := enrollAgent(t, h, "ws-a"), enrollAgent(t, h, "ws-b")
 	a, b := agentClient(t, da), agentClient(t, db)
 	h.queue(t, da, "k", echoAction("one"), echoAction("two"))
@@ -151,11 +154,7 @@ func TestHubE2E_refusals(t *testing.T) {
 		t.Fatalf("poll: %v %v", job, err)
 	}
 	result := api.Report{ID: "r1", JobID: job.ID, LeaseID: job.LeaseID, Action: 0, Kind: api.ReportResult, Status: api.StatusOK, Output: "one"}
-	st, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(data, "hub.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := backend.open(t, data)
 	var secret, pin string
 	// enrollCmd enrolls host with secret through a real agent process and
 	// returns the HTTP status in its error message.
