@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -177,19 +176,7 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, b hubBackend)) {
 // run here.
 func pgDatabase(t *testing.T) string {
 	t.Helper()
-	c, err := pgtest.Start(t.Context())
-	if errors.Is(err, pgtest.ErrUnavailable) {
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Stop)
-	dsn, err := c.NewDatabase(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dsn
+	return pgtest.StartT(t).DatabaseT(t)
 }
 
 // serveHub starts adshift hub serve on listen and waits until it answers.

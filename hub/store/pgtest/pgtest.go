@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"syscall"
+	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -147,4 +148,29 @@ func freePort() (int, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// StartT starts a cluster for the test, stopped when it ends; without
+// PostgreSQL the test is skipped, saying why.
+func StartT(t testing.TB) *Cluster {
+	t.Helper()
+	c, err := Start(t.Context())
+	if errors.Is(err, ErrUnavailable) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Stop)
+	return c
+}
+
+// DatabaseT creates a database for the test and returns its DSN.
+func (c *Cluster) DatabaseT(t testing.TB) string {
+	t.Helper()
+	dsn, err := c.NewDatabase(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dsn
 }

@@ -1,7 +1,6 @@
 package sqlstore
 
 import (
-	"errors"
 	"path/filepath"
 	"testing"
 
@@ -51,20 +50,9 @@ func TestPostgres(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: skipping the PostgreSQL store suite")
 	}
-	c, err := pgtest.Start(t.Context())
-	if errors.Is(err, pgtest.ErrUnavailable) {
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Stop)
+	c := pgtest.StartT(t)
 	storetest.Run(t, func(t *testing.T) store.Store {
-		dsn, err := c.NewDatabase(t.Context())
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := OpenPostgres(t.Context(), dsn)
+		s, err := OpenPostgres(t.Context(), c.DatabaseT(t))
 		if err != nil {
 			t.Fatal(err)
 		}
