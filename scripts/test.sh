@@ -23,6 +23,17 @@ else
 	echo "   tests that need the lab or python3-samba skip and say so"
 fi
 
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+	# The hub's tests run its store suite on a throwaway PostgreSQL cluster
+	# and the agent through an authenticating web proxy.
+	if ! { command -v tinyproxy && ls /usr/lib/postgresql/*/bin/initdb; } >/dev/null 2>&1; then
+		echo "== hub tests: installing postgresql and tinyproxy"
+		apt-get install -y postgresql tinyproxy >/dev/null
+	fi
+else
+	echo "== hub tests: PostgreSQL and proxy tests skip (they need root on Debian, or ADSHIFT_TEST_PG)"
+fi
+
 echo "== go test -race"
 # Packages run one at a time: the lab DCs and the race detector share 2 cores.
 go test -race -p 1 -timeout 25m ./...
