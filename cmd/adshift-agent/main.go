@@ -5,6 +5,7 @@
 //	adshift-agent enroll -hub URL -token SECRET -ca-fingerprint sha256:… -data-dir DIR
 //	adshift-agent run -data-dir DIR -device-dir DIR
 //	adshift-agent status -data-dir DIR
+//	adshift-agent simulate -n N -hub URL -token SECRET -ca-fingerprint sha256:… -data-dir DIR
 //
 // Settings come from -config FILE (key = value lines), then ADSHIFT_AGENT_*
 // environment variables, then flags.
@@ -39,6 +40,7 @@ Commands:
   enroll   Enroll this device with a hub (once)
   run      Run jobs from the hub until stopped
   status   Show this agent's identity and results waiting for the hub
+  simulate Run -n N agents in this process (scale tests and demos)
   version  Show the version
 
 Run adshift-agent <command> -help for its options.
@@ -58,6 +60,8 @@ func run(args, environ []string, stdout, stderr io.Writer) int {
 		return cmdRun(ctx, args[1:], environ, stdout, stderr)
 	case "status":
 		return cmdStatus(args[1:], environ, stdout, stderr)
+	case "simulate":
+		return cmdSimulate(ctx, args[1:], environ, stdout, stderr)
 	case "version", "-version":
 		fmt.Fprintf(stdout, "adshift-agent v%s\n", version)
 		return 0
@@ -87,7 +91,7 @@ var agentFlags = []struct{ name, key, usage string }{
 
 // settings reads the settings: -config FILE, then the environment, then
 // the other flags. It returns false after printing the problem.
-func settings(name string, args, environ []string, stderr io.Writer) (agent.Settings, bool) {
+func settings(name string, args, environ []string, stderr io.Writer, extra ...func(*flag.FlagSet)) (agent.Settings, bool) {
 	var s agent.Settings
 	var config string
 	var given [][2]string
@@ -99,6 +103,9 @@ func settings(name string, args, environ []string, stderr io.Writer) (agent.Sett
 			given = append(given, [2]string{f.key, v})
 			return nil
 		})
+	}
+	for _, f := range extra {
+		f(fs)
 	}
 	if err := fs.Parse(args); err != nil {
 		return s, false

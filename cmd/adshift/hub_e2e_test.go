@@ -487,3 +487,41 @@ func TestHubE2E_twoReplicas(t *testing.T) {
 		t.Errorf("queued on B at %v, done through A %v later; want under a second", got.CreatedAt, lat)
 	}
 }
+
+// TestHubE2E_simulator runs five agents in one adshift-agent simulate
+// process, each with its own identity, and a job on each.
+func TestHubE2E_simulator(t *testing.T) {
+	bin := adshiftBin(t)
+	h := serveHub(t, bin, t.TempDir(), "127.0.0.1:0")
+	var doc struct{ Token api.TokenCreated }
+	decodeJSON(t, h.cli(t, "token", "create", "-json", "-uses", "5"), &doc)
+	sim := startProc(t, agentBin(t), []string{"ADSHIFT_AGENT_RETRY_MAX=200ms"}, "simulate", "-n", "5", "-hub", h.admin.BaseURL, "-token", doc.Token.Secret,
+		"-ca-fingerprint", doc.Token.CAFingerprint, "-data-dir", t.TempDir(), "-heartbeat", "200ms", "-poll-wait", "5s")
+	var devices []api.Device
+	eventually(t, "five simulated devices", func() string {
+		var err error
+		if devices, err = h.admin.Devices(t.Context()); err != nil || len(devices) < 5 {
+			return fmt.Sprint(len(devices), " devices ", err)
+		}
+		return ""
+	})
+	serials := map[string]bool{}
+	var jobs []api.Job
+	for _, d := range devices {
+		serials[d.CertSerial] = true
+		j, err := h.admin.QueueJob(t.Context(), api.JobRequest{DeviceID: d.ID, IdempotencyKey: "k", Actions: []api.Action{echoAction(d.Hostname)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		jobs = append(jobs, j)
+	}
+	if len(serials) != 5 {
+		t.Errorf("%d distinct certificates for 5 agents", len(serials))
+	}
+	for _, j := range jobs {
+		waitJob(t, h, j.ID, api.JobSucceeded)
+	}
+	if !strings.Contains(sim.out.String(), "5 agents ready (5 enrolled now") {
+		t.Errorf("simulate said:\n%s", sim.out)
+	}
+}
