@@ -278,4 +278,3 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
-
