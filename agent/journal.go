@@ -64,8 +64,8 @@ func (j *Journal) apply(e journalEntry) {
 	}
 }
 
-// write appends one entry and syncs it to disk.
-func (j *Journal) write(e journalEntry) error {
+// write appends one entry, synced to disk when sync is set.
+func (j *Journal) write(e journalEntry, sync bool) error {
 	b, err := json.Marshal(e)
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
@@ -75,18 +75,22 @@ func (j *Journal) write(e journalEntry) error {
 	if _, err := j.f.Write(append(b, '\n')); err != nil {
 		return fmt.Errorf("write journal: %w", err)
 	}
-	if err := j.f.Sync(); err != nil {
-		return fmt.Errorf("sync journal: %w", err)
+	if sync {
+		if err := j.f.Sync(); err != nil {
+			return fmt.Errorf("sync journal: %w", err)
+		}
 	}
 	j.apply(e)
 	return nil
 }
 
-// Record keeps a finished action's result.
-func (j *Journal) Record(r api.Report) error { return j.write(journalEntry{Result: &r}) }
+// Record keeps a finished action's result, on disk before it returns.
+func (j *Journal) Record(r api.Report) error { return j.write(journalEntry{Result: &r}, true) }
 
-// Ack records that the hub acknowledged a report.
-func (j *Journal) Ack(reportID string) error { return j.write(journalEntry{Ack: reportID}) }
+// Ack records that the hub acknowledged a report. It is not synced: an
+// acknowledgement lost in a crash only makes the agent send the result
+// again, which the hub acknowledges as a duplicate.
+func (j *Journal) Ack(reportID string) error { return j.write(journalEntry{Ack: reportID}, false) }
 
 // Result returns the recorded result of a job's action.
 func (j *Journal) Result(job string, action int) (api.Report, bool) {

@@ -74,7 +74,9 @@ func (s *Server) poll(w http.ResponseWriter, r *http.Request, dev api.Device) {
 	for {
 		woken, cancel := s.notify.wait(dev.ID)
 		now := s.opts.Now()
-		job, err := s.store.LeaseJob(r.Context(), dev.ID, store.Lease{ID: uuid.NewString(), Now: now, Until: now.Add(s.opts.LeaseDuration), Backoff: s.opts.Backoff})
+		lease := store.Lease{ID: uuid.NewString(), Now: now, Until: now.Add(s.opts.LeaseDuration), Backoff: s.opts.Backoff,
+			Audit: api.AuditEntry{At: now, Actor: actor, Action: "job.lease", Result: "ok"}}
+		job, err := s.store.LeaseJob(r.Context(), dev.ID, lease)
 		if err != nil {
 			cancel()
 			s.internal(w, r, actor, "agent.poll", err)
@@ -82,7 +84,6 @@ func (s *Server) poll(w http.ResponseWriter, r *http.Request, dev api.Device) {
 		}
 		if job != nil {
 			cancel()
-			s.audit(r.Context(), api.AuditEntry{Actor: actor, Action: "job.lease", Object: "job:" + job.ID, Result: "ok", Detail: fmt.Sprintf("attempt %d", job.Attempt)})
 			writeJSON(w, http.StatusOK, job)
 			return
 		}
@@ -154,7 +155,9 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, dev api.Device) 
 		return
 	}
 	object := fmt.Sprintf("job:%s/action:%d", rep.JobID, rep.Action)
-	ack, err := s.store.Report(r.Context(), dev.ID, rep, s.opts.Now())
+	now := s.opts.Now()
+	audit := api.AuditEntry{At: now, Actor: actor, Action: "job.report", Object: object, Detail: string(rep.Kind) + " " + string(rep.Status)}
+	ack, err := s.store.Report(r.Context(), dev.ID, rep, now, audit)
 	if err != nil {
 		status, code := storeError(err)
 		if status == http.StatusInternalServerError {
@@ -164,10 +167,5 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, dev api.Device) 
 		s.refuse(r.Context(), w, actor, "job.report", object, status, code, refusal(err))
 		return
 	}
-	result := "ok"
-	if ack.Duplicate {
-		result = "duplicate"
-	}
-	s.audit(r.Context(), api.AuditEntry{Actor: actor, Action: "job.report", Object: object, Result: result, Detail: string(rep.Kind) + " " + string(rep.Status)})
 	writeJSON(w, http.StatusOK, ack)
 }

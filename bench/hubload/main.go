@@ -21,6 +21,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/adshift/adshift/hub/api"
+	"github.com/adshift/adshift/hub/store/pgtest"
 )
 
 func main() {
@@ -36,7 +37,8 @@ func run() error {
 	n := flag.Int("n", 1000, "simulated agents")
 	procs := flag.Int("procs", 2, "simulator processes (descriptors: one TLS connection per agent)")
 	dir := flag.String("dir", "", "work directory (default: a temp directory)")
-	pg := flag.String("postgres", "", "PostgreSQL DSN for the hub (default SQLite)")
+	pg := flag.String("postgres", "", "PostgreSQL DSN for the hub, or \"cluster\" for a throwaway local cluster (default SQLite)")
+	actions := flag.Int("actions", 5, "echo actions per job (each stores one result)")
 	flag.Parse()
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
@@ -47,6 +49,16 @@ func run() error {
 		}
 		defer os.RemoveAll(d)
 		*dir = d
+	}
+	if *pg == "cluster" {
+		c, err := pgtest.Start(ctx)
+		if err != nil {
+			return err
+		}
+		defer c.Stop()
+		if *pg, err = c.NewDatabase(ctx); err != nil {
+			return err
+		}
 	}
 	hubDir := filepath.Join(*dir, "hub")
 	args := []string{"hub", "serve", "-data", hubDir, "-listen", "127.0.0.1:0"}
@@ -126,7 +138,11 @@ func run() error {
 	queueStart := time.Now()
 	for _, d := range devices {
 		g.Go(func() error {
-			_, err := admin.QueueJob(gctx, api.JobRequest{DeviceID: d.ID, IdempotencyKey: "bench", Actions: []api.Action{{Name: "echo", Params: map[string]string{"message": d.Hostname}}}})
+			req := api.JobRequest{DeviceID: d.ID, IdempotencyKey: "bench"}
+			for range *actions {
+				req.Actions = append(req.Actions, api.Action{Name: "echo", Params: map[string]string{"message": d.Hostname}})
+			}
+			_, err := admin.QueueJob(gctx, req)
 			return err
 		})
 	}
@@ -162,7 +178,7 @@ func run() error {
 		store = "PostgreSQL"
 	}
 	fmt.Printf("| %s | %d | %.0f/s (%s) | %s | %s / %s | %s / %s | %.0f | %d MiB |\n", store, *n, float64(*n)/enrollTook.Seconds(), enrollTook.Round(time.Second),
-		queueTook.Round(time.Millisecond), pct(lat, 50), pct(lat, 99), pct(done, 50), pct(done, 99), float64(*n)/window.Seconds(), rss>>20)
+		queueTook.Round(time.Millisecond), pct(lat, 50), pct(lat, 99), pct(done, 50), pct(done, 99), float64(*n**actions)/window.Seconds(), rss>>20)
 	return nil
 }
 
@@ -196,8 +212,8 @@ func adminClient(ctx context.Context, dir string) (*api.Client, error) {
 func openDB(hubDir, pg string) (*sql.DB, string, error) {
 	// Pickup is queued → leased (the audit entry written as the job is
 	// handed to the agent's long poll); done is queued → result stored.
-	q := `SELECT j.created_at, (SELECT MIN(a.at) FROM audit a WHERE a.action = 'job.lease' AND a.object = 'job:' || j.id), MIN(r.at)
-		FROM jobs j JOIN reports r ON r.job_id = j.id WHERE j.idem_key = 'bench' GROUP BY j.id, j.created_at`
+	q := `SELECT j.created_at, (SELECT MIN(a.at) FROM audit a WHERE a.action = 'job.lease' AND a.object = 'job:' || j.id), MAX(r.at), COUNT(*)
+		FROM jobs j JOIN reports r ON r.job_id = j.id WHERE j.idem_key = 'bench' AND j.state = 'succeeded' GROUP BY j.id, j.created_at`
 	if pg != "" {
 		db, err := sql.Open("pgx", pg)
 		return db, q, err
@@ -207,7 +223,7 @@ func openDB(hubDir, pg string) (*sql.DB, string, error) {
 }
 
 // measure returns each finished job's pickup (queued → leased) and
-// done (queued → result) times, and the first and last report times.
+// done (queued → last result) times, the first lease and the last report.
 func measure(ctx context.Context, db *sql.DB, q string) ([]time.Duration, []time.Duration, int64, int64, error) {
 	rows, err := db.QueryContext(ctx, q)
 	if err != nil {
@@ -217,31 +233,18 @@ func measure(ctx context.Context, db *sql.DB, q string) ([]time.Duration, []time
 	var lat, done []time.Duration
 	var first, last int64
 	for rows.Next() {
-		var created, leased, at int64
-		if err := rows.Scan(&created, &leased, &at); err != nil {
+		var created, leased, at, n int64
+		if err := rows.Scan(&created, &leased, &at, &n); err != nil {
 			return nil, nil, 0, 0, err
 		}
 		lat = append(lat, time.Duration(leased-created))
 		done = append(done, time.Duration(at-created))
-		if first == 0 || at < first {
-			first = at
+		if first == 0 || leased < first {
+			first = leased
 		}
 		last = max(last, at)
 	}
-	if err := maxReportTime(ctx, db, &last); err != nil {
-		return nil, nil, 0, 0, err
-	}
 	return lat, done, first, last, rows.Err()
-}
-
-// maxReportTime is the last report stored.
-func maxReportTime(ctx context.Context, db *sql.DB, last *int64) error {
-	var m sql.NullInt64
-	if err := db.QueryRowContext(ctx, `SELECT MAX(at) FROM reports`).Scan(&m); err != nil {
-		return err
-	}
-	*last = max(*last, m.Int64)
-	return nil
 }
 
 func pct(d []time.Duration, p int) string {

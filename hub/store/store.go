@@ -27,6 +27,9 @@ type Lease struct {
 	Now     time.Time
 	Until   time.Time
 	Backoff func(attempt int) time.Duration
+	// Audit, when its Action is set, is recorded in the same transaction
+	// as a lease handed out (its Object and Detail filled in).
+	Audit api.AuditEntry
 }
 
 // Store keeps the hub's data. Every method is atomic and safe for
@@ -70,8 +73,9 @@ type Store interface {
 	// is recorded already is acknowledged with Duplicate set; otherwise
 	// ErrNotFound, ErrForbidden, ErrLeaseLost or ErrConflict refuse it
 	// with nothing changed. A failed result fails the job; the last
-	// action's result ends it.
-	Report(ctx context.Context, deviceID string, r api.Report, now time.Time) (api.ReportAck, error)
+	// action's result ends it. audit, when its Action is set, is recorded
+	// in the same transaction with Result "ok" or "duplicate".
+	Report(ctx context.Context, deviceID string, r api.Report, now time.Time, audit api.AuditEntry) (api.ReportAck, error)
 	// Job returns a job with its reports.
 	Job(ctx context.Context, id string) (api.Job, error)
 	// Jobs lists a device's jobs with their reports, newest first.

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -10,10 +11,20 @@ import (
 
 // Audit implements store.Store.
 func (s *Store) Audit(ctx context.Context, e api.AuditEntry) error {
+	return s.audit(ctx, s.db, e)
+}
+
+// execer is a database or a transaction.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// audit appends e through x, so that it can share a transaction.
+func (s *Store) audit(ctx context.Context, x execer, e api.AuditEntry) error {
 	if e.At.IsZero() {
 		e.At = time.Now()
 	}
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO audit (at, actor, action, object, result, detail) VALUES (?, ?, ?, ?, ?, ?)`),
+	_, err := x.ExecContext(ctx, s.q(`INSERT INTO audit (at, actor, action, object, result, detail) VALUES (?, ?, ?, ?, ?, ?)`),
 		nanos(e.At), e.Actor, e.Action, e.Object, e.Result, e.Detail)
 	if err != nil {
 		return fmt.Errorf("audit %s %s: %w", e.Actor, e.Action, err)

@@ -83,6 +83,11 @@ func (s *Store) LeaseJob(ctx context.Context, deviceID string, l store.Lease) (*
 		j.State, j.Attempt, j.LeaseID, j.LeaseUntil, j.UpdatedAt = api.JobLeased, j.Attempt+1, l.ID, l.Until.UTC(), l.Now.UTC()
 		_, err = tx.ExecContext(ctx, s.q(`UPDATE jobs SET state = ?, attempt = ?, lease_id = ?, lease_until = ?, available_at = ?, updated_at = ? WHERE id = ?`),
 			j.State, j.Attempt, j.LeaseID, nanos(j.LeaseUntil), nanos(retryAt(l, j.Attempt)), nanos(l.Now), j.ID)
+		if err == nil && l.Audit.Action != "" {
+			e := l.Audit
+			e.Object, e.Detail = "job:"+j.ID, fmt.Sprintf("attempt %d", j.Attempt)
+			err = s.audit(ctx, tx, e)
+		}
 		out = &j
 		return err
 	})
@@ -143,8 +148,15 @@ func (s *Store) ExtendLeases(ctx context.Context, deviceID string, leases []api.
 }
 
 // Report implements store.Store.
-func (s *Store) Report(ctx context.Context, deviceID string, r api.Report, now time.Time) (api.ReportAck, error) {
+func (s *Store) Report(ctx context.Context, deviceID string, r api.Report, now time.Time, audit api.AuditEntry) (api.ReportAck, error) {
 	var ack api.ReportAck
+	record := func(tx *sql.Tx, result string) error {
+		if audit.Action == "" {
+			return nil
+		}
+		audit.Result = result
+		return s.audit(ctx, tx, audit)
+	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		j, err := scanJob(tx.QueryRowContext(ctx, s.q(`SELECT `+jobCols+` FROM jobs WHERE id = ?`+s.d.forUpdate), r.JobID))
 		if errors.Is(err, sql.ErrNoRows) {
@@ -164,7 +176,7 @@ func (s *Store) Report(ctx context.Context, deviceID string, r api.Report, now t
 				return fmt.Errorf("report %s: %w", r.ID, store.ErrConflict)
 			}
 			ack.Duplicate = true
-			return nil
+			return record(tx, "duplicate")
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
@@ -204,10 +216,13 @@ func (s *Store) Report(ctx context.Context, deviceID string, r api.Report, now t
 		ack.JobState = state
 		if state == j.State {
 			_, err = tx.ExecContext(ctx, s.q(`UPDATE jobs SET updated_at = ? WHERE id = ?`), nanos(now), r.JobID)
+		} else {
+			_, err = tx.ExecContext(ctx, s.q(`UPDATE jobs SET state = ?, lease_id = '', lease_until = 0, updated_at = ? WHERE id = ?`), state, nanos(now), r.JobID)
+		}
+		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, s.q(`UPDATE jobs SET state = ?, lease_id = '', lease_until = 0, updated_at = ? WHERE id = ?`), state, nanos(now), r.JobID)
-		return err
+		return record(tx, "ok")
 	})
 	if err != nil {
 		return ack, fmt.Errorf("report on job %s: %w", r.JobID, err)

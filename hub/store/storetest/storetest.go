@@ -263,7 +263,7 @@ func testReports(t *testing.T, s store.Store) {
 		{"replay after the end", "d1", report("r5", "j1", "l1", 1, api.ReportResult, api.StatusOK), now, api.ReportAck{Duplicate: true, JobState: api.JobSucceeded}, nil},
 	}
 	for _, st := range steps {
-		got, err := s.Report(ctx, st.dev, st.r, st.at)
+		got, err := s.Report(ctx, st.dev, st.r, st.at, api.AuditEntry{Actor: "device:" + st.dev, Action: "job.report", Object: st.name})
 		if st.refuse != nil {
 			if !errors.Is(err, st.refuse) {
 				t.Errorf("%s: err = %v, want %v", st.name, err, st.refuse)
@@ -277,6 +277,19 @@ func testReports(t *testing.T, s store.Store) {
 		if diff := cmp.Diff(st.want, got); diff != "" {
 			t.Errorf("%s: ack (-want +got):\n%s", st.name, diff)
 		}
+	}
+	// Each recorded or acknowledged report was audited in its
+	// transaction; refusals were not (the caller audits those).
+	entries, err := s.AuditLog(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var audited []string
+	for _, e := range entries {
+		audited = append([]string{e.Object + " " + e.Result}, audited...)
+	}
+	if diff := cmp.Diff([]string{"progress ok", "result ok", "replayed result duplicate", "last result ok", "replay after the end duplicate"}, audited); diff != "" {
+		t.Errorf("audited (-want +got):\n%s", diff)
 	}
 	j, err := s.Job(ctx, "j1")
 	if err != nil {
@@ -294,7 +307,7 @@ func testReports(t *testing.T, s store.Store) {
 	if _, err := s.LeaseJob(ctx, "d1", lease("l2", now)); err != nil {
 		t.Fatal(err)
 	}
-	ack, err := s.Report(ctx, "d1", report("r6", "j2", "l2", 0, api.ReportResult, api.StatusFailed), now)
+	ack, err := s.Report(ctx, "d1", report("r6", "j2", "l2", 0, api.ReportResult, api.StatusFailed), now, api.AuditEntry{})
 	if err != nil || ack.JobState != api.JobFailed {
 		t.Fatalf("failed result: %+v, %v", ack, err)
 	}
