@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -193,5 +194,40 @@ func TestEnroll_refusals(t *testing.T) {
 	other.CAFingerprint = h.Fingerprint
 	if _, err := agent.Enroll(t.Context(), other); !api.HasCode(err, api.CodeConflict) {
 		t.Errorf("same host name again: %v; want a conflict", err)
+	}
+}
+
+func TestAgent_speaksHTTP2(t *testing.T) {
+	h := hubtest.Start(t, hub.Options{})
+	dev := enroll(t, h, "ws001")
+	c, err := dev.id.Client(dev.s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.HTTP.CloseIdleConnections()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, c.BaseURL+api.PathHealth, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	// One connection carries the long poll, heartbeats and reports.
+	if resp.ProtoMajor != 2 {
+		t.Errorf("protocol %s, want HTTP/2", resp.Proto)
+	}
+}
+
+func TestIdentity_ping(t *testing.T) {
+	h := hubtest.Start(t, hub.Options{})
+	dev := enroll(t, h, "ws001")
+	if waiting, err := dev.id.Ping(t.Context(), h.UDPAddr); err != nil || waiting {
+		t.Fatalf("ping with no job = %v, %v", waiting, err)
+	}
+	queue(t, h, dev, "k", echo("hello"))
+	if waiting, err := dev.id.Ping(t.Context(), h.UDPAddr); err != nil || !waiting {
+		t.Fatalf("ping with a job queued = %v, %v", waiting, err)
 	}
 }

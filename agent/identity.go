@@ -38,6 +38,8 @@ type Identity struct {
 	Hostname string    `json:"hostname"`
 	HubURL   string    `json:"hub_url"`
 	Enrolled time.Time `json:"enrolled"`
+	// PingKey authenticates UDP pings (base64); the file is 0600.
+	PingKey string `json:"ping_key,omitempty"`
 	// Expires is the certificate's end; filled in by LoadIdentity.
 	Expires time.Time `json:"-"`
 
@@ -126,7 +128,7 @@ func Enroll(ctx context.Context, s Settings) (*Identity, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store the device key: %w", err)
 	}
-	id := &Identity{DeviceID: resp.DeviceID, Hostname: s.Hostname, HubURL: s.HubURL, Enrolled: time.Now().UTC()}
+	id := &Identity{DeviceID: resp.DeviceID, Hostname: s.Hostname, HubURL: s.HubURL, Enrolled: time.Now().UTC(), PingKey: resp.PingKey}
 	idJSON, err := json.MarshalIndent(id, "", "  ")
 	if err != nil {
 		return nil, err

@@ -1,6 +1,8 @@
 package hub
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -29,7 +31,9 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, actor, "agent.enroll", err)
 		return
 	}
-	dev := api.Device{ID: id, Hostname: req.Hostname, CertSerial: cert.SerialNumber.Text(16), CertExpires: cert.NotAfter}
+	pingKey := make([]byte, 32)
+	rand.Read(pingKey)
+	dev := api.Device{ID: id, Hostname: req.Hostname, CertSerial: cert.SerialNumber.Text(16), CertExpires: cert.NotAfter, PingKey: pingKey}
 	dev, err = s.store.Enroll(r.Context(), tokenHash(req.Token), dev, now)
 	if err != nil {
 		status, code := storeError(err)
@@ -42,7 +46,7 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 	}
 	s.audit(r.Context(), api.AuditEntry{Actor: actor, Action: "agent.enroll", Object: "device:" + id, Result: "ok", Detail: "scope " + dev.Scope})
 	s.log.Info("device enrolled", "device", id, "hostname", req.Hostname)
-	writeJSON(w, http.StatusOK, api.EnrollResponse{DeviceID: id, Certificate: string(pemCert(cert.Raw)), CA: string(s.serverCA)})
+	writeJSON(w, http.StatusOK, api.EnrollResponse{DeviceID: id, Certificate: string(pemCert(cert.Raw)), CA: string(s.serverCA), PingKey: base64.StdEncoding.EncodeToString(pingKey)})
 }
 
 // refusal is the message for a refused store call: the sentinel's text,

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -63,6 +64,9 @@ type Server struct {
 	notify    *notifier
 	http      *http.Server
 	closing   chan struct{}
+
+	mu  sync.Mutex
+	udp net.PacketConn // set by ServeUDP, closed by Shutdown
 }
 
 // AdminTokenFile is the admin token's file name in the data directory.
@@ -171,6 +175,9 @@ func (s *Server) TLSConfig() *tls.Config {
 		MinVersion:   tls.VersionTLS12,
 		Certificates: []tls.Certificate{s.tlsCert},
 		ClientAuth:   tls.RequestClientCert,
+		// HTTP/2: an agent's long poll, heartbeats and reports share one
+		// connection (one descriptor per agent on the hub).
+		NextProtos: []string{"h2", "http/1.1"},
 	}
 }
 
@@ -223,6 +230,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	default:
 		close(s.closing)
 	}
+	s.mu.Lock()
+	if s.udp != nil {
+		s.udp.Close()
+	}
+	s.mu.Unlock()
 	if s.http == nil {
 		return nil
 	}

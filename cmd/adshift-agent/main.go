@@ -40,6 +40,7 @@ Commands:
   enroll   Enroll this device with a hub (once)
   run      Run jobs from the hub until stopped
   status   Show this agent's identity and results waiting for the hub
+  ping     Ask the hub over UDP whether work is waiting (-udp HOST:3030)
   simulate Run -n N agents in this process (scale tests and demos)
   version  Show the version
 
@@ -60,6 +61,8 @@ func run(args, environ []string, stdout, stderr io.Writer) int {
 		return cmdRun(ctx, args[1:], environ, stdout, stderr)
 	case "status":
 		return cmdStatus(args[1:], environ, stdout, stderr)
+	case "ping":
+		return cmdPing(ctx, args[1:], environ, stdout, stderr)
 	case "simulate":
 		return cmdSimulate(ctx, args[1:], environ, stdout, stderr)
 	case "version", "-version":
@@ -202,5 +205,31 @@ func cmdStatus(args, environ []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintln(stdout, st)
+	return 0
+}
+
+func cmdPing(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
+	var addr string
+	s, ok := settings("ping", args, environ, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&addr, "udp", "", "The hub's UDP ping `ADDRESS` (host:3030)")
+	})
+	if !ok {
+		return 1
+	}
+	id, err := agent.LoadIdentity(s.DataDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "Error: %v\n", err)
+		return 1
+	}
+	waiting, err := id.Ping(ctx, addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "Error: %v\n", err)
+		return 1
+	}
+	if waiting {
+		fmt.Fprintln(stdout, "Work is waiting.")
+	} else {
+		fmt.Fprintln(stdout, "No work is waiting.")
+	}
 	return 0
 }

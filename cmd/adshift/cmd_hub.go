@@ -61,7 +61,7 @@ func runHub(m *meta, args []string) int {
 }
 
 func runHubServe(m *meta, args []string) int {
-	var dataDir, listen, certFile, keyFile, hosts, pgDSN string
+	var dataDir, listen, certFile, keyFile, hosts, pgDSN, udpAddr string
 	var lease, retry time.Duration
 	fs := newFlags(m, "hub serve", "hub serve [options]")
 	fs.StringVar(&dataDir, "data", "adshift-hub", "The hub's data `DIR`: CA, admin token, SQLite database")
@@ -70,6 +70,7 @@ func runHubServe(m *meta, args []string) int {
 	fs.StringVar(&keyFile, "tls-key", "", "Server key `FILE` (with -tls-cert)")
 	fs.StringVar(&hosts, "hosts", "", "Comma-separated names and addresses for the generated server certificate (default 127.0.0.1,::1,localhost)")
 	fs.DurationVar(&lease, "lease", 2*time.Minute, "How long a job handed to an agent is held without a heartbeat")
+	fs.StringVar(&udpAddr, "udp", "", "Also answer authenticated UDP \"is work waiting?\" pings on this `ADDRESS` (e.g. :3030)")
 	fs.StringVar(&pgDSN, "postgres", os.Getenv("ADSHIFT_HUB_POSTGRES"), "Keep the hub's data in PostgreSQL at this `DSN` (or ADSHIFT_HUB_POSTGRES) instead of SQLite; several hubs may share it")
 	fs.DurationVar(&retry, "retry-backoff", 5*time.Second, "How long after an expired lease a job is offered again (doubling per attempt, at most 5m)")
 	if code, ok := parseFlags(fs, args); !ok {
@@ -120,8 +121,20 @@ func runHubServe(m *meta, args []string) int {
 		m.view.Diagnostics(errDiag("Cannot write the hub's URL", err, ""))
 		return exitError
 	}
+	done := make(chan error, 2)
+	if udpAddr != "" {
+		pc, err := net.ListenPacket("udp", udpAddr)
+		if err != nil {
+			m.view.Diagnostics(errDiag("Cannot listen for UDP pings", err, "Choose another -udp address or port."))
+			return exitError
+		}
+		go func() {
+			if err := srv.ServeUDP(pc); err != nil {
+				done <- err
+			}
+		}()
+	}
 	m.view.HubServing(url, srv.ServerCAFingerprint(), dataDir)
-	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	select {
 	case err := <-done:

@@ -40,6 +40,8 @@ type EnrollResponse struct {
 	DeviceID    string `json:"device_id"`
 	Certificate string `json:"certificate"`
 	CA          string `json:"ca"`
+	// PingKey authenticates the device's UDP pings (base64, 32 bytes).
+	PingKey string `json:"ping_key"`
 }
 
 // Inventory is what a device reports about itself on each heartbeat. Zero
@@ -209,6 +211,8 @@ type Device struct {
 	EnrolledAt  time.Time   `json:"enrolled_at"`
 	LastSeen    time.Time   `json:"last_seen,omitzero"`
 	Inventory   *Inventory  `json:"inventory,omitempty"`
+	// PingKey is the device's UDP ping key; never sent on the wire.
+	PingKey []byte `json:"-"`
 }
 
 // DeviceDetail is a device with its jobs (newest first).

@@ -22,6 +22,7 @@ import (
 // Hub is a running hub and an admin client of it.
 type Hub struct {
 	URL         string
+	UDPAddr     string // the ping listener
 	Fingerprint string
 	Admin       *api.Client
 	Server      *hub.Server
@@ -46,6 +47,11 @@ func Start(t *testing.T, opts hub.Options) *Hub {
 	if err != nil {
 		t.Fatal(err)
 	}
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.ServeUDP(pc)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	t.Cleanup(func() {
@@ -68,6 +74,7 @@ func Start(t *testing.T, opts hub.Options) *Hub {
 	t.Cleanup(tr.CloseIdleConnections)
 	return &Hub{
 		URL:         "https://" + ln.Addr().String(),
+		UDPAddr:     pc.LocalAddr().String(),
 		Fingerprint: srv.ServerCAFingerprint(),
 		Admin:       &api.Client{BaseURL: "https://" + ln.Addr().String(), HTTP: &http.Client{Transport: tr}, AdminToken: strings.TrimSpace(string(token))},
 		Server:      srv,

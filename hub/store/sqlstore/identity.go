@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -83,8 +84,8 @@ func (s *Store) Enroll(ctx context.Context, hash []byte, d api.Device, now time.
 			return err
 		}
 		d.Scope, d.State, d.EnrolledAt = scope, api.DeviceActive, now.UTC()
-		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO devices (id, hostname, scope, state, cert_serial, cert_expires, enrolled_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
-			d.ID, d.Hostname, d.Scope, d.State, d.CertSerial, nanos(d.CertExpires), nanos(now))
+		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO devices (id, hostname, scope, state, cert_serial, cert_expires, enrolled_at, ping_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+			d.ID, d.Hostname, d.Scope, d.State, d.CertSerial, nanos(d.CertExpires), nanos(now), base64.StdEncoding.EncodeToString(d.PingKey))
 		return err
 	})
 	if err != nil {
@@ -93,14 +94,20 @@ func (s *Store) Enroll(ctx context.Context, hash []byte, d api.Device, now time.
 	return d, nil
 }
 
-const deviceCols = `id, hostname, scope, state, cert_serial, cert_expires, enrolled_at, last_seen, inventory`
+const deviceCols = `id, hostname, scope, state, cert_serial, cert_expires, enrolled_at, last_seen, inventory, ping_key`
 
 func scanDevice(row interface{ Scan(...any) error }) (api.Device, error) {
 	var d api.Device
 	var exp, enrolled, seen int64
-	var inv string
-	if err := row.Scan(&d.ID, &d.Hostname, &d.Scope, &d.State, &d.CertSerial, &exp, &enrolled, &seen, &inv); err != nil {
+	var inv, key string
+	if err := row.Scan(&d.ID, &d.Hostname, &d.Scope, &d.State, &d.CertSerial, &exp, &enrolled, &seen, &inv, &key); err != nil {
 		return d, err
+	}
+	if key != "" {
+		var err error
+		if d.PingKey, err = base64.StdEncoding.DecodeString(key); err != nil {
+			return d, fmt.Errorf("device %s ping key: %w", d.ID, err)
+		}
 	}
 	d.CertExpires, d.EnrolledAt, d.LastSeen = fromNanos(exp), fromNanos(enrolled), fromNanos(seen)
 	if inv != "" {

@@ -73,6 +73,8 @@ var migrations = []string{
 		result TEXT NOT NULL,
 		detail TEXT NOT NULL
 	);`,
+	// 2: each device's key for the UDP "is work waiting?" ping.
+	`ALTER TABLE devices ADD COLUMN ping_key TEXT NOT NULL DEFAULT ''`,
 }
 
 // migrate brings the schema up to the newest version.

@@ -36,7 +36,7 @@ func token(t *testing.T, s store.Store, id string, uses int, ttl time.Duration) 
 }
 
 func device(id, host string) api.Device {
-	return api.Device{ID: id, Hostname: host, CertSerial: "serial-" + id, CertExpires: t0.Add(365 * 24 * time.Hour)}
+	return api.Device{ID: id, Hostname: host, CertSerial: "serial-" + id, CertExpires: t0.Add(365 * 24 * time.Hour), PingKey: []byte("key-" + id)}
 }
 
 // enrolled returns a store with one enrolled device per id (host = id).
@@ -100,6 +100,9 @@ func testEnroll(t *testing.T, s store.Store) {
 	got, err := s.Device(ctx, "ws1")
 	if err != nil || got.ID != "d2" {
 		t.Errorf("Device(ws1) = %v, %v; want d2", got.ID, err)
+	}
+	if string(got.PingKey) != "key-d2" {
+		t.Errorf("ping key %q, want key-d2", got.PingKey)
 	}
 	got, err = s.Device(ctx, "d1")
 	if err != nil || got.State != api.DeviceRevoked {
