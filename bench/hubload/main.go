@@ -66,7 +66,7 @@ func run() error {
 		args = append(args, "-postgres", *pg)
 	}
 	hub := exec.Command(*adshift, args...)
-	hub.Env = append(os.Environ(), "GOMEMLIMIT=900MiB")
+	hub.Env = os.Environ()
 	hub.Stderr = os.Stderr
 	if err := hub.Start(); err != nil {
 		return err

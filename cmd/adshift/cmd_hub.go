@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -75,6 +76,11 @@ func runHubServe(m *meta, args []string) int {
 	fs.DurationVar(&retry, "retry-backoff", 5*time.Second, "How long after an expired lease a job is offered again (doubling per attempt, at most 5m)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
+	}
+	// A long-running server holding many connections: the planner's
+	// memory-for-speed GC setting (run.go) would multiply its footprint.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(100)
 	}
 	if (certFile == "") != (keyFile == "") {
 		m.view.Diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Incomplete server certificate", Detail: "Set both -tls-cert and -tls-key, or neither to have the hub's CA issue one."}})
