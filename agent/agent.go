@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -24,17 +25,21 @@ type Options struct {
 	// Backoff spaces retries after the hub is unreachable; default
 	// 1 second up to Settings.RetryMax, jittered.
 	Backoff Backoff
+	// RenewBefore is how long before its end the certificate is renewed;
+	// default 30 days.
+	RenewBefore time.Duration
 }
 
 // Agent runs jobs from the hub. Create it with New; Run it once.
 type Agent struct {
-	s       Settings
-	id      *Identity
-	client  *api.Client
-	backend Backend
-	journal *Journal
-	log     hclog.Logger
-	backoff Backoff
+	s           Settings
+	id          *Identity
+	clients     atomic.Pointer[api.Client] // replaced when the certificate is renewed
+	renewBefore time.Duration
+	backend     Backend
+	journal     *Journal
+	log         hclog.Logger
+	backoff     Backoff
 
 	mu     sync.Mutex
 	lease  *api.Lease         // the job being worked on
@@ -64,12 +69,41 @@ func New(opts Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Agent{s: s, id: opts.Identity, client: c, backend: opts.Backend, journal: j, log: opts.Logger, backoff: opts.Backoff}, nil
+	if opts.RenewBefore <= 0 {
+		opts.RenewBefore = 30 * 24 * time.Hour
+	}
+	a := &Agent{s: s, id: opts.Identity, renewBefore: opts.RenewBefore, backend: opts.Backend, journal: j, log: opts.Logger, backoff: opts.Backoff}
+	a.clients.Store(c)
+	return a, nil
+}
+
+// client is the hub client of the current certificate.
+func (a *Agent) client() *api.Client { return a.clients.Load() }
+
+// renewIfDue renews the certificate when it ends within renewBefore; a
+// failure is logged and retried on the next heartbeat.
+func (a *Agent) renewIfDue(ctx context.Context) {
+	if time.Until(a.id.Expires) > a.renewBefore {
+		return
+	}
+	old := a.client()
+	if err := a.id.Renew(ctx, old, a.s.DataDir); err != nil {
+		a.log.Warn("certificate renewal failed; retrying later", "error", err)
+		return
+	}
+	c, err := a.id.Client(a.s)
+	if err != nil {
+		a.log.Error("cannot use the renewed certificate", "error", err)
+		return
+	}
+	a.clients.Store(c)
+	old.HTTP.CloseIdleConnections()
+	a.log.Info("certificate renewed", "valid_until", a.id.Expires)
 }
 
 // Close releases the journal and connections.
 func (a *Agent) Close() error {
-	a.client.HTTP.CloseIdleConnections()
+	a.client().HTTP.CloseIdleConnections()
 	return a.journal.Close()
 }
 
@@ -87,7 +121,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer wg.Wait()
 	failures := 0
 	for ctx.Err() == nil {
-		job, err := a.client.Poll(ctx, a.s.PollWait)
+		job, err := a.client().Poll(ctx, a.s.PollWait)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -173,7 +207,7 @@ func (a *Agent) runJob(ctx context.Context, job *api.Job) {
 // will not change by retrying: it is logged and the result set aside.
 func (a *Agent) send(ctx context.Context, r api.Report) error {
 	for attempt := 0; ; attempt++ {
-		_, err := a.client.Report(ctx, r)
+		_, err := a.client().Report(ctx, r)
 		var se *api.StatusError
 		switch {
 		case err == nil:
@@ -206,7 +240,7 @@ func (a *Agent) progress(ctx context.Context, job *api.Job, action int) func(don
 		}
 		last = time.Now()
 		r := api.Report{ID: uuid.NewString(), JobID: job.ID, LeaseID: job.LeaseID, Action: action, Kind: api.ReportProgress, Done: done, Total: total}
-		if _, err := a.client.Report(ctx, r); err != nil {
+		if _, err := a.client().Report(ctx, r); err != nil {
 			a.log.Debug("progress not delivered", "error", err)
 		}
 	}
@@ -220,6 +254,7 @@ func (a *Agent) heartbeats(ctx context.Context, stop context.CancelCauseFunc) {
 	t := time.NewTicker(a.s.Heartbeat)
 	defer t.Stop()
 	for n := 0; ; n++ {
+		a.renewIfDue(ctx)
 		req := api.HeartbeatRequest{}
 		if inv, err := a.backend.Inventory(ctx); err != nil {
 			a.log.Warn("cannot take inventory", "error", err)
@@ -232,7 +267,7 @@ func (a *Agent) heartbeats(ctx context.Context, stop context.CancelCauseFunc) {
 		if lease != nil {
 			req.Leases = []api.Lease{*lease}
 		}
-		resp, err := a.client.Heartbeat(ctx, req)
+		resp, err := a.client().Heartbeat(ctx, req)
 		switch {
 		case api.HasCode(err, api.CodeForbidden) || api.HasCode(err, api.CodeUnauthorized):
 			stop(ErrRevoked)

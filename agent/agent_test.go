@@ -41,11 +41,16 @@ func enroll(t *testing.T, h *hubtest.Hub, host string) device {
 	return dev
 }
 
-// start runs an agent for dev until the returned stop is called.
-func start(t *testing.T, dev device) (stop func()) {
+// start runs an agent for dev until the returned stop is called; opts
+// may change its options.
+func start(t *testing.T, dev device, opts ...func(*agent.Options)) (stop func()) {
 	t.Helper()
-	a, err := agent.New(agent.Options{Settings: dev.s, Identity: dev.id, Backend: lab.New(dev.dir), Logger: hclog.NewNullLogger(),
-		Backoff: agent.Backoff{Base: 10 * time.Millisecond, Max: 200 * time.Millisecond}})
+	o := agent.Options{Settings: dev.s, Identity: dev.id, Backend: lab.New(dev.dir), Logger: hclog.NewNullLogger(),
+		Backoff: agent.Backoff{Base: 10 * time.Millisecond, Max: 200 * time.Millisecond}}
+	for _, f := range opts {
+		f(&o)
+	}
+	a, err := agent.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,5 +234,56 @@ func TestIdentity_ping(t *testing.T) {
 	queue(t, h, dev, "k", echo("hello"))
 	if waiting, err := dev.id.Ping(t.Context(), h.UDPAddr); err != nil || !waiting {
 		t.Fatalf("ping with a job queued = %v, %v", waiting, err)
+	}
+}
+
+func TestAgent_renewsItsCertificate(t *testing.T) {
+	h := hubtest.Start(t, hub.Options{})
+	dev := enroll(t, h, "ws001")
+	old, err := dev.id.Client(dev.s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.HTTP.CloseIdleConnections()
+	before, err := h.Admin.Device(t.Context(), "ws001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Renewal is due at once: the certificate ends within ten years.
+	start(t, dev, func(o *agent.Options) { o.RenewBefore = 10 * 365 * 24 * time.Hour })
+	job := queue(t, h, dev, "k1", echo("after renewal"))
+	if got := h.WaitJob(t, job.ID); got.State != api.JobSucceeded {
+		t.Fatalf("job %s", got.State)
+	}
+	var after api.DeviceDetail
+	deadline := time.After(20 * time.Second)
+	for tick := time.Tick(20 * time.Millisecond); ; {
+		if after, err = h.Admin.Device(t.Context(), "ws001"); err != nil {
+			t.Fatal(err)
+		}
+		if after.CertSerial != before.CertSerial && after.NextSerial == "" {
+			break
+		}
+		select {
+		case <-tick:
+		case <-deadline:
+			t.Fatalf("certificate not renewed: %s → %s (next %q)", before.CertSerial, after.CertSerial, after.NextSerial)
+		}
+	}
+	if _, err := old.Poll(t.Context(), 0); !api.HasCode(err, api.CodeForbidden) {
+		t.Errorf("the replaced certificate: %v; want refused", err)
+	}
+	// The renewed certificate and its key were stored together.
+	reloaded, err := agent.LoadIdentity(dev.s.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := reloaded.Client(dev.s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.HTTP.CloseIdleConnections()
+	if _, err := c.Poll(t.Context(), 0); err != nil {
+		t.Errorf("the stored identity after renewal: %v", err)
 	}
 }

@@ -25,8 +25,7 @@ import (
 
 // Files in the agent's data directory.
 const (
-	keyFile      = "device.key"
-	certFile     = "device.pem"
+	certFile     = "device.pem" // the certificate and its key, replaced whole
 	caFile       = "hub-ca.pem"
 	identityFile = "identity.json"
 	journalFile  = "journal.jsonl"
@@ -63,7 +62,11 @@ func LoadIdentity(dir string) (*Identity, error) {
 	if err := json.Unmarshal(b, &id); err != nil {
 		return nil, fmt.Errorf("read agent identity: %w", err)
 	}
-	if id.cert, err = tls.LoadX509KeyPair(filepath.Join(dir, certFile), filepath.Join(dir, keyFile)); err != nil {
+	pair, err := os.ReadFile(filepath.Join(dir, certFile))
+	if err != nil {
+		return nil, fmt.Errorf("read agent certificate: %w", err)
+	}
+	if id.cert, err = tls.X509KeyPair(pair, pair); err != nil {
 		return nil, fmt.Errorf("read agent certificate: %w", err)
 	}
 	leaf, err := x509.ParseCertificate(id.cert.Certificate[0])
@@ -95,13 +98,9 @@ func Enroll(ctx context.Context, s Settings) (*Identity, error) {
 	if err := os.MkdirAll(s.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("agent data directory: %w", err)
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, csr, err := newKey(s.Hostname)
 	if err != nil {
-		return nil, fmt.Errorf("make the device key: %w", err)
-	}
-	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: s.Hostname}}, key)
-	if err != nil {
-		return nil, fmt.Errorf("make the certificate request: %w", err)
+		return nil, err
 	}
 	host, err := hubHost(s.HubURL)
 	if err != nil {
@@ -116,7 +115,7 @@ func Enroll(ctx context.Context, s Settings) (*Identity, error) {
 		return nil, err
 	}
 	defer c.HTTP.CloseIdleConnections()
-	resp, err := c.Enroll(ctx, api.EnrollRequest{Token: s.Token, Hostname: s.Hostname, CSR: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr}))})
+	resp, err := c.Enroll(ctx, api.EnrollRequest{Token: s.Token, Hostname: s.Hostname, CSR: csr})
 	if err != nil {
 		return nil, fmt.Errorf("enroll with %s: %w", s.HubURL, explain(err))
 	}
@@ -124,9 +123,9 @@ func Enroll(ctx context.Context, s Settings) (*Identity, error) {
 	if block == nil || api.Fingerprint(block.Bytes) != strings.ToLower(s.CAFingerprint) {
 		return nil, errors.New("the hub returned a CA that does not match the pinned fingerprint")
 	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	pair, err := certAndKey(resp.Certificate, key)
 	if err != nil {
-		return nil, fmt.Errorf("store the device key: %w", err)
+		return nil, err
 	}
 	id := &Identity{DeviceID: resp.DeviceID, Hostname: s.Hostname, HubURL: s.HubURL, Enrolled: time.Now().UTC(), PingKey: resp.PingKey}
 	idJSON, err := json.MarshalIndent(id, "", "  ")
@@ -139,8 +138,7 @@ func Enroll(ctx context.Context, s Settings) (*Identity, error) {
 		data []byte
 		mode os.FileMode
 	}{
-		{keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600},
-		{certFile, []byte(resp.Certificate), 0o644},
+		{certFile, pair, 0o600},
 		{caFile, []byte(resp.CA), 0o644},
 		{identityFile, idJSON, 0o600},
 	} {
@@ -149,6 +147,56 @@ func Enroll(ctx context.Context, s Settings) (*Identity, error) {
 		}
 	}
 	return LoadIdentity(s.DataDir)
+}
+
+// newKey makes a device key and a PEM certificate request for host.
+func newKey(host string) (*ecdsa.PrivateKey, string, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, "", fmt.Errorf("make the device key: %w", err)
+	}
+	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: host}}, key)
+	if err != nil {
+		return nil, "", fmt.Errorf("make the certificate request: %w", err)
+	}
+	return key, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr})), nil
+}
+
+// certAndKey is the content of device.pem: the certificate, then its key.
+func certAndKey(certPEM string, key *ecdsa.PrivateKey) ([]byte, error) {
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("store the device key: %w", err)
+	}
+	return append([]byte(certPEM), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})...), nil
+}
+
+// Renew replaces the certificate, with a new key, through c (a client of
+// this identity), and stores it in dir. The hub keeps the old one valid
+// until the new one is first used, so a crash at any point leaves a
+// working identity.
+func (id *Identity) Renew(ctx context.Context, c *api.Client, dir string) error {
+	key, csr, err := newKey(id.Hostname)
+	if err != nil {
+		return err
+	}
+	resp, err := c.Renew(ctx, api.RenewRequest{CSR: csr})
+	if err != nil {
+		return fmt.Errorf("renew the certificate: %w", explain(err))
+	}
+	pair, err := certAndKey(resp.Certificate, key)
+	if err != nil {
+		return err
+	}
+	cert, err := tls.X509KeyPair(pair, pair)
+	if err != nil {
+		return fmt.Errorf("renewed certificate: %w", err)
+	}
+	if err := atomicfile.Write(filepath.Join(dir, certFile), pair, 0o600); err != nil {
+		return err
+	}
+	id.cert, id.Expires = cert, resp.Expires
+	return nil
 }
 
 // Client returns a hub client that presents this identity.

@@ -173,3 +173,27 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, dev api.Device) 
 	}
 	writeJSON(w, http.StatusOK, ack)
 }
+
+// renew issues a new certificate for a new key; the current one stays
+// valid until the new one is first used.
+func (s *Server) renew(w http.ResponseWriter, r *http.Request, dev api.Device) {
+	actor := "device:" + dev.ID
+	csr, err := decodeRenew(r.Body, dev.Hostname)
+	if err != nil {
+		status, code := decodeError(err)
+		s.refuse(r.Context(), w, actor, "agent.renew", "", status, code, err.Error())
+		return
+	}
+	cert, err := s.ca.IssueDevice(csr, dev.ID, s.opts.Now())
+	if err != nil {
+		s.internal(w, r, actor, "agent.renew", err)
+		return
+	}
+	if err := s.store.RenewCert(r.Context(), dev.ID, dev.CertSerial, cert.SerialNumber.Text(16), cert.NotAfter); err != nil {
+		status, code := storeError(err)
+		s.refuse(r.Context(), w, actor, "agent.renew", "device:"+dev.ID, status, code, refusal(err))
+		return
+	}
+	s.audit(r.Context(), api.AuditEntry{Actor: actor, Action: "agent.renew", Object: "device:" + dev.ID, Result: "ok", Detail: "valid until " + cert.NotAfter.UTC().Format(time.RFC3339)})
+	writeJSON(w, http.StatusOK, api.RenewResponse{Certificate: string(pemCert(cert.Raw)), Expires: cert.NotAfter})
+}

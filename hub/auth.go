@@ -46,8 +46,22 @@ func (s *Server) agent(h agentHandler) http.HandlerFunc {
 		case err != nil:
 			s.internal(w, r, actor, "agent.auth", err)
 			return
-		case dev.State != api.DeviceActive || dev.CertSerial != leaf.SerialNumber.Text(16):
+		case dev.State != api.DeviceActive:
 			s.refuse(r.Context(), w, actor, "agent.auth", r.URL.Path, http.StatusForbidden, api.CodeForbidden, "the device's identity is revoked")
+			return
+		}
+		switch serial := leaf.SerialNumber.Text(16); {
+		case serial == dev.CertSerial:
+		case serial == dev.NextSerial:
+			// The renewed certificate's first use retires the old one.
+			if err := s.store.UseNextCert(r.Context(), dev.ID, serial); err != nil {
+				s.internal(w, r, actor, "agent.auth", err)
+				return
+			}
+			s.audit(r.Context(), api.AuditEntry{Actor: actor, Action: "agent.cert", Object: "device:" + dev.ID, Result: "ok", Detail: "renewed certificate in use"})
+			dev.CertSerial, dev.NextSerial = serial, ""
+		default:
+			s.refuse(r.Context(), w, actor, "agent.auth", r.URL.Path, http.StatusForbidden, api.CodeForbidden, "the certificate is no longer valid for this device")
 			return
 		}
 		h(w, r, dev)

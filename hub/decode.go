@@ -55,6 +55,23 @@ func decodeCSR(text string) (*x509.CertificateRequest, error) {
 	return csr, nil
 }
 
+// decodeRenew reads a renewal request and its certificate request, whose
+// common name must be host.
+func decodeRenew(r io.Reader, host string) (*x509.CertificateRequest, error) {
+	var req api.RenewRequest
+	if err := api.Decode(r, &req); err != nil {
+		return nil, err
+	}
+	csr, err := decodeCSR(req.CSR)
+	if err != nil {
+		return nil, fmt.Errorf("renew: %w", err)
+	}
+	if csr.Subject.CommonName != host {
+		return nil, errors.New("renew: csr common name is not the host name")
+	}
+	return csr, nil
+}
+
 // decodeHeartbeat reads a heartbeat.
 func decodeHeartbeat(r io.Reader) (api.HeartbeatRequest, error) {
 	var h api.HeartbeatRequest

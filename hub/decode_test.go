@@ -89,3 +89,23 @@ func flipBody(pemText string) string {
 	}
 	return pemText[:i] + string(c) + pemText[i+1:]
 }
+
+func FuzzDecodeRenew(f *testing.F) {
+	f.Add([]byte(`{"csr":"-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		csr, err := decodeRenew(bytes.NewReader(b), "ws1")
+		if err == nil && (csr == nil || csr.Subject.CommonName != "ws1") {
+			t.Fatalf("accepted a renewal for another host: %+v", csr)
+		}
+	})
+}
+
+func TestDecodeRenew_checksTheHostName(t *testing.T) {
+	_, good := csr(t, "ws1")
+	if _, err := decodeRenew(strings.NewReader(`{"csr":`+quote(good)+`}`), "ws1"); err != nil {
+		t.Errorf("valid renewal: %v", err)
+	}
+	if _, err := decodeRenew(strings.NewReader(`{"csr":`+quote(good)+`}`), "ws2"); err == nil {
+		t.Error("a CSR for ws1 renewed ws2's certificate")
+	}
+}

@@ -249,6 +249,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET "+api.PathPoll, s.agent(s.poll))
 	mux.HandleFunc("POST "+api.PathHeartbeat, s.agent(s.heartbeat))
 	mux.HandleFunc("POST "+api.PathReport, s.agent(s.report))
+	mux.HandleFunc("POST "+api.PathRenew, s.agent(s.renew))
 
 	mux.HandleFunc("GET "+api.PathTokens, s.admin(s.listTokens))
 	mux.HandleFunc("POST "+api.PathTokens, s.admin(s.createToken))

@@ -13,6 +13,9 @@ import (
 	"time"
 )
 
+// maxAnswerBytes caps an answer the client reads.
+const maxAnswerBytes = 256 << 20
+
 // StatusError is a non-2xx answer from the hub.
 type StatusError struct {
 	Status  int
@@ -77,9 +80,12 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) (bool
 		return false, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
-	// Answers are small; cap them as the hub caps requests (a job list
-	// or audit page may be bigger, hence the factor).
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 64*MaxBodyBytes))
+	// Cap answers: an agent's are small, but an admin's device list of
+	// a large fleet (no pagination yet) runs to megabytes.
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes+1))
+	if err == nil && len(data) > maxAnswerBytes {
+		return false, fmt.Errorf("%s %s: answer larger than %d MiB", method, path, maxAnswerBytes>>20)
+	}
 	if err != nil {
 		return false, fmt.Errorf("%s %s: read answer: %w", method, path, err)
 	}
@@ -140,6 +146,13 @@ func (c *Client) Report(ctx context.Context, r Report) (ReportAck, error) {
 	var a ReportAck
 	_, err := c.Do(ctx, http.MethodPost, PathReport, r, &a)
 	return a, err
+}
+
+// Renew asks for a new certificate for a new key.
+func (c *Client) Renew(ctx context.Context, req RenewRequest) (RenewResponse, error) {
+	var r RenewResponse
+	_, err := c.Do(ctx, http.MethodPost, PathRenew, req, &r)
+	return r, err
 }
 
 // CreateToken creates an enrollment token (admin).

@@ -10,6 +10,7 @@ const (
 	PathPoll      = "/v1/agent/poll"
 	PathHeartbeat = "/v1/agent/heartbeat"
 	PathReport    = "/v1/agent/report"
+	PathRenew     = "/v1/agent/renew"
 
 	PathTokens  = "/v1/admin/tokens"  // GET list, POST create; /{id} DELETE revokes
 	PathDevices = "/v1/admin/devices" // GET list; /{id} GET shows; /{id}/revoke POST
@@ -213,6 +214,21 @@ type Device struct {
 	Inventory   *Inventory  `json:"inventory,omitempty"`
 	// PingKey is the device's UDP ping key; never sent on the wire.
 	PingKey []byte `json:"-"`
+	// NextSerial is a renewed certificate not used yet (valid beside
+	// CertSerial until its first use replaces it).
+	NextSerial string `json:"next_serial,omitempty"`
+}
+
+// RenewRequest asks for a new certificate before the current one
+// expires: a CSR for a new key, common name the host name.
+type RenewRequest struct {
+	CSR string `json:"csr"`
+}
+
+// RenewResponse carries the new certificate (PEM).
+type RenewResponse struct {
+	Certificate string    `json:"certificate"`
+	Expires     time.Time `json:"expires"`
 }
 
 // DeviceDetail is a device with its jobs (newest first).

@@ -53,6 +53,13 @@ type Store interface {
 	Devices(ctx context.Context) ([]api.Device, error)
 	// RevokeDevice revokes a device's identity.
 	RevokeDevice(ctx context.Context, id string) error
+	// RenewCert records a renewed certificate for an active device whose
+	// current certificate has serial current (else ErrConflict); the
+	// current one stays valid until UseNextCert.
+	RenewCert(ctx context.Context, id, current, next string, expires time.Time) error
+	// UseNextCert makes the renewed certificate with serial next the
+	// device's only valid one.
+	UseNextCert(ctx context.Context, id, next string) error
 	// Seen records that an active device called at now, with its
 	// inventory when inv is not nil.
 	Seen(ctx context.Context, id string, now time.Time, inv *api.Inventory) error

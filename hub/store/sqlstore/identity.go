@@ -94,13 +94,13 @@ func (s *Store) Enroll(ctx context.Context, hash []byte, d api.Device, now time.
 	return d, nil
 }
 
-const deviceCols = `id, hostname, scope, state, cert_serial, cert_expires, enrolled_at, last_seen, inventory, ping_key`
+const deviceCols = `id, hostname, scope, state, cert_serial, cert_expires, enrolled_at, last_seen, inventory, ping_key, next_serial`
 
 func scanDevice(row interface{ Scan(...any) error }) (api.Device, error) {
 	var d api.Device
 	var exp, enrolled, seen int64
 	var inv, key string
-	if err := row.Scan(&d.ID, &d.Hostname, &d.Scope, &d.State, &d.CertSerial, &exp, &enrolled, &seen, &inv, &key); err != nil {
+	if err := row.Scan(&d.ID, &d.Hostname, &d.Scope, &d.State, &d.CertSerial, &exp, &enrolled, &seen, &inv, &key, &d.NextSerial); err != nil {
 		return d, err
 	}
 	if key != "" {
@@ -155,6 +155,32 @@ func (s *Store) RevokeDevice(ctx context.Context, id string) error {
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("revoke device %s: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+// RenewCert implements store.Store.
+func (s *Store) RenewCert(ctx context.Context, id, current, next string, expires time.Time) error {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE devices SET next_serial = ?, next_expires = ? WHERE id = ? AND cert_serial = ? AND state = 'active'`),
+		next, nanos(expires), id, current)
+	if err != nil {
+		return fmt.Errorf("renew device %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("renew device %s: %w", id, store.ErrConflict)
+	}
+	return nil
+}
+
+// UseNextCert implements store.Store.
+func (s *Store) UseNextCert(ctx context.Context, id, next string) error {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE devices SET cert_serial = next_serial, cert_expires = next_expires, next_serial = '', next_expires = 0
+		WHERE id = ? AND next_serial = ? AND next_serial <> '' AND state = 'active'`), id, next)
+	if err != nil {
+		return fmt.Errorf("device %s: use the renewed certificate: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("device %s: use the renewed certificate: %w", id, store.ErrConflict)
 	}
 	return nil
 }

@@ -75,6 +75,10 @@ var migrations = []string{
 	);`,
 	// 2: each device's key for the UDP "is work waiting?" ping.
 	`ALTER TABLE devices ADD COLUMN ping_key TEXT NOT NULL DEFAULT ''`,
+	// 3: a renewed certificate, valid beside the current one until its
+	// first use makes it the current one.
+	`ALTER TABLE devices ADD COLUMN next_serial TEXT NOT NULL DEFAULT '';
+	ALTER TABLE devices ADD COLUMN next_expires BIGINT NOT NULL DEFAULT 0`,
 }
 
 // migrate brings the schema up to the newest version.

@@ -21,6 +21,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Jobs", func(t *testing.T) { testJobs(t, open(t)) })
 	t.Run("Reports", func(t *testing.T) { testReports(t, open(t)) })
 	t.Run("Audit", func(t *testing.T) { testAudit(t, open(t)) })
+	t.Run("Renew", func(t *testing.T) { testRenew(t, open(t)) })
 }
 
 var t0 = time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
@@ -334,4 +335,27 @@ func testAudit(t *testing.T, s store.Store) {
 	if len(got) != 2 || got[0].Object != "2" || got[1].Object != "1" || !got[0].At.Equal(t0.Add(2*time.Second)) || got[0].ID <= got[1].ID {
 		t.Errorf("AuditLog(2) = %+v; want entries 2 and 1, newest first", got)
 	}
+}
+
+func testRenew(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	enrolled(t, s, "d1")
+	later := t0.Add(2 * 365 * 24 * time.Hour)
+	wantErr(t, s.RenewCert(ctx, "d1", "not-current", "n1", later), store.ErrConflict)
+	if err := s.RenewCert(ctx, "d1", "serial-d1", "n1", later); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := s.Device(ctx, "d1")
+	if d.CertSerial != "serial-d1" || d.NextSerial != "n1" {
+		t.Fatalf("after renewal: serial %q next %q", d.CertSerial, d.NextSerial)
+	}
+	wantErr(t, s.UseNextCert(ctx, "d1", "other"), store.ErrConflict)
+	if err := s.UseNextCert(ctx, "d1", "n1"); err != nil {
+		t.Fatal(err)
+	}
+	d, _ = s.Device(ctx, "d1")
+	if d.CertSerial != "n1" || d.NextSerial != "" || !d.CertExpires.Equal(later) {
+		t.Errorf("after first use: serial %q next %q expires %v", d.CertSerial, d.NextSerial, d.CertExpires)
+	}
+	wantErr(t, s.UseNextCert(ctx, "d1", "n1"), store.ErrConflict)
 }
