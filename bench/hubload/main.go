@@ -106,17 +106,16 @@ func run() error {
 			s.Wait()
 		}
 	}()
-	var devices []api.Device
+	db, query, err := openDB(hubDir, *pg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	// Connected = polled at least once (the hub sets last seen).
 	for {
-		devices, err = admin.Devices(ctx)
-		if err != nil {
+		var seen int
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM devices WHERE last_seen > 0`).Scan(&seen); err != nil && !strings.Contains(err.Error(), "no such table") {
 			return err
-		}
-		seen := 0
-		for _, d := range devices {
-			if !d.LastSeen.IsZero() {
-				seen++
-			}
 		}
 		if seen == *n {
 			break
@@ -127,8 +126,15 @@ func run() error {
 	}
 	enrollTook := time.Since(start)
 	fmt.Fprintf(os.Stderr, "hubload: %d agents enrolled and polling after %s\n", *n, enrollTook.Round(time.Millisecond))
-	// Let every agent settle into its long poll.
+	// Let every agent settle into its long poll, then count the hub's
+	// connections (one descriptor per agent over HTTP/2).
 	if err := sleep(ctx, 5*time.Second); err != nil {
+		return err
+	}
+	fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", hub.Process.Pid))
+	fmt.Fprintf(os.Stderr, "hubload: hub holds %d descriptors\n", len(fds))
+	devices, err := admin.Devices(ctx)
+	if err != nil {
 		return err
 	}
 
@@ -150,11 +156,6 @@ func run() error {
 		return err
 	}
 	queueTook := time.Since(queueStart)
-	db, query, err := openDB(hubDir, *pg)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
 	var lat, done []time.Duration
 	var first, last int64
 	for {
