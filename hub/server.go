@@ -43,8 +43,12 @@ type Options struct {
 	// Backoff is how long after an expired lease the job is offered
 	// again, by attempt; default none.
 	Backoff func(attempt int) time.Duration
-	// Recheck bounds how long a long poll waits without looking at the
-	// store (for jobs queued by another hub process); default 5 seconds.
+	// Recheck, when set, bounds how long a long poll waits without
+	// looking at the store. By default a poll looks only when notified
+	// (a job queued through this process, or through another one sharing
+	// a store.Watcher) and when the device's next known job becomes
+	// available (an expiring lease): re-checking 10,000 waiting polls
+	// every few seconds would be most of a hub's database load.
 	Recheck time.Duration
 	Logger  hclog.Logger
 	Version string
@@ -87,7 +91,7 @@ func New(opts Options) (*Server, error) {
 		opts.LeaseDuration = 2 * time.Minute
 	}
 	if opts.Recheck <= 0 {
-		opts.Recheck = 5 * time.Second
+		opts.Recheck = api.MaxPollWait
 	}
 	if len(opts.Hosts) == 0 {
 		opts.Hosts = []string{"127.0.0.1", "::1", "localhost"}

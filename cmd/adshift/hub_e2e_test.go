@@ -369,9 +369,13 @@ func testEnrollInventoryJob(t *testing.T, b hubBackend) {
 }
 
 func TestHubE2E_hubKilledMidJob(t *testing.T) {
+	forEachBackend(t, testHubKilledMidJob)
+}
+
+func testHubKilledMidJob(t *testing.T, b hubBackend) {
 	bin := adshiftBin(t)
 	data := t.TempDir()
-	h := serveHub(t, bin, data, "127.0.0.1:0")
+	h := serveHub(t, bin, data, "127.0.0.1:0", b.args()...)
 	d := enrollAgent(t, h, "ws001")
 	d.run(t)
 	gate := filepath.Join(t.TempDir(), "gate")
@@ -390,7 +394,7 @@ func TestHubE2E_hubKilledMidJob(t *testing.T) {
 		}
 		return ""
 	})
-	h = serveHub(t, bin, data, h.listen)
+	h = serveHub(t, bin, data, h.listen, b.args()...)
 	got := waitJob(t, h, job.ID, api.JobSucceeded)
 	_, n := h.results(t, got.ID)
 	if n[0] != 1 || n[1] != 1 || n[2] != 1 {
