@@ -8,6 +8,8 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/adshift/adshift/hub/api"
 	"github.com/adshift/adshift/hub/store"
@@ -27,12 +29,7 @@ func (s *Server) agent(h agentHandler) http.HandlerFunc {
 			return
 		}
 		leaf := r.TLS.PeerCertificates[0]
-		inter := x509.NewCertPool()
-		for _, c := range r.TLS.PeerCertificates[1:] {
-			inter.AddCert(c)
-		}
-		_, err := leaf.Verify(x509.VerifyOptions{Roots: s.ca.Pool(), Intermediates: inter, CurrentTime: s.opts.Now(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
-		if err != nil {
+		if err := s.verified.verify(leaf, r.TLS.PeerCertificates[1:], s.caPool, s.opts.Now()); err != nil {
 			s.refuse(r.Context(), w, anon, "agent.auth", r.URL.Path, http.StatusUnauthorized, api.CodeUnauthorized, "the client certificate was not issued by this hub")
 			return
 		}
@@ -101,4 +98,42 @@ func (s *Server) internal(w http.ResponseWriter, r *http.Request, actor, action 
 // pemCert encodes one certificate as PEM.
 func pemCert(der []byte) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
+
+// certCache remembers client certificates that verified against the hub
+// CA, so that a chain is verified once per certificate, not once per
+// request (a long-polling fleet makes many). Whether the certificate
+// still names an active device is checked on every request. Safe for
+// concurrent use.
+type certCache struct {
+	mu sync.Mutex
+	m  map[[sha256.Size]byte]time.Time // → the certificate's NotAfter
+}
+
+// maxCachedCerts bounds the cache; past it the cache starts again.
+const maxCachedCerts = 200_000
+
+// verify checks leaf (with intermediates) for client use against roots.
+func (c *certCache) verify(leaf *x509.Certificate, intermediates []*x509.Certificate, roots *x509.CertPool, now time.Time) error {
+	sum := sha256.Sum256(leaf.Raw)
+	c.mu.Lock()
+	notAfter, ok := c.m[sum]
+	c.mu.Unlock()
+	if ok && now.Before(notAfter) && !now.Before(leaf.NotBefore) {
+		return nil
+	}
+	inter := x509.NewCertPool()
+	for _, ic := range intermediates {
+		inter.AddCert(ic)
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxCachedCerts {
+		c.m = map[[sha256.Size]byte]time.Time{}
+	}
+	c.m[sum] = leaf.NotAfter
+	c.mu.Unlock()
+	return nil
 }

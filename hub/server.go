@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -62,6 +63,8 @@ type Server struct {
 	store     store.Store
 	log       hclog.Logger
 	ca        *CA
+	caPool    *x509.CertPool // the hub CA alone, for client certificates
+	verified  certCache
 	serverCA  []byte // PEM of the CA agents verify the server with
 	tlsCert   tls.Certificate
 	adminHash [sha256.Size]byte
@@ -104,6 +107,7 @@ func New(opts Options) (*Server, error) {
 	if s.ca, err = LoadOrCreateCA(opts.DataDir, opts.Now()); err != nil {
 		return nil, err
 	}
+	s.caPool = s.ca.Pool()
 	if err := s.loadServerCert(); err != nil {
 		return nil, err
 	}

@@ -34,7 +34,7 @@ func (s *Store) audit(ctx context.Context, x execer, e api.AuditEntry) error {
 
 // AuditLog implements store.Store.
 func (s *Store) AuditLog(ctx context.Context, limit int) ([]api.AuditEntry, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id, at, actor, action, object, result, detail FROM audit ORDER BY id DESC LIMIT ?`), limit)
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT id, at, actor, action, object, result, detail FROM audit ORDER BY id DESC LIMIT ?`), limit)
 	if err != nil {
 		return nil, fmt.Errorf("read the audit log: %w", err)
 	}

@@ -25,7 +25,7 @@ func (s *Store) CreateToken(ctx context.Context, t api.Token, hash []byte) error
 
 // Tokens implements store.Store.
 func (s *Store) Tokens(ctx context.Context) ([]api.Token, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, scope, expires_at, uses, used, revoked, created_at FROM tokens ORDER BY created_at DESC, id`)
+	rows, err := s.r.QueryContext(ctx, `SELECT id, scope, expires_at, uses, used, revoked, created_at FROM tokens ORDER BY created_at DESC, id`)
 	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
@@ -121,7 +121,7 @@ func scanDevice(row interface{ Scan(...any) error }) (api.Device, error) {
 
 // Device implements store.Store.
 func (s *Store) Device(ctx context.Context, key string) (api.Device, error) {
-	row := s.db.QueryRowContext(ctx, s.q(`SELECT `+deviceCols+` FROM devices WHERE id = ? OR hostname = ? ORDER BY id = ? DESC, state = 'active' DESC, enrolled_at DESC LIMIT 1`), key, key, key)
+	row := s.r.QueryRowContext(ctx, s.q(`SELECT `+deviceCols+` FROM devices WHERE id = ? OR hostname = ? ORDER BY id = ? DESC, state = 'active' DESC, enrolled_at DESC LIMIT 1`), key, key, key)
 	d, err := scanDevice(row)
 	if err != nil {
 		return d, notFound(err, "device "+key)
@@ -131,7 +131,7 @@ func (s *Store) Device(ctx context.Context, key string) (api.Device, error) {
 
 // Devices implements store.Store.
 func (s *Store) Devices(ctx context.Context) ([]api.Device, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+deviceCols+` FROM devices ORDER BY hostname, enrolled_at`)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+deviceCols+` FROM devices ORDER BY hostname, enrolled_at`)
 	if err != nil {
 		return nil, fmt.Errorf("list devices: %w", err)
 	}

@@ -109,7 +109,7 @@ func retryAt(l store.Lease, attempt int) time.Time {
 // NextAvailable implements store.Store.
 func (s *Store) NextAvailable(ctx context.Context, deviceID string) (time.Time, error) {
 	var n sql.NullInt64
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT MIN(available_at) FROM jobs WHERE device_id = ? AND state IN ('queued', 'leased')`), deviceID).Scan(&n)
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT MIN(available_at) FROM jobs WHERE device_id = ? AND state IN ('queued', 'leased')`), deviceID).Scan(&n)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("next job of device %s: %w", deviceID, err)
 	}
@@ -232,7 +232,7 @@ func (s *Store) Report(ctx context.Context, deviceID string, r api.Report, now t
 
 // Job implements store.Store.
 func (s *Store) Job(ctx context.Context, id string) (api.Job, error) {
-	j, err := scanJob(s.db.QueryRowContext(ctx, s.q(`SELECT `+jobCols+` FROM jobs WHERE id = ?`), id))
+	j, err := scanJob(s.r.QueryRowContext(ctx, s.q(`SELECT `+jobCols+` FROM jobs WHERE id = ?`), id))
 	if err != nil {
 		return j, notFound(err, "job "+id)
 	}
@@ -245,7 +245,7 @@ func (s *Store) Job(ctx context.Context, id string) (api.Job, error) {
 
 // Jobs implements store.Store.
 func (s *Store) Jobs(ctx context.Context, deviceID string) ([]api.Job, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+jobCols+` FROM jobs WHERE device_id = ? ORDER BY created_at DESC, id`), deviceID)
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT `+jobCols+` FROM jobs WHERE device_id = ? ORDER BY created_at DESC, id`), deviceID)
 	if err != nil {
 		return nil, fmt.Errorf("jobs of device %s: %w", deviceID, err)
 	}
@@ -268,7 +268,7 @@ func (s *Store) Jobs(ctx context.Context, deviceID string) ([]api.Job, error) {
 // addReports fills in each job's reports, oldest first.
 func (s *Store) addReports(ctx context.Context, jobs []api.Job) error {
 	for i := range jobs {
-		rows, err := s.db.QueryContext(ctx, s.q(`SELECT id, action, kind, done, total, status, output, at FROM reports WHERE job_id = ? ORDER BY seq`), jobs[i].ID)
+		rows, err := s.r.QueryContext(ctx, s.q(`SELECT id, action, kind, done, total, status, output, at FROM reports WHERE job_id = ? ORDER BY seq`), jobs[i].ID)
 		if err != nil {
 			return fmt.Errorf("reports of job %s: %w", jobs[i].ID, err)
 		}

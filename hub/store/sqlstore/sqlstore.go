@@ -35,7 +35,8 @@ var sqlite = dialect{name: "sqlite", serial: "INTEGER PRIMARY KEY AUTOINCREMENT"
 
 // Store is a store.Store on a SQL database. It is safe for concurrent use.
 type Store struct {
-	db  *sql.DB
+	db  *sql.DB // writes, and reads inside transactions
+	r   *sql.DB // reads outside transactions (SQLite: several readers beside the one writer)
 	d   dialect
 	dsn string // PostgreSQL: for the LISTEN connection
 }
@@ -51,19 +52,30 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	s := &Store{db: db, d: sqlite}
-	// One connection: SQLite has one writer, and queueing writers in Go
-	// is cheaper than SQLITE_BUSY retries.
+	s := &Store{db: db, r: db, d: sqlite}
+	// One writing connection: SQLite has one writer, and queueing writers
+	// in Go is cheaper than SQLITE_BUSY retries. Reads (WAL) go to a pool
+	// of their own, so that they neither wait for writes nor for each other.
 	db.SetMaxOpenConns(s.d.maxConns)
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	if s.r, err = sql.Open("sqlite", dsn+"&_pragma=query_only(1)"); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	s.r.SetMaxOpenConns(4)
 	return s, nil
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	if s.r != s.db {
+		s.r.Close()
+	}
+	return s.db.Close()
+}
 
 // q rewrites ? placeholders for the dialect.
 func (s *Store) q(query string) string {
