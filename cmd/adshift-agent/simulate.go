@@ -27,10 +27,12 @@ import (
 func cmdSimulate(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
 	var n, parallel int
 	var prefix string
+	var ramp time.Duration
 	base, ok := settings("simulate", args, environ, stderr, func(fs *flag.FlagSet) {
 		fs.IntVar(&n, "n", 10, "How many agents")
 		fs.IntVar(&parallel, "enroll-parallel", 16, "How many enrollments at once")
 		fs.StringVar(&prefix, "prefix", "sim", "Host name prefix (host names are PREFIX-00001 …)")
+		fs.DurationVar(&ramp, "ramp", -1, "Spread the agents' starts over this long (default 2ms per agent), as a fleet comes online")
 	})
 	if !ok {
 		return 1
@@ -72,6 +74,9 @@ func cmdSimulate(ctx context.Context, args, environ []string, stdout, stderr io.
 		rate = float64(enrolled.Load()) / took.Seconds()
 	}
 	fmt.Fprintf(stdout, "simulate: %d agents ready (%d enrolled now in %s, %.0f/s); running until interrupted\n", n, enrolled.Load(), took.Round(time.Millisecond), rate)
+	if ramp < 0 {
+		ramp = time.Duration(n) * 2 * time.Millisecond
+	}
 	var wg sync.WaitGroup
 	var failed atomic.Int64
 	for i, id := range ids {
@@ -82,9 +87,20 @@ func cmdSimulate(ctx context.Context, args, environ []string, stdout, stderr io.
 			return 1
 		}
 		wg.Add(1)
+		delay := time.Duration(0)
+		if n > 1 {
+			delay = ramp * time.Duration(i) / time.Duration(n-1)
+		}
 		go func() {
 			defer wg.Done()
 			defer a.Close()
+			t := time.NewTimer(delay)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
 			if err := a.Run(ctx); err != nil {
 				failed.Add(1)
 				log.Error("agent stopped", "agent", s.Hostname, "error", err)

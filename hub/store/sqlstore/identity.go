@@ -121,8 +121,12 @@ func scanDevice(row interface{ Scan(...any) error }) (api.Device, error) {
 
 // Device implements store.Store.
 func (s *Store) Device(ctx context.Context, key string) (api.Device, error) {
-	row := s.r.QueryRowContext(ctx, s.q(`SELECT `+deviceCols+` FROM devices WHERE id = ? OR hostname = ? ORDER BY id = ? DESC, state = 'active' DESC, enrolled_at DESC LIMIT 1`), key, key, key)
-	d, err := scanDevice(row)
+	// By ID first (every agent request), then by host name: two indexed
+	// lookups, where one query with OR would scan the table.
+	d, err := scanDevice(s.r.QueryRowContext(ctx, s.q(`SELECT `+deviceCols+` FROM devices WHERE id = ?`), key))
+	if errors.Is(err, sql.ErrNoRows) {
+		d, err = scanDevice(s.r.QueryRowContext(ctx, s.q(`SELECT `+deviceCols+` FROM devices WHERE hostname = ? ORDER BY state = 'active' DESC, enrolled_at DESC LIMIT 1`), key))
+	}
 	if err != nil {
 		return d, notFound(err, "device "+key)
 	}

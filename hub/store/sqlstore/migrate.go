@@ -79,6 +79,8 @@ var migrations = []string{
 	// first use makes it the current one.
 	`ALTER TABLE devices ADD COLUMN next_serial TEXT NOT NULL DEFAULT '';
 	ALTER TABLE devices ADD COLUMN next_expires BIGINT NOT NULL DEFAULT 0`,
+	// 4: devices by host name, revoked ones included (device show).
+	`CREATE INDEX devices_hostname ON devices (hostname, enrolled_at)`,
 }
 
 // migrate brings the schema up to the newest version.
