@@ -69,7 +69,7 @@ func (s *Server) poll(w http.ResponseWriter, r *http.Request, dev api.Device) {
 		s.refuse(r.Context(), w, actor, "agent.poll", "", http.StatusBadRequest, api.CodeBadRequest, err.Error())
 		return
 	}
-	if err := s.store.Seen(r.Context(), dev.ID, s.opts.Now(), nil); err != nil {
+	if err := s.seen(r, dev, nil); err != nil {
 		s.internal(w, r, actor, "agent.poll", err)
 		return
 	}
@@ -78,21 +78,36 @@ func (s *Server) poll(w http.ResponseWriter, r *http.Request, dev api.Device) {
 	for {
 		woken, cancel := s.notify.wait(dev.ID)
 		now := s.opts.Now()
-		lease := store.Lease{ID: uuid.NewString(), Now: now, Until: now.Add(s.opts.LeaseDuration), Backoff: s.opts.Backoff,
-			Audit: api.AuditEntry{At: now, Actor: actor, Action: "job.lease", Result: "ok"}}
-		job, err := s.store.LeaseJob(r.Context(), dev.ID, lease)
+		// A read first: most polls find nothing, and need not queue for
+		// the database's writer to learn so.
+		next, err := s.store.NextAvailable(r.Context(), dev.ID)
 		if err != nil {
 			cancel()
 			s.internal(w, r, actor, "agent.poll", err)
 			return
 		}
-		if job != nil {
-			cancel()
-			writeJSON(w, http.StatusOK, job)
-			return
+		if !next.IsZero() && !next.After(now) {
+			lease := store.Lease{ID: uuid.NewString(), Now: now, Until: now.Add(s.opts.LeaseDuration), Backoff: s.opts.Backoff,
+				Audit: api.AuditEntry{At: now, Actor: actor, Action: "job.lease", Result: "ok"}}
+			job, err := s.store.LeaseJob(r.Context(), dev.ID, lease)
+			if err != nil {
+				cancel()
+				s.internal(w, r, actor, "agent.poll", err)
+				return
+			}
+			if job != nil {
+				cancel()
+				writeJSON(w, http.StatusOK, job)
+				return
+			}
+			if next, err = s.store.NextAvailable(r.Context(), dev.ID); err != nil {
+				cancel()
+				s.internal(w, r, actor, "agent.poll", err)
+				return
+			}
 		}
 		recheck := s.opts.Recheck
-		if next, err := s.store.NextAvailable(r.Context(), dev.ID); err == nil && !next.IsZero() {
+		if !next.IsZero() {
 			recheck = min(recheck, max(next.Sub(now), time.Millisecond))
 		}
 		t := time.NewTimer(recheck)
@@ -119,6 +134,20 @@ func (s *Server) poll(w http.ResponseWriter, r *http.Request, dev api.Device) {
 	}
 }
 
+// seenEvery is how stale a device's last seen may get before a call
+// records it again (inventory is always recorded): a fleet's polls and
+// heartbeats would otherwise each cost a database write.
+const seenEvery = 30 * time.Second
+
+// seen records that dev called now, with its inventory when not nil.
+func (s *Server) seen(r *http.Request, dev api.Device, inv *api.Inventory) error {
+	now := s.opts.Now()
+	if inv == nil && now.Sub(dev.LastSeen) < seenEvery {
+		return nil
+	}
+	return s.store.Seen(r.Context(), dev.ID, now, inv)
+}
+
 // heartbeat records inventory and last seen, and extends leases.
 func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request, dev api.Device) {
 	actor := "device:" + dev.ID
@@ -129,7 +158,7 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request, dev api.Devic
 		return
 	}
 	now := s.opts.Now()
-	if err := s.store.Seen(r.Context(), dev.ID, now, hb.Inventory); err != nil {
+	if err := s.seen(r, dev, hb.Inventory); err != nil {
 		s.internal(w, r, actor, "agent.heartbeat", err)
 		return
 	}
