@@ -212,9 +212,12 @@ func adminClient(ctx context.Context, dir string) (*api.Client, error) {
 // openDB opens the hub's database read-side, for measuring.
 func openDB(hubDir, pg string) (*sql.DB, string, error) {
 	// Pickup is queued → leased (the audit entry written as the job is
-	// handed to the agent's long poll); done is queued → result stored.
-	q := `SELECT j.created_at, (SELECT MIN(a.at) FROM audit a WHERE a.action = 'job.lease' AND a.object = 'job:' || j.id), MAX(r.at), COUNT(*)
-		FROM jobs j JOIN reports r ON r.job_id = j.id WHERE j.idem_key = 'bench' AND j.state = 'succeeded' GROUP BY j.id, j.created_at`
+	// handed to the agent's long poll); done is queued → last result. The
+	// lease times are grouped first: the audit log has no index on object.
+	q := `WITH l AS (SELECT object, MIN(at) AS at FROM audit WHERE action = 'job.lease' GROUP BY object),
+		r AS (SELECT job_id, MAX(at) AS at, COUNT(*) AS n FROM reports GROUP BY job_id)
+		SELECT j.created_at, l.at, r.at, r.n FROM jobs j JOIN l ON l.object = 'job:' || j.id JOIN r ON r.job_id = j.id
+		WHERE j.idem_key = 'bench' AND j.state = 'succeeded'`
 	if pg != "" {
 		db, err := sql.Open("pgx", pg)
 		return db, q, err
