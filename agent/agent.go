@@ -277,7 +277,7 @@ func (a *Agent) heartbeats(ctx context.Context, stop context.CancelCauseFunc) {
 			if ctx.Err() == nil {
 				a.log.Warn("heartbeat failed", "error", explain(err))
 			}
-		case lease != nil && !contains(resp.Extended, *lease):
+		case lease != nil && !contains(resp.Extended, *lease) && a.current(lease):
 			a.log.Warn("lease lost; dropping the job", "job", lease.JobID)
 			cancel()
 		}
@@ -295,6 +295,14 @@ func inventoryKey(inv api.Inventory) []byte {
 	inv.FreeDiskBytes = 0
 	b, _ := json.Marshal(inv)
 	return b
+}
+
+// current reports whether lease is still the job being worked on (a job
+// that ended while its heartbeat was in flight has no lease to lose).
+func (a *Agent) current(lease *api.Lease) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.lease == lease
 }
 
 func contains(ls []api.Lease, l api.Lease) bool {
