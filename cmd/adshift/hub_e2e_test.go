@@ -21,31 +21,21 @@ import (
 // The hub and agent acceptance tests: adshift hub serve, the adshift hub
 // admin commands and adshift-agent each run as real processes.
 
-var agentBuild struct {
-	once sync.Once
-	path string
-	err  error
-}
+var agentBins sync.Map // test name → its adshift-agent binary
 
-// agentBin builds cmd/adshift-agent once per test run.
+// agentBin builds cmd/adshift-agent once per test, into its temp
+// directory (the go build cache makes each build after the first a link).
 func agentBin(t *testing.T) string {
 	t.Helper()
-	agentBuild.once.Do(func() {
-		dir, err := os.MkdirTemp("", "adshift-agent-bin")
-		if err != nil {
-			agentBuild.err = err
-			return
-		}
-		agentBuild.path = filepath.Join(dir, "adshift-agent")
-		out, err := exec.Command("go", "build", "-o", agentBuild.path, "../adshift-agent").CombinedOutput()
-		if err != nil {
-			agentBuild.err = fmt.Errorf("go build adshift-agent: %v\n%s", err, out)
-		}
-	})
-	if agentBuild.err != nil {
-		t.Fatal(agentBuild.err)
+	if p, ok := agentBins.Load(t.Name()); ok {
+		return p.(string)
 	}
-	return agentBuild.path
+	path := filepath.Join(t.TempDir(), "adshift-agent")
+	if out, err := exec.Command("go", "build", "-o", path, "../adshift-agent").CombinedOutput(); err != nil {
+		t.Fatalf("go build adshift-agent: %v\n%s", err, out)
+	}
+	agentBins.Store(t.Name(), path)
+	return path
 }
 
 // proc is a background process whose output is kept for failures.
