@@ -20,12 +20,7 @@ func tokenHash(secret string) []byte {
 
 // adminFail answers a failed admin call: the store's refusal, or 500.
 func (s *Server) adminFail(w http.ResponseWriter, r *http.Request, action, object string, err error) {
-	status, code := storeError(err)
-	if status == http.StatusInternalServerError {
-		s.internal(w, r, adminActor, action, err)
-		return
-	}
-	s.refuse(r.Context(), w, adminActor, action, object, status, code, refusal(err))
+	s.fail(w, r, adminActor, action, object, err)
 }
 
 // adminDone audits a successful admin call and answers v.

@@ -25,6 +25,11 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 	}
 	actor = "enroll:" + req.Hostname + "@" + remoteIP(r)
 	now := s.opts.Now()
+	// Refuse a bad token before signing anything.
+	if err := s.store.CheckToken(r.Context(), tokenHash(req.Token), now); err != nil {
+		s.fail(w, r, actor, "agent.enroll", req.Hostname, err)
+		return
+	}
 	id := uuid.NewString()
 	cert, err := s.ca.IssueDevice(csr, id, now)
 	if err != nil {
@@ -36,12 +41,7 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 	dev := api.Device{ID: id, Hostname: req.Hostname, CertSerial: cert.SerialNumber.Text(16), CertExpires: cert.NotAfter, PingKey: pingKey}
 	dev, err = s.store.Enroll(r.Context(), tokenHash(req.Token), dev, now)
 	if err != nil {
-		status, code := storeError(err)
-		if status == http.StatusInternalServerError {
-			s.internal(w, r, actor, "agent.enroll", err)
-			return
-		}
-		s.refuse(r.Context(), w, actor, "agent.enroll", req.Hostname, status, code, refusal(err))
+		s.fail(w, r, actor, "agent.enroll", req.Hostname, err)
 		return
 	}
 	s.audit(r.Context(), api.AuditEntry{Actor: actor, Action: "agent.enroll", Object: "device:" + id, Result: "ok", Detail: "scope " + dev.Scope})
@@ -192,12 +192,7 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, dev api.Device) 
 	audit := api.AuditEntry{At: now, Actor: actor, Action: "job.report", Object: object, Detail: string(rep.Kind) + " " + string(rep.Status)}
 	ack, err := s.store.Report(r.Context(), dev.ID, rep, now, audit)
 	if err != nil {
-		status, code := storeError(err)
-		if status == http.StatusInternalServerError {
-			s.internal(w, r, actor, "job.report", err)
-			return
-		}
-		s.refuse(r.Context(), w, actor, "job.report", object, status, code, refusal(err))
+		s.fail(w, r, actor, "job.report", object, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, ack)
@@ -219,8 +214,7 @@ func (s *Server) renew(w http.ResponseWriter, r *http.Request, dev api.Device) {
 		return
 	}
 	if err := s.store.RenewCert(r.Context(), dev.ID, dev.CertSerial, cert.SerialNumber.Text(16), cert.NotAfter); err != nil {
-		status, code := storeError(err)
-		s.refuse(r.Context(), w, actor, "agent.renew", "device:"+dev.ID, status, code, refusal(err))
+		s.fail(w, r, actor, "agent.renew", "device:"+dev.ID, err)
 		return
 	}
 	s.audit(r.Context(), api.AuditEntry{Actor: actor, Action: "agent.renew", Object: "device:" + dev.ID, Result: "ok", Detail: "valid until " + cert.NotAfter.UTC().Format(time.RFC3339)})

@@ -88,6 +88,17 @@ func (s *Server) admin(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
+// fail answers a failed store call: its refusal (audited), or 500 when
+// the failure is the hub's.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, actor, action, object string, err error) {
+	status, code := storeError(err)
+	if status == http.StatusInternalServerError {
+		s.internal(w, r, actor, action, err)
+		return
+	}
+	s.refuse(r.Context(), w, actor, action, object, status, code, refusal(err))
+}
+
 // internal answers 500 for a failure that is the hub's, not the caller's.
 func (s *Server) internal(w http.ResponseWriter, r *http.Request, actor, action string, err error) {
 	s.log.Error("request failed", "action", action, "error", err)

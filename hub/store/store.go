@@ -42,6 +42,10 @@ type Store interface {
 	// RevokeToken revokes a token; ErrNotFound when there is none.
 	RevokeToken(ctx context.Context, id string) error
 
+	// CheckToken reports ErrTokenInvalid unless the token with this hash
+	// could enroll a device at now. It changes nothing (Enroll decides);
+	// it lets the hub refuse a bad token before it does any signing.
+	CheckToken(ctx context.Context, hash []byte, now time.Time) error
 	// Enroll consumes one use of the token with this hash and records d
 	// (its Scope taken from the token) — ErrTokenInvalid or
 	// ErrHostnameTaken, with nothing changed, when it may not.

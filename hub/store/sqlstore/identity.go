@@ -56,6 +56,19 @@ func (s *Store) RevokeToken(ctx context.Context, id string) error {
 	return nil
 }
 
+// CheckToken implements store.Store.
+func (s *Store) CheckToken(ctx context.Context, hash []byte, now time.Time) error {
+	var n int
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM tokens WHERE hash = ? AND revoked = 0 AND used < uses AND expires_at > ?`), hash, nanos(now)).Scan(&n)
+	if err != nil {
+		return fmt.Errorf("check token: %w", err)
+	}
+	if n == 0 {
+		return store.ErrTokenInvalid
+	}
+	return nil
+}
+
 // Enroll implements store.Store.
 func (s *Store) Enroll(ctx context.Context, hash []byte, d api.Device, now time.Time) (api.Device, error) {
 	err := s.tx(ctx, func(tx *sql.Tx) error {

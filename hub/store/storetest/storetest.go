@@ -69,6 +69,12 @@ func testEnroll(t *testing.T, s store.Store) {
 	}
 	wantErr(t, s.RevokeToken(ctx, "nope"), store.ErrNotFound)
 
+	if err := s.CheckToken(ctx, once, t0); err != nil {
+		t.Errorf("CheckToken(once) before use: %v", err)
+	}
+	wantErr(t, s.CheckToken(ctx, short, t0.Add(time.Minute)), store.ErrTokenInvalid)
+	wantErr(t, s.CheckToken(ctx, revoked, t0), store.ErrTokenInvalid)
+	wantErr(t, s.CheckToken(ctx, []byte("unknown"), t0), store.ErrTokenInvalid)
 	d, err := s.Enroll(ctx, once, device("d1", "ws1"), t0)
 	if err != nil {
 		t.Fatal(err)
@@ -78,6 +84,7 @@ func testEnroll(t *testing.T, s store.Store) {
 	}
 	_, err = s.Enroll(ctx, once, device("d2", "ws2"), t0)
 	wantErr(t, err, store.ErrTokenInvalid)
+	wantErr(t, s.CheckToken(ctx, once, t0), store.ErrTokenInvalid)
 	_, err = s.Enroll(ctx, []byte("unknown"), device("d2", "ws2"), t0)
 	wantErr(t, err, store.ErrTokenInvalid)
 	_, err = s.Enroll(ctx, short, device("d2", "ws2"), t0.Add(time.Minute))
