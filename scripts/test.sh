@@ -38,6 +38,23 @@ fi
 # Screenshots and timings of the browser test go where CI keeps artifacts.
 export ADSHIFT_ARTIFACTS="${ADSHIFT_ARTIFACTS:-$PWD/artifacts}"
 mkdir -p "$ADSHIFT_ARTIFACTS"
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+	# The hub's tests run its store suite on a throwaway PostgreSQL cluster
+	# and the agent through an authenticating web proxy.
+	if ! { command -v tinyproxy && ls /usr/lib/postgresql/*/bin/initdb; } >/dev/null 2>&1; then
+		echo "== hub tests: installing postgresql and tinyproxy"
+		for i in $(seq 1 30); do
+			if DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql tinyproxy >/tmp/adshift-hub-install.log 2>&1; then
+				break
+			fi
+			if [ "$i" = 1 ]; then apt-get update >/dev/null 2>&1 || true; fi
+			echo "   apt-get install postgresql tinyproxy failed (attempt $i; locked?), retrying in 10s"; sleep 10
+		done
+		command -v tinyproxy >/dev/null || { cat /tmp/adshift-hub-install.log; exit 1; }
+	fi
+else
+	echo "== hub tests: PostgreSQL and proxy tests skip (they need root on Debian, or ADSHIFT_TEST_PG)"
+fi
 
 echo "== go test -race"
 # Packages run one at a time: the lab DCs and the race detector share 2 cores.

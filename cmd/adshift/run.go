@@ -38,6 +38,7 @@ var synopses = map[string]string{
 	"state":          "Inspect the state (list, show)",
 	"force-unlock":   "Release a stuck state lock",
 	"version":        "Show the adshift version",
+	"hub":            "Run the agent hub and manage its tokens, devices and audit log",
 	"help":           "Show help for adshift or for one command",
 	"state list":     "List the addresses in state, or those that start with one of the prefixes",
 	"state show":     "Show the identities state records for one address",
@@ -58,6 +59,7 @@ var commands = map[string]command{
 	"odj":            {runODJ, false},
 	"force-unlock":   {runForceUnlock, false},
 	"version":        {runVersion, false},
+	"hub":            {runHub, false},
 	"provider-serve": {runProviderServe, true},
 }
 

@@ -1,0 +1,114 @@
+// Package lab is the agent's platform backend for a lab device: a
+// directory standing for a computer. Its inventory comes from
+// inventory.json in the directory (free disk space measured on it); each
+// action it runs is appended to actions.log there, so tests and demos can
+// see exactly what ran on the device. This issue's actions are noop and
+// echo; the device actions come with the next issue.
+package lab
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/adshift/adshift/agent"
+	"github.com/adshift/adshift/hub/api"
+)
+
+// Files in a lab device directory.
+const (
+	InventoryFile = "inventory.json"
+	ActionsLog    = "actions.log"
+)
+
+// Backend is a lab device. It is safe for concurrent use.
+type Backend struct {
+	dir string
+	mu  sync.Mutex
+}
+
+var _ agent.Backend = (*Backend)(nil)
+
+// New returns the backend for the device directory dir.
+func New(dir string) *Backend { return &Backend{dir: dir} }
+
+// Inventory reads inventory.json (missing: only free disk is known).
+func (b *Backend) Inventory(ctx context.Context) (api.Inventory, error) {
+	var inv api.Inventory
+	data, err := os.ReadFile(filepath.Join(b.dir, InventoryFile))
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return inv, fmt.Errorf("lab inventory: %w", err)
+	default:
+		if err := json.Unmarshal(data, &inv); err != nil {
+			return inv, fmt.Errorf("lab inventory %s: %w", filepath.Join(b.dir, InventoryFile), err)
+		}
+	}
+	if inv.FreeDiskBytes == 0 {
+		inv.FreeDiskBytes = freeDisk(b.dir)
+	}
+	return inv, nil
+}
+
+// Run runs noop or echo. echo outputs params["message"], reporting
+// params["steps"] steps of progress, and when params["wait_for"] names a
+// file waits for it to exist first (so a test can stop an agent mid-job).
+func (b *Backend) Run(ctx context.Context, a api.Action, progress func(done, total int64)) (string, error) {
+	switch a.Name {
+	case "noop":
+		return "", b.log(a, "")
+	case "echo":
+		if p := a.Params["wait_for"]; p != "" {
+			if err := waitFor(ctx, p); err != nil {
+				return "", err
+			}
+		}
+		steps, _ := strconv.ParseInt(a.Params["steps"], 10, 64)
+		for i := int64(1); i <= steps; i++ {
+			if progress != nil {
+				progress(i, steps)
+			}
+		}
+		msg := a.Params["message"]
+		return msg, b.log(a, msg)
+	}
+	return "", fmt.Errorf("action %q is not implemented by the lab backend", a.Name)
+}
+
+// log appends a ran action to actions.log.
+func (b *Backend) log(a api.Action, out string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	f, err := os.OpenFile(filepath.Join(b.dir, ActionsLog), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("lab actions log: %w", err)
+	}
+	_, err = fmt.Fprintf(f, "%s %s\n", a.Name, strconv.Quote(out))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// waitFor waits until path exists or ctx ends.
+func waitFor(ctx context.Context, path string) error {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,6 @@
+// Package sqlstore implements store.Store over database/sql: embedded
+// SQLite (modernc.org/sqlite, pure Go) by default, with one schema and
+// versioned migrations written so that PostgreSQL can share them (the
+// dialect differs only in placeholders and a few column types). Times are
+// stored as Unix nanoseconds, JSON columns as text.
+package sqlstore

@@ -1,0 +1,291 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/adshift/adshift/hub/api"
+	"github.com/adshift/adshift/hub/store"
+)
+
+const jobCols = `id, device_id, idem_key, actions, state, attempt, lease_id, lease_until, created_at, updated_at`
+
+func scanJob(row interface{ Scan(...any) error }) (api.Job, error) {
+	var j api.Job
+	var actions string
+	var until, created, updated int64
+	if err := row.Scan(&j.ID, &j.DeviceID, &j.IdempotencyKey, &actions, &j.State, &j.Attempt, &j.LeaseID, &until, &created, &updated); err != nil {
+		return j, err
+	}
+	j.LeaseUntil, j.CreatedAt, j.UpdatedAt = fromNanos(until), fromNanos(created), fromNanos(updated)
+	if err := json.Unmarshal([]byte(actions), &j.Actions); err != nil {
+		return j, fmt.Errorf("job %s actions: %w", j.ID, err)
+	}
+	return j, nil
+}
+
+// QueueJob implements store.Store.
+func (s *Store) QueueJob(ctx context.Context, j api.Job) (api.Job, bool, error) {
+	actions, err := json.Marshal(j.Actions)
+	if err != nil {
+		return j, false, fmt.Errorf("queue job %s: %w", j.ID, err)
+	}
+	existing := false
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		old, err := scanJob(tx.QueryRowContext(ctx, s.q(`SELECT `+jobCols+` FROM jobs WHERE device_id = ? AND idem_key = ?`), j.DeviceID, j.IdempotencyKey))
+		if err == nil {
+			j, existing = old, true
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		var state string
+		err = tx.QueryRowContext(ctx, s.q(`SELECT state FROM devices WHERE id = ?`), j.DeviceID).Scan(&state)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("device %s: %w", j.DeviceID, store.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if state != string(api.DeviceActive) {
+			return fmt.Errorf("device %s: %w", j.DeviceID, store.ErrDeviceRevoked)
+		}
+		j.State, j.Attempt, j.UpdatedAt = api.JobQueued, 0, j.CreatedAt
+		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO jobs (id, device_id, idem_key, actions, state, available_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+			j.ID, j.DeviceID, j.IdempotencyKey, string(actions), j.State, nanos(j.CreatedAt), nanos(j.CreatedAt), nanos(j.CreatedAt))
+		if err == nil && s.d.notify != "" {
+			_, err = tx.ExecContext(ctx, s.d.notify, j.DeviceID)
+		}
+		return err
+	})
+	if err != nil {
+		return j, false, fmt.Errorf("queue job %s: %w", j.ID, err)
+	}
+	return j, existing, nil
+}
+
+// LeaseJob implements store.Store.
+func (s *Store) LeaseJob(ctx context.Context, deviceID string, l store.Lease) (*api.Job, error) {
+	var out *api.Job
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		j, err := scanJob(tx.QueryRowContext(ctx, s.q(`SELECT `+jobCols+` FROM jobs WHERE device_id = ? AND state IN ('queued', 'leased') AND available_at <= ? ORDER BY created_at, id LIMIT 1`+s.d.skipLocked), deviceID, nanos(l.Now)))
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		j.State, j.Attempt, j.LeaseID, j.LeaseUntil, j.UpdatedAt = api.JobLeased, j.Attempt+1, l.ID, l.Until.UTC(), l.Now.UTC()
+		_, err = tx.ExecContext(ctx, s.q(`UPDATE jobs SET state = ?, attempt = ?, lease_id = ?, lease_until = ?, available_at = ?, updated_at = ? WHERE id = ?`),
+			j.State, j.Attempt, j.LeaseID, nanos(j.LeaseUntil), nanos(retryAt(l, j.Attempt)), nanos(l.Now), j.ID)
+		if err == nil && l.Audit.Action != "" {
+			e := l.Audit
+			e.Object, e.Detail = "job:"+j.ID, fmt.Sprintf("attempt %d", j.Attempt)
+			err = s.audit(ctx, tx, e)
+		}
+		out = &j
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("lease a job of device %s: %w", deviceID, err)
+	}
+	return out, nil
+}
+
+// retryAt is when a job leased under l is offered again if the lease is
+// not extended.
+func retryAt(l store.Lease, attempt int) time.Time {
+	if l.Backoff == nil {
+		return l.Until
+	}
+	return l.Until.Add(l.Backoff(attempt))
+}
+
+// NextAvailable implements store.Store.
+func (s *Store) NextAvailable(ctx context.Context, deviceID string) (time.Time, error) {
+	var n sql.NullInt64
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT MIN(available_at) FROM jobs WHERE device_id = ? AND state IN ('queued', 'leased')`), deviceID).Scan(&n)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("next job of device %s: %w", deviceID, err)
+	}
+	if !n.Valid {
+		return time.Time{}, nil
+	}
+	return fromNanos(n.Int64), nil
+}
+
+// ExtendLeases implements store.Store.
+func (s *Store) ExtendLeases(ctx context.Context, deviceID string, leases []api.Lease, l store.Lease) ([]api.Lease, error) {
+	var out []api.Lease
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		out = out[:0]
+		for _, ls := range leases {
+			var attempt int
+			err := tx.QueryRowContext(ctx, s.q(`SELECT attempt FROM jobs WHERE id = ? AND device_id = ? AND state = 'leased' AND lease_id = ? AND lease_until > ?`),
+				ls.JobID, deviceID, ls.LeaseID, nanos(l.Now)).Scan(&attempt)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE jobs SET lease_until = ?, available_at = ? WHERE id = ?`), nanos(l.Until), nanos(retryAt(l, attempt)), ls.JobID); err != nil {
+				return err
+			}
+			out = append(out, ls)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("extend leases of device %s: %w", deviceID, err)
+	}
+	return out, nil
+}
+
+// Report implements store.Store.
+func (s *Store) Report(ctx context.Context, deviceID string, r api.Report, now time.Time, audit api.AuditEntry) (api.ReportAck, error) {
+	var ack api.ReportAck
+	record := func(tx *sql.Tx, result string) error {
+		if audit.Action == "" {
+			return nil
+		}
+		audit.Result = result
+		return s.audit(ctx, tx, audit)
+	}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		j, err := scanJob(tx.QueryRowContext(ctx, s.q(`SELECT `+jobCols+` FROM jobs WHERE id = ?`+s.d.forUpdate), r.JobID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("job %s: %w", r.JobID, store.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if j.DeviceID != deviceID {
+			return fmt.Errorf("job %s: %w", r.JobID, store.ErrForbidden)
+		}
+		ack.JobState = j.State
+		var old api.Report
+		err = tx.QueryRowContext(ctx, s.q(`SELECT action, kind, status FROM reports WHERE job_id = ? AND id = ?`), r.JobID, r.ID).Scan(&old.Action, &old.Kind, &old.Status)
+		if err == nil {
+			if old.Action != r.Action || old.Kind != r.Kind || old.Status != r.Status {
+				return fmt.Errorf("report %s: %w", r.ID, store.ErrConflict)
+			}
+			ack.Duplicate = true
+			return record(tx, "duplicate")
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if j.State != api.JobLeased || j.LeaseID != r.LeaseID || !now.Before(j.LeaseUntil) {
+			return fmt.Errorf("job %s: %w", r.JobID, store.ErrLeaseLost)
+		}
+		if r.Action >= len(j.Actions) {
+			return fmt.Errorf("job %s has no action %d: %w", r.JobID, r.Action, store.ErrConflict)
+		}
+		var results int
+		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM reports WHERE job_id = ? AND kind = 'result'`), r.JobID).Scan(&results); err != nil {
+			return err
+		}
+		if r.Kind == api.ReportResult {
+			var n int
+			if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM reports WHERE job_id = ? AND action = ? AND kind = 'result'`), r.JobID, r.Action).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return fmt.Errorf("job %s action %d has a result: %w", r.JobID, r.Action, store.ErrConflict)
+			}
+		}
+		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO reports (job_id, id, action, kind, done, total, status, output, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			r.JobID, r.ID, r.Action, r.Kind, r.Done, r.Total, r.Status, r.Output, nanos(now))
+		if err != nil {
+			return err
+		}
+		state := j.State
+		switch {
+		case r.Kind != api.ReportResult:
+		case r.Status == api.StatusFailed:
+			state = api.JobFailed
+		case results+1 == len(j.Actions):
+			state = api.JobSucceeded
+		}
+		ack.JobState = state
+		if state == j.State {
+			_, err = tx.ExecContext(ctx, s.q(`UPDATE jobs SET updated_at = ? WHERE id = ?`), nanos(now), r.JobID)
+		} else {
+			_, err = tx.ExecContext(ctx, s.q(`UPDATE jobs SET state = ?, lease_id = '', lease_until = 0, updated_at = ? WHERE id = ?`), state, nanos(now), r.JobID)
+		}
+		if err != nil {
+			return err
+		}
+		return record(tx, "ok")
+	})
+	if err != nil {
+		return ack, fmt.Errorf("report on job %s: %w", r.JobID, err)
+	}
+	return ack, nil
+}
+
+// Job implements store.Store.
+func (s *Store) Job(ctx context.Context, id string) (api.Job, error) {
+	j, err := scanJob(s.r.QueryRowContext(ctx, s.q(`SELECT `+jobCols+` FROM jobs WHERE id = ?`), id))
+	if err != nil {
+		return j, notFound(err, "job "+id)
+	}
+	jobs := []api.Job{j}
+	if err := s.addReports(ctx, jobs); err != nil {
+		return j, err
+	}
+	return jobs[0], nil
+}
+
+// Jobs implements store.Store.
+func (s *Store) Jobs(ctx context.Context, deviceID string) ([]api.Job, error) {
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT `+jobCols+` FROM jobs WHERE device_id = ? ORDER BY created_at DESC, id`), deviceID)
+	if err != nil {
+		return nil, fmt.Errorf("jobs of device %s: %w", deviceID, err)
+	}
+	var jobs []api.Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("jobs of device %s: %w", deviceID, err)
+		}
+		jobs = append(jobs, j)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("jobs of device %s: %w", deviceID, err)
+	}
+	return jobs, s.addReports(ctx, jobs)
+}
+
+// addReports fills in each job's reports, oldest first.
+func (s *Store) addReports(ctx context.Context, jobs []api.Job) error {
+	for i := range jobs {
+		rows, err := s.r.QueryContext(ctx, s.q(`SELECT id, action, kind, done, total, status, output, at FROM reports WHERE job_id = ? ORDER BY seq`), jobs[i].ID)
+		if err != nil {
+			return fmt.Errorf("reports of job %s: %w", jobs[i].ID, err)
+		}
+		for rows.Next() {
+			r := api.Report{JobID: jobs[i].ID}
+			var at int64
+			if err := rows.Scan(&r.ID, &r.Action, &r.Kind, &r.Done, &r.Total, &r.Status, &r.Output, &at); err != nil {
+				rows.Close()
+				return fmt.Errorf("reports of job %s: %w", jobs[i].ID, err)
+			}
+			r.At = fromNanos(at)
+			jobs[i].Reports = append(jobs[i].Reports, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("reports of job %s: %w", jobs[i].ID, err)
+		}
+	}
+	return nil
+}

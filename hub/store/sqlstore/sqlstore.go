@@ -1,0 +1,132 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+
+	"github.com/adshift/adshift/hub/store"
+)
+
+// dialect is what differs between databases.
+type dialect struct {
+	name     string
+	dollar   bool   // placeholders $1, $2 … instead of ?
+	serial   string // an auto-increment integer primary key
+	blob     string // a byte-string column type
+	maxConns int
+	// forUpdate and skipLocked lock the rows a transaction reads and
+	// will write (SQLite needs neither: it has one writer).
+	forUpdate, skipLocked string
+	// lockMigrations serialises migrations of several processes.
+	lockMigrations string
+	// notify, when set, tells other hub processes a job was queued for
+	// the device in the one argument.
+	notify string
+}
+
+var sqlite = dialect{name: "sqlite", serial: "INTEGER PRIMARY KEY AUTOINCREMENT", blob: "BLOB", maxConns: 1}
+
+// Store is a store.Store on a SQL database. It is safe for concurrent use.
+type Store struct {
+	db  *sql.DB // writes, and reads inside transactions
+	r   *sql.DB // reads outside transactions (SQLite: several readers beside the one writer)
+	d   dialect
+	dsn string // PostgreSQL: for the LISTEN connection
+}
+
+var _ store.Store = (*Store)(nil)
+
+// OpenSQLite opens (creating when missing) the SQLite database at path and
+// migrates it. Writes are durable once a call returns: the database is in
+// WAL mode, so a killed process loses no committed write.
+func OpenSQLite(ctx context.Context, path string) (*Store, error) {
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	s := &Store{db: db, r: db, d: sqlite}
+	// One writing connection: SQLite has one writer, and queueing writers
+	// in Go is cheaper than SQLITE_BUSY retries. Reads (WAL) go to a pool
+	// of their own, so that they neither wait for writes nor for each other.
+	db.SetMaxOpenConns(s.d.maxConns)
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if s.r, err = sql.Open("sqlite", dsn+"&_pragma=query_only(1)"); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	s.r.SetMaxOpenConns(4)
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	if s.r != s.db {
+		s.r.Close()
+	}
+	return s.db.Close()
+}
+
+// q rewrites ? placeholders for the dialect.
+func (s *Store) q(query string) string {
+	if !s.d.dollar {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// tx runs fn in a transaction, committing when it returns nil.
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// nanos and fromNanos store times as Unix nanoseconds; zero stays zero.
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// notFound maps sql.ErrNoRows to store.ErrNotFound with its object.
+func notFound(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
