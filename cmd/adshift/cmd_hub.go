@@ -38,7 +38,14 @@ const (
 	hubServerCAFile = "server-ca.pem"
 )
 
+// hubCommands are the hub subcommands, for "did you mean".
+var hubCommands = []string{"serve", "token create", "token list", "token revoke", "device list", "device show", "device revoke", "audit"}
+
 func runHub(m *meta, args []string) int {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		fmt.Fprintf(m.stdout, "%s\n\n%s.\n", hubUsage, synopses["hub"])
+		return exitOK
+	}
 	if len(args) == 0 {
 		fmt.Fprintln(m.stderr, hubUsage)
 		return exitError
@@ -57,7 +64,7 @@ func runHub(m *meta, args []string) int {
 	case "token create", "token list", "token revoke", "device list", "device show", "device revoke", "audit":
 		return runHubAdmin(m, sub, rest)
 	}
-	fmt.Fprintf(m.stderr, "Error: unknown hub command %q\n\n%s\n", sub, hubUsage)
+	fmt.Fprintf(m.stderr, "Error: unknown hub command %q%s\n\n%s\n", sub, didYouMean(sub, hubCommands), hubUsage)
 	return exitError
 }
 
