@@ -2,7 +2,6 @@ package planner
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -25,16 +24,11 @@ const (
 // plan could match none of them back by that rule.
 func (pl *planning) checkMatchValues() {
 	byKind := map[string][]*item{}
-	var keys []string
 	for _, it := range pl.items {
 		k := it.wf.Name + "\x00" + it.ki.word
-		if byKind[k] == nil {
-			keys = append(keys, k)
-		}
 		byKind[k] = append(byKind[k], it)
 	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range config.SortedNames(byKind) {
 		items := byKind[k]
 		w, ki := items[0].wf, items[0].ki
 		for _, r := range w.Match[ki.word] {

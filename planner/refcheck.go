@@ -169,12 +169,7 @@ func (pl *planning) checkSourceLoss() {
 			c.missing++
 		}
 	}
-	names := make([]string, 0, len(counts))
-	for n := range counts {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range config.SortedNames(counts) {
 		c, w := counts[name], pl.cfg.Workflows[name]
 		if c.missing == 0 {
 			continue

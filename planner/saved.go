@@ -131,7 +131,7 @@ func checkProviderVersions(p *plans.Plan, cs conns) error {
 		return nil
 	}
 	var moved []string
-	for _, name := range sortedConnNames(cs) {
+	for _, name := range config.SortedNames(cs) {
 		c := cs[name]
 		typ := c.env.Provider
 		if was, ok := p.Providers[typ]; ok && c.schema != nil && was != c.schema.Version {
@@ -153,15 +153,6 @@ func providerVersions(cs conns) map[string]string {
 		}
 	}
 	return out
-}
-
-func sortedConnNames(cs conns) []string {
-	names := make([]string, 0, len(cs))
-	for n := range cs {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }
 
 // StaleDiag is the diagnostic for a refused saved plan.

@@ -204,7 +204,7 @@ var stateSubcommands = map[string]string{
 func stateUsage(w io.Writer) {
 	fmt.Fprintf(w, "Usage: adshift state list [ADDRESS-PREFIX...]\n       adshift state show ADDRESS\n\n%s.\n\n", synopses["state"])
 	fmt.Fprintf(w, "Subcommands:\n")
-	for _, sub := range sortedKeys(stateSubcommands) {
+	for _, sub := range config.SortedNames(stateSubcommands) {
 		fmt.Fprintf(w, "  %-6s  %s\n", sub, synopses["state "+sub])
 	}
 }
@@ -221,7 +221,7 @@ func runState(m *meta, args []string) int {
 	sub := args[0]
 	help, ok := stateSubcommands[sub]
 	if !ok {
-		fmt.Fprintf(m.stderr, "Error: unknown state subcommand %q%s\n\n", sub, didYouMean(sub, sortedKeys(stateSubcommands)))
+		fmt.Fprintf(m.stderr, "Error: unknown state subcommand %q%s\n\n", sub, didYouMean(sub, config.SortedNames(stateSubcommands)))
 		stateUsage(m.stderr)
 		return exitError
 	}
@@ -247,15 +247,6 @@ func runState(m *meta, args []string) int {
 		return exitError
 	}
 	return exitOK
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func runForceUnlock(m *meta, args []string) int {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/adshift/adshift/config"
 	"github.com/adshift/adshift/odj"
 	"github.com/adshift/adshift/planner"
 	"github.com/adshift/adshift/providers"
@@ -23,7 +24,7 @@ var odjSubcommands = map[string]string{
 func odjUsage(w io.Writer) {
 	fmt.Fprintf(w, "Usage: adshift odj provision [options] COMPUTER\n       adshift odj inspect [-json] FILE\n\n%s.\n\n", synopses["odj"])
 	fmt.Fprintf(w, "Subcommands:\n")
-	for _, sub := range sortedKeys(odjSubcommands) {
+	for _, sub := range config.SortedNames(odjSubcommands) {
 		fmt.Fprintf(w, "  %-9s  %s\n", sub, synopses["odj "+sub])
 	}
 }
@@ -43,7 +44,7 @@ func runODJ(m *meta, args []string) int {
 	case "inspect":
 		return runODJInspect(m, args[1:])
 	}
-	fmt.Fprintf(m.stderr, "Error: unknown odj subcommand %q%s\n\n", args[0], didYouMean(args[0], sortedKeys(odjSubcommands)))
+	fmt.Fprintf(m.stderr, "Error: unknown odj subcommand %q%s\n\n", args[0], didYouMean(args[0], config.SortedNames(odjSubcommands)))
 	odjUsage(m.stderr)
 	return exitError
 }
