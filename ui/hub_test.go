@@ -12,7 +12,7 @@ func TestHubViews(t *testing.T) {
 	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	dev := api.Device{ID: "d-1", Hostname: "WS001", Scope: "wave1", State: api.DeviceActive, CertSerial: "ab12", CertExpires: t0.AddDate(1, 0, 0), EnrolledAt: t0, LastSeen: t0.Add(time.Minute),
 		Inventory: &api.Inventory{OS: "Windows 10 Pro", OSBuild: "19045", PowerShell: "5.1", DotNetRelease: 528040, Domain: "source.test", FreeDiskBytes: 12 << 30,
-			Principals: []string{"S-1-5-21-1-2-3-1001"}, Reachable: []api.Probe{{Target: "dc1.target.test:389", OK: true}}}}
+			Principals: []api.Principal{{SID: "S-1-5-21-1-2-3-1001"}}, Reachable: []api.Probe{{Target: "dc1.target.test:389", OK: true}}}}
 	job := api.Job{ID: "j-1", DeviceID: "d-1", State: api.JobLeased, Attempt: 1, CreatedAt: t0,
 		Actions: []api.Action{{Name: "echo"}, {Name: "noop"}, {Name: "noop"}},
 		Reports: []api.Report{

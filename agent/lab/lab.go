@@ -2,8 +2,28 @@
 // directory standing for a computer. Its inventory comes from
 // inventory.json in the directory (free disk space measured on it); each
 // action it runs is appended to actions.log there, so tests and demos can
-// see exactly what ran on the device. This issue's actions are noop and
-// echo; the device actions come with the next issue.
+// see exactly what ran on the device.
+//
+// A lab device directory holds:
+//
+//	inventory.json   the platform facts a Windows registry would report
+//	disk/            the device's files and folders; each carries its
+//	                 Windows security descriptor in the security.NTACL
+//	                 xattr, as Samba's file server keeps it
+//	profiles.json    user profiles: [{"sid", "name", "path"}]
+//	groups.json      local groups: [{"name", "sid", "members": [sid…]}]
+//	samba/           the device's own Samba client configuration
+//	                 (smb.conf) and private, state, cache, lock and pid
+//	                 directories: its real domain membership
+//	secrets.json     lab only: the passwords the device's platform would
+//	                 hold (domain join and leave, its users' logons); never
+//	                 sent to the hub
+//	journal/         the ReACL rollback journal and the action journal
+//	repository/…     not here: the repository is a directory elsewhere
+//	actions.log      one line per action run
+//
+// Actions are registered by name in actions (see the files beside this
+// one); each is idempotent and resumable.
 package lab
 
 import (
@@ -25,7 +45,20 @@ import (
 const (
 	InventoryFile = "inventory.json"
 	ActionsLog    = "actions.log"
+	DiskDir       = "disk"
+	ProfilesFile  = "profiles.json"
+	GroupsFile    = "groups.json"
+	SambaDir      = "samba"
+	SecretsFile   = "secrets.json"
+	JournalDir    = "journal"
 )
+
+// actionFunc runs one device action on the lab device b.
+type actionFunc func(ctx context.Context, b *Backend, a api.Action, progress func(done, total int64)) (string, error)
+
+// actions are the device actions by name; each file of the package adds
+// its own in an init function.
+var actions = map[string]actionFunc{}
 
 // Backend is a lab device. It is safe for concurrent use.
 type Backend struct {
@@ -57,7 +90,10 @@ func (b *Backend) Inventory(ctx context.Context) (api.Inventory, error) {
 	return inv, nil
 }
 
-// Run runs noop or echo. echo outputs params["message"], reporting
+// Dir is the device directory.
+func (b *Backend) Dir() string { return b.dir }
+
+// Run runs noop, echo or a registered device action. echo outputs params["message"], reporting
 // params["steps"] steps of progress, and when params["wait_for"] names a
 // file waits for it to exist first (so a test can stop an agent mid-job).
 func (b *Backend) Run(ctx context.Context, a api.Action, progress func(done, total int64)) (string, error) {
@@ -78,6 +114,16 @@ func (b *Backend) Run(ctx context.Context, a api.Action, progress func(done, tot
 		}
 		msg := a.Params["message"]
 		return msg, b.log(a, msg)
+	}
+	if f := actions[a.Name]; f != nil {
+		if progress == nil {
+			progress = func(int64, int64) {}
+		}
+		out, err := f(ctx, b, a, progress)
+		if err != nil {
+			return out, err
+		}
+		return out, b.log(a, out)
 	}
 	return "", fmt.Errorf("action %q is not implemented by the lab backend", a.Name)
 }

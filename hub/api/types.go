@@ -48,16 +48,16 @@ type EnrollResponse struct {
 // Inventory is what a device reports about itself on each heartbeat. Zero
 // values mean "not known", never "none".
 type Inventory struct {
-	OS            string   `json:"os,omitempty"`
-	OSVersion     string   `json:"os_version,omitempty"`
-	OSBuild       string   `json:"os_build,omitempty"`
-	ServicePack   string   `json:"service_pack,omitempty"`
-	PowerShell    string   `json:"powershell,omitempty"`
-	DotNetRelease int      `json:"dotnet_release,omitempty"`
-	Domain        string   `json:"domain,omitempty"`
-	Principals    []string `json:"principals,omitempty"`
-	FreeDiskBytes uint64   `json:"free_disk_bytes,omitempty"`
-	Reachable     []Probe  `json:"reachable,omitempty"`
+	OS            string      `json:"os,omitempty"`
+	OSVersion     string      `json:"os_version,omitempty"`
+	OSBuild       string      `json:"os_build,omitempty"`
+	ServicePack   string      `json:"service_pack,omitempty"`
+	PowerShell    string      `json:"powershell,omitempty"`
+	DotNetRelease int         `json:"dotnet_release,omitempty"`
+	Domain        string      `json:"domain,omitempty"`
+	Principals    []Principal `json:"principals,omitempty"`
+	FreeDiskBytes uint64      `json:"free_disk_bytes,omitempty"`
+	Reachable     []Probe     `json:"reachable,omitempty"`
 }
 
 // Probe is one reachability check a device made (a DC or hub port).

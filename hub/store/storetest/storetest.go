@@ -119,7 +119,7 @@ func testEnroll(t *testing.T, s store.Store) {
 	_, err = s.Device(ctx, "nope")
 	wantErr(t, err, store.ErrNotFound)
 
-	inv := &api.Inventory{OS: "Windows 10", DotNetRelease: 528040, Principals: []string{"S-1-5-21-1-2-3-1001"}}
+	inv := &api.Inventory{OS: "Windows 10", DotNetRelease: 528040, Principals: []api.Principal{{SID: "S-1-5-21-1-2-3-1001", Name: "SOURCE\\jdoe", Where: "profile"}}}
 	if err := s.Seen(ctx, "d2", t0.Add(time.Minute), inv); err != nil {
 		t.Fatal(err)
 	}
