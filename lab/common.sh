@@ -13,15 +13,12 @@ dc_domain() { case "$1" in source) echo SOURCE ;; target) echo TARGET ;; esac; }
 dc_ip()     { case "$1" in source) echo 127.0.0.2 ;; target) echo 127.0.0.3 ;; esac; }
 dc_base()   { case "$1" in source) echo DC=source,DC=test ;; target) echo DC=target,DC=test ;; esac; }
 dc_host()   { echo "dc1.${1}.test"; }
-# dc_services NAME: the smb.conf "server services" of a DC. The target runs
-# Samba's full default set: offline domain join (net offlinejoin provision,
-# a device's net ads testjoin) needs its RPC and SMB services. The source
-# keeps the small set; it serves LDAP only.
+# dc_services NAME: the smb.conf "server services" of a DC. Both run
+# Samba's full default set: lab devices join the source (net ads join) and
+# the target (offline domain join, net offlinejoin provision), and prove it
+# with net ads testjoin; all of that needs the RPC and SMB services.
 dc_services() {
-	case "$1" in
-	target) echo "s3fs, rpc, nbt, wrepl, ldap, cldap, kdc, drepl, winbindd, ntp_signd, kcc, dnsupdate, dns" ;;
-	*) echo "ldap, cldap, kdc, dns" ;;
-	esac
+	echo "s3fs, rpc, nbt, wrepl, ldap, cldap, kdc, drepl, winbindd, ntp_signd, kcc, dnsupdate, dns"
 }
 # The /etc/hosts lines that resolve each DC's host name (SMB/RPC clients such
 # as net offlinejoin need it; the DCs' own DNS is not the machine's resolver).
