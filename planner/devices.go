@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 
@@ -105,6 +106,7 @@ func (pl *planning) planDevices() {
 		}
 		pl.plan.Cutovers = append(pl.plan.Cutovers, sum)
 	}
+	pl.checkRollbackAddrs()
 	pl.diags = append(pl.diags, pl.errs.diags()...)
 	pl.errs = evalErrors{}
 }
@@ -349,4 +351,26 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// checkRollbackAddrs reports every -rollback address that names no device
+// of the plan.
+func (pl *planning) checkRollbackAddrs() {
+	if len(pl.opts.Rollback) == 0 {
+		return
+	}
+	known := make([]string, 0, len(pl.plan.Devices))
+	for _, d := range pl.plan.Devices {
+		known = append(known, d.Address)
+	}
+	for _, a := range pl.opts.Rollback {
+		if slices.Contains(known, a) {
+			continue
+		}
+		detail := fmt.Sprintf("-rollback names %s, which is no device of any device_cutover.", a)
+		if s := config.Suggest(a, known); s != "" {
+			detail += " Did you mean " + s + "?"
+		}
+		pl.diags = append(pl.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown device", Detail: detail + ` Addresses look like device_cutover.wave1["WS001"]; adshift show lists them.`})
+	}
 }

@@ -278,5 +278,17 @@ func (p *Plan) Summary() Summary {
 // state (device actions are not counted until adshift can run them).
 func (p *Plan) HasChanges() bool {
 	s := p.Summary()
-	return s.Add+s.Change+s.Move+s.Destroy+s.Record > 0
+	return s.Add+s.Change+s.Move+s.Destroy+s.Record > 0 || p.DeviceWork() > 0
+}
+
+// DeviceWork counts the devices apply will run actions on: ready or
+// scheduled, with a job (their wave names a hub).
+func (p *Plan) DeviceWork() int {
+	n := 0
+	for _, d := range p.Devices {
+		if (d.Status == DeviceReady || d.Status == DeviceScheduled) && len(d.Job) > 0 {
+			n++
+		}
+	}
+	return n
 }
