@@ -39,7 +39,7 @@ func hubsInUse(cfg *config.Config) []string {
 // deviceRunner launches and configures a hub's device provider. The
 // caller closes the returned conns (also on error).
 func deviceRunner(ctx context.Context, h *config.Hub, scope *config.Scope, l Launcher) (providers.DeviceRunner, conns, hcl.Diagnostics) {
-	c, diags := openHub(ctx, h, scope, l)
+	c, diags := openHub(ctx, h, scope, l, true)
 	cs := conns{}
 	if c != nil {
 		cs["hub."+h.Name] = c

@@ -212,11 +212,20 @@ func Validate(ctx context.Context, cfg *config.Config, scope *config.Scope, l La
 	if cs != nil {
 		cs.close(ctx)
 	}
+	for _, name := range config.SortedNames(cfg.Hubs) {
+		h := cfg.Hubs[name]
+		c, d := openHub(ctx, h, scope, l, false)
+		if c != nil {
+			conns{"hub." + name: c}.close(ctx)
+		}
+		diags = append(diags, d...)
+	}
 	return diags
 }
 
-// openHub launches and configures the device provider of a hub block.
-func openHub(ctx context.Context, h *config.Hub, scope *config.Scope, l Launcher) (*conn, hcl.Diagnostics) {
+// openHub launches and (when configure is set) configures the device
+// provider of a hub block.
+func openHub(ctx context.Context, h *config.Hub, scope *config.Scope, l Launcher, configure bool) (*conn, hcl.Diagnostics) {
 	env := &config.Environment{Name: h.Name, Provider: config.HubProvider, ProviderRange: h.DeclRange, Config: h.Config, DeclRange: h.DeclRange}
-	return openEnv(ctx, env, "hub."+h.Name, scope, l, true)
+	return openEnv(ctx, env, "hub."+h.Name, scope, l, configure)
 }
