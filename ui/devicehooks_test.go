@@ -2,12 +2,10 @@ package ui
 
 import (
 	"bytes"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/vbauerster/mpb/v8"
 
 	"github.com/adshift/adshift/planner"
@@ -88,23 +86,10 @@ func TestJSONHooks_devices(t *testing.T) {
 	j.now = func() time.Time { return time.Date(2026, 12, 7, 2, 0, 0, 0, time.UTC) }
 	w := sampleWave()
 	w.play(JSONHooks{J: j})
-	s := compileSchema(t, "json-lines.schema.json")
+	lines := validateLines(t, out.Bytes())
 	types := map[string]int{}
-	var lines []map[string]any
-	for i, line := range bytes.Split(bytes.TrimSpace(out.Bytes()), []byte("\n")) {
-		v, err := jsonschema.UnmarshalJSON(bytes.NewReader(line))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Validate(v); err != nil {
-			t.Errorf("line %d: %v\n%s", i+1, err, line)
-		}
-		var m map[string]any
-		if err := json.Unmarshal(line, &m); err != nil {
-			t.Fatal(err)
-		}
+	for _, m := range lines {
 		types[m["type"].(string)]++
-		lines = append(lines, m)
 	}
 	// A hundred progress events make one line per tenth: 0, 1, …, 10.
 	want := map[string]int{"wave_start": 1, "device_queued": 3, "device_progress": 11, "device_action": 3, "device_done": 4, "wave_done": 1}

@@ -150,13 +150,23 @@ func runShow(m *meta, args []string) int {
 			m.view.Diagnostics(hcl.Diagnostics{planner.StaleDiag(err)})
 			return exitError
 		}
+		// The reviews show, per device, the results apply recorded since:
+		// they are in the current state, as the plan file never changes.
+		var st *state.State
+		if (markdown || htmlMode) && len(p.Devices) > 0 {
+			if st, err = m.backend(cfg).Load(m.ctx); err != nil {
+				st = nil
+				m.view.Diagnostics(hcl.Diagnostics{{Severity: hcl.DiagWarning, Summary: "Device results not shown",
+					Detail: fmt.Sprintf("The review cannot read the current state (%v), so it shows no device results. Run show from the configuration directory, with the state reachable, to include them.", err)}})
+			}
+		}
 		switch {
 		case jsonMode:
 			if err := ui.PlanDocument(m.stdout, p); err != nil {
 				return exitError
 			}
 		case markdown:
-			parts := ui.MarkdownParts(p, ui.MarkdownLimit)
+			parts := ui.MarkdownReview(p, st, ui.MarkdownLimit)
 			if *part < 1 || *part > len(parts) {
 				m.view.Diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "No such part",
 					Detail: fmt.Sprintf("The review of this plan has %d part(s); -part takes 1 to %d.", len(parts), len(parts))}})
@@ -166,7 +176,7 @@ func runShow(m *meta, args []string) int {
 				return exitError
 			}
 		case htmlMode:
-			if err := ui.HTML(m.stdout, p); err != nil {
+			if err := ui.HTMLReview(m.stdout, p, st); err != nil {
 				m.view.Diagnostics(errDiag("Cannot write the review", err, ""))
 				return exitError
 			}
