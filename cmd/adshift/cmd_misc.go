@@ -122,9 +122,9 @@ func runShow(m *meta, args []string) int {
 	var jsonMode, noColor, markdown, htmlMode bool
 	fs := newFlags(m, "show", "show [options] [PLANFILE]")
 	fs.BoolVar(&jsonMode, "json", false, "Write one JSON document (docs/json-format.md): the saved plan, or the state")
-	fs.BoolVar(&markdown, "markdown", false, "Write a saved plan as a Markdown review for a merge request comment (at most 65,535 characters)")
+	fs.BoolVar(&markdown, "markdown", false, "Write a saved plan as a Markdown review for a merge request comment (at most 65,535 characters), with the device results recorded in the current state")
 	part := fs.Int("part", 1, "With -markdown: write part `N` of a review split to fit a comment (part 1 says how many there are)")
-	fs.BoolVar(&htmlMode, "html", false, "Write a saved plan as one self-contained HTML review page: show -html PLANFILE > review.html")
+	fs.BoolVar(&htmlMode, "html", false, "Write a saved plan as one self-contained HTML review page, with the device results recorded in the current state: show -html PLANFILE > review.html")
 	fs.BoolVar(&noColor, "no-color", false, "Do not colour the output (NO_COLOR is honoured too)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
