@@ -124,13 +124,18 @@ func (b *Bars) Close() {
 			eb.bar.Abort(false)
 		}
 	}
+	// The decorators take b.mu while a bar draws: abort without holding it.
 	b.mu.Lock()
+	waves := make([]*waveBar, 0, len(b.waves))
 	for _, wb := range b.waves {
+		waves = append(waves, wb)
+	}
+	b.mu.Unlock()
+	for _, wb := range waves {
 		if !wb.bar.Completed() {
 			wb.bar.Abort(false)
 		}
 	}
-	b.mu.Unlock()
 	b.p.Wait()
 }
 

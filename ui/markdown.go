@@ -121,7 +121,7 @@ func MarkdownReview(p *plans.Plan, st *state.State, limit int) []string {
 		for i, d := range devs {
 			agent := ""
 			if d.Agent != nil {
-				agent = agentFacts(d.Agent)
+				agent = htmlText(agentFacts(d.Agent))
 			}
 			row := fmt.Sprintf("| %s | %s | %s | %s | %s | %s |", mdCell(d.Name), mdCell(d.OS), d.Status, mdCell(agent), mdCell(htmlText(jobText(d))), mdCell(blockerText(d)))
 			if res.devices != nil {
