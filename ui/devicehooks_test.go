@@ -3,7 +3,6 @@ package ui
 import (
 	"bytes"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -194,7 +193,8 @@ func TestOutputLine(t *testing.T) {
 // TestBars_drawing: the bars drawing on their own while events arrive
 // (run with -race) end as the events say.
 func TestBars_drawing(t *testing.T) {
-	var out syncBuffer
+	// Only the bars' goroutine writes to out, and Close waits for it.
+	var out bytes.Buffer
 	b := NewBars(&View{Out: &out, Err: &out}, &out, &plans.Plan{}, mpb.WithAutoRefresh(), mpb.WithRefreshRate(time.Millisecond))
 	for range 20 {
 		sampleWave().play(b)
@@ -203,23 +203,4 @@ func TestBars_drawing(t *testing.T) {
 	if s := out.String(); !strings.Contains(s, "3/4") || !strings.Contains(s, "· 2 failed · 1 pending · ended") {
 		t.Errorf("the bars end as:\n%s", s)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the bars' drawing goroutine and
-// the test's lines at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
