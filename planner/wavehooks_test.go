@@ -2,7 +2,6 @@ package planner
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -54,11 +53,7 @@ func (l *waveLog) WaveDone(c *plans.Cutover, r WaveResult) {
 // pending or error), and WaveDone's counts agree with those final events.
 func TestApply_deviceHooks(t *testing.T) {
 	src, tgt := hubLab(5)
-	var devs []providers.DeviceInfo
-	for i := 1; i <= 5; i++ {
-		devs = append(devs, agentDev(fmt.Sprintf("ws%02d", i), goodInventory, planNow.Add(-time.Minute)))
-	}
-	hub := newFakeHub(devs...)
+	hub := newFakeHub(goodAgents(5)...)
 	hub.fail["WS03"] = "reacl"
 	hub.offline["WS04"] = true
 	b, st := localState(t)
