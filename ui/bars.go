@@ -11,6 +11,7 @@ import (
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 
+	"github.com/adshift/adshift/hub/api"
 	"github.com/adshift/adshift/planner"
 	"github.com/adshift/adshift/planner/plans"
 	"github.com/adshift/adshift/providers"
@@ -205,25 +206,23 @@ func (wb *waveBar) decoration(s decor.Statistics) string {
 // DeviceEvent counts a device into its wave's bar once it is final, and
 // prints a line for each failure.
 func (b *Bars) DeviceEvent(d *plans.Device, ev providers.DeviceEvent) {
+	line, finish := "", false
 	b.mu.Lock()
 	wb := b.waves[d.Cutover]
-	b.mu.Unlock()
 	if wb == nil {
+		b.mu.Unlock()
 		return
 	}
-	line := ""
-	finish := false
-	b.mu.Lock()
 	switch ev.Kind {
 	case providers.DeviceEventResult:
-		if ev.Status != "ok" {
+		if ev.Status != string(api.StatusOK) {
 			wb.failedLine[d.Address] = true
 			line = deviceLine(d, ev)
 		}
 	case providers.DeviceEventDone:
 		if !wb.finished[d.Address] {
 			wb.finished[d.Address], finish = true, true
-			if ev.JobState != "succeeded" {
+			if ev.JobState != string(api.JobSucceeded) {
 				wb.failed++
 				if !wb.failedLine[d.Address] {
 					line = deviceLine(d, ev)

@@ -6,6 +6,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/adshift/adshift/hub/api"
 	"github.com/adshift/adshift/planner"
 	"github.com/adshift/adshift/planner/plans"
 	"github.com/adshift/adshift/providers"
@@ -79,7 +80,7 @@ func deviceLine(d *plans.Device, ev providers.DeviceEvent) string {
 		}
 		return fmt.Sprintf("%s: Queued job %s", d.Address, ev.JobID)
 	case providers.DeviceEventResult:
-		if ev.Status == "ok" {
+		if ev.Status == string(api.StatusOK) {
 			return fmt.Sprintf("%s: %s done%s", d.Address, ev.ActionName, actionOrdinal(d, ev))
 		}
 		line := fmt.Sprintf("%s: %s failed%s", d.Address, ev.ActionName, actionOrdinal(d, ev))
@@ -88,7 +89,7 @@ func deviceLine(d *plans.Device, ev providers.DeviceEvent) string {
 		}
 		return line
 	case providers.DeviceEventDone:
-		if ev.JobState == "succeeded" {
+		if ev.JobState == string(api.JobSucceeded) {
 			return fmt.Sprintf("%s: Job %s succeeded", d.Address, ev.JobID)
 		}
 		return fmt.Sprintf("%s: Job %s %s", d.Address, ev.JobID, orWord(ev.JobState, "failed"))
@@ -182,13 +183,13 @@ func (h JSONHooks) DeviceEvent(d *plans.Device, ev providers.DeviceEvent) {
 			f["at"] = ev.At.UTC().Format(time.RFC3339Nano)
 		}
 		level := "info"
-		if ev.Status != "ok" {
+		if ev.Status != string(api.StatusOK) {
 			f["status"], level = "failed", "error"
 		}
 		h.J.emit(level, "device_action", msg, f)
 	case providers.DeviceEventDone:
 		h.J.forgetSteps(ev.Key)
-		if ev.JobState == "succeeded" {
+		if ev.JobState == string(api.JobSucceeded) {
 			f["status"] = "succeeded"
 			h.J.emit("info", "device_done", msg, f)
 			return

@@ -272,7 +272,7 @@ func reviewResults(p *plans.Plan, st *state.State) results {
 	return r
 }
 
-// waveResults counts a wave's devices with results, and those whose last
+// wave counts a wave's devices with results, and those whose last
 // recorded action failed.
 func (r results) wave(devs []*plans.Device) (with, failed int) {
 	for _, d := range devs {
