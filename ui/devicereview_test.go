@@ -239,10 +239,15 @@ func TestMarkdownReview_bigWave(t *testing.T) {
 			t.Errorf("part %d has %d bytes", i+1, len(part))
 		}
 	}
-	for _, want := range []string{"more devices, 0 of them blocked (the comment limit)", "Results recorded in state: 5002 of 5003 devices, 5001 of them with a failed action last"} {
+	for _, want := range []string{"more devices, 0 of them blocked, ", " with a failed action last (the comment limit)", "Results recorded in state: 5002 of 5003 devices, 5001 of them with a failed action last"} {
 		if !strings.Contains(parts[0], want) {
 			t.Errorf("part 1 lacks %q", want)
 		}
+	}
+	// Blocked devices first, then failed ones: WS-11, whose last result
+	// is not a failure, is left out before any failed device.
+	if !strings.Contains(parts[0], "| WS-12 |") || !strings.Contains(parts[0], "| PC-00000 |") || strings.Contains(parts[0], "| WS-11 |") {
+		t.Errorf("part 1 does not list blocked, then failed devices first")
 	}
 }
 

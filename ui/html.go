@@ -247,7 +247,7 @@ func (h *htmlWriter) waves(p *plans.Plan) {
 	}
 	h.raw("<section id=\"waves\">\n<h2>Device cutovers</h2>\n")
 	for _, co := range p.Cutovers {
-		devs := waveDevices(p, co.Name)
+		devs := waveDevices(p, co.Name, h.res)
 		h.raw("<section class=\"wave\" id=\"wave-" + html.EscapeString(co.Name) + "\">\n")
 		h.tag("h3", "", "Wave "+co.Name)
 		h.raw("<ul class=\"wave-facts\">")
@@ -271,7 +271,7 @@ func (h *htmlWriter) waves(p *plans.Plan) {
 		}
 		h.raw("</tbody></table>\n")
 		if len(devs) > htmlStaticDevices {
-			h.tag("p", "class=\"note\"", fmt.Sprintf("Without scripts this page lists the first %d of %d devices (blocked first); with scripts it lists, searches and filters all of them. adshift show -json PLANFILE has every device.", htmlStaticDevices, len(devs)))
+			h.tag("p", "class=\"note\"", fmt.Sprintf("Without scripts this page lists the first %d of %d devices (blocked first, then failed ones); with scripts it lists, searches and filters all of them. adshift show -json PLANFILE has every device.", htmlStaticDevices, len(devs)))
 		}
 		h.raw("</div>\n")
 		// With scripts, this wave's devices are rendered here, a page at
@@ -462,7 +462,7 @@ func reviewData(p *plans.Plan, res results) reviewPayload {
 		out.C = append(out.C, []any{c.ID, in.id(c.Address), in.id(c.Kind), changeClass(c), in.id(c.DN), in.id(c.NewDN), in.id(c.Reason), attrs})
 	}
 	for _, co := range p.Cutovers {
-		for _, d := range waveDevices(p, co.Name) {
+		for _, d := range waveDevices(p, co.Name, res) {
 			bl := make([]string, 0, len(d.Blockers))
 			for _, b := range d.Blockers {
 				bl = append(bl, b.Message)

@@ -32,9 +32,9 @@ func Markdown(w io.Writer, p *plans.Plan) error {
 // MarkdownParts renders a plan as a change-board review for a merge request
 // comment, in parts of at most limit bytes each. The first part has the
 // summary, the counts, every wave's devices with their status and blockers
-// (blocked first; cut short with a count when they do not fit), warnings,
-// and then the attribute-level changes in collapsible <details> sections
-// until the part is full. Further parts carry the remaining changes. Each
+// (blocked first, then those whose last result failed; cut short with a
+// count when they do not fit), warnings, and then the attribute-level
+// changes in collapsible <details> sections until the part is full. Further parts carry the remaining changes. Each
 // part says which it is and what it leaves out; at most MarkdownMaxParts
 // parts are made, and changes beyond them are counted, not listed.
 func MarkdownParts(p *plans.Plan, limit int) []string {
@@ -99,7 +99,7 @@ func MarkdownReview(p *plans.Plan, st *state.State, limit int) []string {
 		b.WriteString("\n")
 	}
 	for _, co := range p.Cutovers {
-		devs := waveDevices(p, co.Name)
+		devs := waveDevices(p, co.Name, res)
 		fmt.Fprintf(&b, "## Device cutover `%s`\n\n", co.Name)
 		fmt.Fprintf(&b, "- Schedule: %s, %d devices at a time\n- Actions, in order: %s\n- Hub: %s\n- Devices: %d — %d ready, %d scheduled, %d blocked, %d done\n",
 			schedule(co), co.BatchSize, strings.Join(co.Actions, " → "), waveHub(co), co.Devices, co.Ready, co.Scheduled, co.Blocked, co.Done)
@@ -135,7 +135,12 @@ func MarkdownReview(p *plans.Plan, st *state.State, limit int) []string {
 						blocked++
 					}
 				}
-				fmt.Fprintf(&b, "\n_… and %d more devices, %d of them blocked (the comment limit): the HTML review (`adshift show -html PLANFILE`) lists them all._\n", len(devs)-i, blocked)
+				failed := ""
+				if res.devices != nil {
+					_, n := res.wave(devs[i:])
+					failed = fmt.Sprintf(", %d with a failed action last", n)
+				}
+				fmt.Fprintf(&b, "\n_… and %d more devices, %d of them blocked%s (the comment limit): the HTML review (`adshift show -html PLANFILE`) lists them all._\n", len(devs)-i, blocked, failed)
 				break
 			}
 			b.WriteString(row)

@@ -38,17 +38,28 @@ func changeCounts(p *plans.Plan) (kinds []string, counts map[[2]string]int) {
 	return sortedSet(seen), counts
 }
 
-// waveDevices returns one cutover's devices, blocked first, then by name.
-func waveDevices(p *plans.Plan, cutover string) []*plans.Device {
+// waveDevices returns one cutover's devices in the order a review lists
+// them: blocked first, then those whose last recorded result failed,
+// then by name.
+func waveDevices(p *plans.Plan, cutover string, res results) []*plans.Device {
 	var devs []*plans.Device
 	for _, d := range p.Devices {
 		if d.Cutover == cutover {
 			devs = append(devs, d)
 		}
 	}
+	rank := func(d *plans.Device) int {
+		switch {
+		case d.Status == plans.DeviceBlocked:
+			return 0
+		case res.failed(d):
+			return 1
+		}
+		return 2
+	}
 	sort.SliceStable(devs, func(i, j int) bool {
-		if (devs[i].Status == plans.DeviceBlocked) != (devs[j].Status == plans.DeviceBlocked) {
-			return devs[i].Status == plans.DeviceBlocked
+		if ri, rj := rank(devs[i]), rank(devs[j]); ri != rj {
+			return ri < rj
 		}
 		return devs[i].Name < devs[j].Name
 	})
@@ -272,16 +283,20 @@ func reviewResults(p *plans.Plan, st *state.State) results {
 	return r
 }
 
-// wave counts a wave's devices with results, and those whose last
-// recorded action failed.
+// failed reports whether the last result recorded for d failed.
+func (r results) failed(d *plans.Device) bool {
+	sd := r.devices[d.Address]
+	return sd != nil && sd.Actions[len(sd.Actions)-1].Status == state.ActionFailed
+}
+
+// wave counts devices with results, and those whose last recorded action
+// failed.
 func (r results) wave(devs []*plans.Device) (with, failed int) {
 	for _, d := range devs {
-		sd := r.devices[d.Address]
-		if sd == nil {
-			continue
+		if r.devices[d.Address] != nil {
+			with++
 		}
-		with++
-		if sd.Actions[len(sd.Actions)-1].Status == state.ActionFailed {
+		if r.failed(d) {
 			failed++
 		}
 	}
