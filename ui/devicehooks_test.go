@@ -5,12 +5,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vbauerster/mpb/v8"
 
 	"github.com/adshift/adshift/planner"
 	"github.com/adshift/adshift/planner/plans"
 	"github.com/adshift/adshift/providers"
+	"github.com/adshift/adshift/state"
 )
 
 // waveRun is a wave of four devices as apply reports it: WS-1 succeeds
@@ -203,4 +205,28 @@ func TestBars_drawing(t *testing.T) {
 	if s := out.String(); !strings.Contains(s, "3/4") || !strings.Contains(s, "· 2 failed · 1 pending · ended") {
 		t.Errorf("the bars end as:\n%s", s)
 	}
+}
+
+// FuzzDeviceOutput: whatever an agent reports, a log line and a review
+// line stay one line, within bounds, valid UTF-8 when the output was,
+// and nothing panics.
+func FuzzDeviceOutput(f *testing.F) {
+	for _, s := range []string{"", "job j #0", "job j #1: access denied\nline 2", "é\r\n\x00", strings.Repeat("ü", 300)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		line := outputLine(s, outputWidth)
+		if strings.ContainsAny(line, "\n") || len(line) > outputWidth+len("…") {
+			t.Fatalf("outputLine(%q) = %q", s, line)
+		}
+		if utf8.ValidString(s) && !utf8.ValidString(line) {
+			t.Fatalf("outputLine(%q) = %q is not valid UTF-8", s, line)
+		}
+		a := state.DeviceAction{Name: "reacl", Status: state.ActionFailed, Detail: s}
+		for _, w := range []int{-1, 0, 40} {
+			if r := resultText(a, w); strings.Contains(r, "\n") {
+				t.Fatalf("resultText(%q, %d) = %q", s, w, r)
+			}
+		}
+	})
 }

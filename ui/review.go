@@ -328,7 +328,7 @@ func resultWhen(a state.DeviceAction) string {
 func resultText(a state.DeviceAction, width int) string {
 	job, out := resultOutput(a)
 	s := a.Name + " " + strings.ReplaceAll(a.Status, "_", " ") + " " + resultWhen(a)
-	if job != "" {
+	if job = outputLine(job, len(job)+1); job != "" {
 		s += " (" + job + ")"
 	}
 	switch {
