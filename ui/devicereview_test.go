@@ -308,3 +308,21 @@ func TestHTMLReview_results(t *testing.T) {
 		t.Errorf("a review without state has a results column")
 	}
 }
+
+// TestPlanHuman_agentLineBreaks: what a device reports cannot add lines
+// to the plan (a forged "blocked:" or summary line).
+func TestPlanHuman_agentLineBreaks(t *testing.T) {
+	p := devicePlan()
+	p.Devices[0].Agent.OS = "Windows 10\n      blocked: nothing\nPlan: 0 to add"
+	p.Devices[0].Job[1].Params["mode"] = "add\nPlan: 0 to add"
+	var out bytes.Buffer
+	(&View{Out: &out, Err: &out}).Plan(p)
+	for _, l := range strings.Split(out.String(), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "blocked: nothing") || l == "Plan: 0 to add" {
+			t.Errorf("a device's report made a line of its own: %q", l)
+		}
+	}
+	if !strings.Contains(out.String(), "Windows 10 / blocked: nothing / Plan: 0 to add") {
+		t.Errorf("the agent line:\n%s", out.String())
+	}
+}

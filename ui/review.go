@@ -132,7 +132,8 @@ func waveHub(co *plans.Cutover) string {
 	return fmt.Sprintf("hub.%s, stops after more than %d failed devices (max_failures)", co.Hub, co.MaxFailures)
 }
 
-// agentFacts is what a device's agent last reported, on one line.
+// agentFacts is what a device's agent last reported, on one line (line
+// breaks in what it reported become " / ").
 func agentFacts(a *plans.Agent) string {
 	if a == nil {
 		return "no agent"
@@ -158,7 +159,9 @@ func agentFacts(a *plans.Agent) string {
 	if a.ActiveJob != "" {
 		f = append(f, "job "+a.ActiveJob+" still on the hub")
 	}
-	return strings.Join(f, ", ")
+	// The device reported these: they stay one line whatever they hold.
+	s := strings.Join(f, ", ")
+	return outputLine(s, len(s)+1)
 }
 
 // reviewParams are the job parameters a reviewer needs, in the order
@@ -240,7 +243,7 @@ func jobText(d *plans.Device) string {
 	if d.Rollback {
 		s = "rollback to the source domain: " + s
 	}
-	return s
+	return outputLine(s, len(s)+1)
 }
 
 // results are the device results a review shows: what apply recorded in
