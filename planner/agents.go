@@ -121,41 +121,6 @@ func (hv *hubView) findAgent(name string, src *providers.Object) *providers.Devi
 	return nil
 }
 
-// dotNetReleases maps .NET Framework versions to the smallest Release
-// value of the registry key NDP\v4\Full that reports them.
-var dotNetReleases = []struct {
-	version string
-	release int
-}{
-	{"4.5", 378389}, {"4.5.1", 378675}, {"4.5.2", 379893}, {"4.6", 393295}, {"4.6.1", 394254},
-	{"4.6.2", 394802}, {"4.7", 460798}, {"4.7.1", 461308}, {"4.7.2", 461808}, {"4.8", 528040}, {"4.8.1", 533320},
-}
-
-// dotNetRelease returns the release value of a .NET version ("4.5.2"),
-// or 0 when the version is not one of the 4.x line.
-func dotNetRelease(version string) int {
-	for _, v := range dotNetReleases {
-		if v.version == version {
-			return v.release
-		}
-	}
-	return 0
-}
-
-// dotNetVersion names the newest version a release value reports.
-func dotNetVersion(release int) string {
-	name := ""
-	for _, v := range dotNetReleases {
-		if release >= v.release {
-			name = v.version
-		}
-	}
-	if name == "" {
-		return "older than 4.5 (release " + strconv.Itoa(release) + ")"
-	}
-	return name
-}
-
 // versionLess compares dotted version numbers ("2.0" < "5.1"); parts that
 // are not numbers compare as 0.
 func versionLess(a, b string) bool {
@@ -233,13 +198,13 @@ func (pl *planning) agentReadiness(dc *config.DeviceCutover, d *plans.Device, it
 	default:
 		d.Checks = append(d.Checks, "PowerShell "+inv.PowerShell+" (needs "+r.PowerShell+")")
 	}
-	switch need := dotNetRelease(r.DotNet); {
+	switch need := plans.DotNetRelease(r.DotNet); {
 	case inv.DotNetRelease == 0:
 		block("dotnet_unknown", "its agent did not report a .NET Framework release")
 	case inv.DotNetRelease < need:
-		block("dotnet_old", ".NET Framework "+dotNetVersion(inv.DotNetRelease)+" is older than the "+r.DotNet+" the device actions need")
+		block("dotnet_old", ".NET Framework "+plans.DotNetVersion(inv.DotNetRelease)+" is older than the "+r.DotNet+" the device actions need")
 	default:
-		d.Checks = append(d.Checks, ".NET Framework "+dotNetVersion(inv.DotNetRelease)+" (needs "+r.DotNet+")")
+		d.Checks = append(d.Checks, ".NET Framework "+plans.DotNetVersion(inv.DotNetRelease)+" (needs "+r.DotNet+")")
 	}
 	for _, p := range inv.Reachable {
 		if p.OK {

@@ -44,6 +44,16 @@ func newFakeHub(devs ...providers.DeviceInfo) *fakeHub {
 	return &fakeHub{devices: devs, fail: map[string]string{}, offline: map[string]bool{}, jobs: map[string]*fakeJob{}}
 }
 
+// goodAgents are n devices ws01, ws02, … whose agents are ready and were
+// seen a minute before planNow.
+func goodAgents(n int) []providers.DeviceInfo {
+	var devs []providers.DeviceInfo
+	for i := 1; i <= n; i++ {
+		devs = append(devs, agentDev(fmt.Sprintf("ws%02d", i), goodInventory, planNow.Add(-time.Minute)))
+	}
+	return devs
+}
+
 func agentDev(host string, inv providers.DeviceInventory, seen time.Time) providers.DeviceInfo {
 	return providers.DeviceInfo{ID: "dev-" + host, Hostname: host, State: "active", LastSeen: seen, Inventory: &inv}
 }
@@ -315,11 +325,7 @@ func actionLog(st *state.State, addr string) string {
 
 func TestApply_waveBatchesStopsAndResumes(t *testing.T) {
 	src, tgt := hubLab(5)
-	var devs []providers.DeviceInfo
-	for i := 1; i <= 5; i++ {
-		devs = append(devs, agentDev(fmt.Sprintf("ws%02d", i), goodInventory, planNow.Add(-time.Minute)))
-	}
-	hub := newFakeHub(devs...)
+	hub := newFakeHub(goodAgents(5)...)
 	hub.fail["WS03"] = "reacl"
 	b, st := localState(t)
 	p, opts := hubPlan(t, src, tgt, hub, st)
