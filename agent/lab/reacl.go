@@ -1,0 +1,570 @@
+package lab
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/adshift/adshift/adid"
+	"github.com/adshift/adshift/hub/api"
+	"github.com/adshift/adshift/internal/atomicfile"
+	"github.com/adshift/adshift/reacl"
+)
+
+// ReACL of a lab device. reacl (and cleanup, which is reacl in remove
+// mode) translates, with package reacl:
+//
+//   - the security.NTACL xattr of disk/ and of every folder and file
+//     below it (symlinks and items without the xattr are skipped);
+//   - profiles.json, the way ADMT re-points ProfileList: add gives a
+//     mapped user's profile a second entry for the target SID, same name
+//     and path (both accounts log on to the same profile); replace
+//     re-points the entry to the target SID (dropping it when the target
+//     already has one); remove drops the source entry when the target has
+//     one, and keeps it otherwise;
+//   - groups.json: each local group's members, with the same rules as
+//     ACEs (add puts the target right after the source, replace swaps
+//     in place, remove drops a source whose target is a member).
+//
+// Every change is journaled first (see acljournal.go); runs are
+// idempotent and resumable: items are translated from what they hold now,
+// a translated item translates to itself, and an item already journaled
+// in the generation is not journaled again.
+
+func init() {
+	actions[api.ActionReACL] = func(ctx context.Context, b *Backend, a api.Action, progress func(done, total int64)) (string, error) {
+		mode, err := reacl.ParseMode(a.Params[api.ParamMode])
+		if err != nil {
+			return "", fmt.Errorf("reacl of %s: param %q: %w", b.dir, api.ParamMode, err)
+		}
+		return b.reACL(ctx, api.ActionReACL, mode, a.Params[api.ParamSIDMap], progress)
+	}
+	actions[api.ActionCleanup] = func(ctx context.Context, b *Backend, a api.Action, progress func(done, total int64)) (string, error) {
+		if m := a.Params[api.ParamMode]; m != "" && m != "remove" {
+			return "", fmt.Errorf("cleanup of %s: param %q is %q; cleanup always removes source SIDs (mode remove)", b.dir, api.ParamMode, m)
+		}
+		return b.reACL(ctx, api.ActionCleanup, reacl.ModeRemove, a.Params[api.ParamSIDMap], progress)
+	}
+	actions[api.ActionReACLRollback] = func(ctx context.Context, b *Backend, _ api.Action, progress func(done, total int64)) (string, error) {
+		return b.reACLRollback(ctx, progress)
+	}
+}
+
+// parseSIDMap reads the sid_map parameter: one SOURCE=TARGET pair per
+// line, blank lines ignored. It returns the map and a digest of its
+// normalised pairs, which tells journal generations apart.
+func parseSIDMap(s string) (*reacl.Map, string, error) {
+	m := reacl.NewMap()
+	var pairs []string
+	for i, line := range strings.Split(s, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		src, tgt, ok := strings.Cut(line, "=")
+		if !ok {
+			return nil, "", fmt.Errorf("param %q line %d: %q is not SOURCE=TARGET", api.ParamSIDMap, i+1, line)
+		}
+		from, err := adid.ParseSID(strings.TrimSpace(src))
+		if err != nil {
+			return nil, "", fmt.Errorf("param %q line %d: source: %w", api.ParamSIDMap, i+1, err)
+		}
+		to, err := adid.ParseSID(strings.TrimSpace(tgt))
+		if err != nil {
+			return nil, "", fmt.Errorf("param %q line %d: target: %w", api.ParamSIDMap, i+1, err)
+		}
+		if err := m.Add(from, to); err != nil {
+			return nil, "", fmt.Errorf("param %q line %d: %w", api.ParamSIDMap, i+1, err)
+		}
+		pairs = append(pairs, from.String()+"="+to.String())
+	}
+	if m.Len() == 0 {
+		return nil, "", fmt.Errorf("param %q is empty: give one SOURCE-SID=TARGET-SID pair per line", api.ParamSIDMap)
+	}
+	slices.Sort(pairs)
+	pairs = slices.Compact(pairs)
+	sum := sha256.Sum256([]byte(strings.Join(pairs, "\n")))
+	return m, hex.EncodeToString(sum[:]), nil
+}
+
+// reACLStats counts a run's items.
+type reACLStats struct {
+	items, changed, unchanged, skipped, failed, journaled int
+	failures                                              []string
+}
+
+func (s *reACLStats) fail(path string, err error) {
+	s.failed++
+	if len(s.failures) < 5 {
+		s.failures = append(s.failures, fmt.Sprintf("%s: %v", path, err))
+	}
+}
+
+// reACLBatch is how many disk items are read and journaled before any of
+// them is written: one fsync per batch.
+const reACLBatch = 512
+
+// pendingXattr is a translated item waiting for its journal record to be
+// durable.
+type pendingXattr struct {
+	rel       string
+	orig, new []byte
+}
+
+func (b *Backend) reACL(ctx context.Context, action string, mode reacl.Mode, sidMap string, progress func(done, total int64)) (string, error) {
+	m, digest, err := parseSIDMap(sidMap)
+	if err != nil {
+		return "", fmt.Errorf("%s of %s: %w", action, b.dir, err)
+	}
+	tr, err := reacl.NewTranslator(m, reacl.Options{Mode: mode})
+	if err != nil {
+		return "", fmt.Errorf("%s of %s: %w", action, b.dir, err)
+	}
+	b.reaclMu.Lock()
+	defer b.reaclMu.Unlock()
+	defer b.scan.invalidate()
+
+	items, err := b.diskItems()
+	if err != nil {
+		return "", fmt.Errorf("%s of %s: %w", action, b.dir, err)
+	}
+	j, err := openJournal(filepath.Join(b.dir, JournalDir))
+	if err != nil {
+		return "", fmt.Errorf("%s of %s: %w", action, b.dir, err)
+	}
+	g, err := j.generationFor(journalKey{action, mode.String(), digest}, time.Now())
+	if err != nil {
+		return "", fmt.Errorf("%s of %s: %w", action, b.dir, err)
+	}
+	defer g.close()
+
+	st := reACLStats{items: len(items) + 2}
+	total := int64(st.items)
+	rep := newProgress(progress, total)
+	var (
+		pending []pendingXattr
+		buf     []byte
+		out     []byte
+	)
+	flush := func() error {
+		if len(pending) == 0 {
+			return nil
+		}
+		for _, p := range pending {
+			if !g.has(itemXattr, p.rel) {
+				if err := g.add(itemXattr, p.rel, p.orig, p.new); err != nil {
+					return err
+				}
+				st.journaled++
+			}
+		}
+		if err := g.sync(); err != nil {
+			return err
+		}
+		for _, p := range pending {
+			if err := setNTACL(filepath.Join(b.dir, p.rel), p.new); err != nil {
+				st.fail(p.rel, err)
+				continue
+			}
+			st.changed++
+		}
+		pending = pending[:0]
+		return nil
+	}
+	for i, rel := range items {
+		if i%reACLBatch == 0 {
+			if err := flush(); err != nil {
+				return "", fmt.Errorf("%s of %s: %w", action, b.dir, err)
+			}
+			rep.report(int64(i))
+			if err := ctx.Err(); err != nil {
+				return "", fmt.Errorf("%s of %s interrupted after %d of %d items (run it again to finish): %w", action, b.dir, i, len(items), err)
+			}
+		}
+		raw, err := getNTACL(filepath.Join(b.dir, rel), buf)
+		if err != nil {
+			st.fail(rel, err)
+			continue
+		}
+		if raw == nil {
+			st.skipped++
+			continue
+		}
+		buf = raw
+		n, err := DecodeNTACL(raw)
+		if err != nil {
+			st.fail(rel, err)
+			continue
+		}
+		var rpt *reacl.Report
+		out, rpt, err = tr.TranslateBinary(out[:0], n.SD)
+		if err != nil {
+			st.fail(rel, err)
+			continue
+		}
+		if !rpt.Changed {
+			st.unchanged++
+			continue
+		}
+		enc, err := n.WithSD(out).Encode()
+		if err != nil {
+			st.fail(rel, err)
+			continue
+		}
+		pending = append(pending, pendingXattr{rel: rel, orig: bytes.Clone(raw), new: enc})
+	}
+	if err := flush(); err != nil {
+		return "", fmt.Errorf("%s of %s: %w", action, b.dir, err)
+	}
+	for _, f := range []struct {
+		name      string
+		translate func([]byte, *reacl.Map, reacl.Mode) ([]byte, int, error)
+	}{{ProfilesFile, translateProfiles}, {GroupsFile, translateGroups}} {
+		if err := b.reACLFile(g, f.name, m, mode, f.translate, &st); err != nil {
+			return "", fmt.Errorf("%s of %s: %w", action, b.dir, err)
+		}
+	}
+	rep.report(total)
+	now := time.Now().UTC().Format(time.RFC3339)
+	if err := g.mark(journalRec{K: recEnd, Items: st.items, Change: st.changed, Time: now}); err != nil {
+		return "", fmt.Errorf("%s of %s: %w", action, b.dir, err)
+	}
+	sum := journalSummary{
+		Generation: g.name, Action: action, Mode: mode.String(), Items: st.items, Changed: st.changed,
+		Unchanged: st.unchanged, Skipped: st.skipped, Failed: st.failed, Journaled: len(g.items), Time: now,
+	}
+	if err := writeSummary(j.dir, sum); err != nil {
+		return "", fmt.Errorf("%s of %s: %w", action, b.dir, err)
+	}
+	line := fmt.Sprintf("%s %s: %d items, %d changed, %d unchanged, %d skipped, %d failed (journal %s)",
+		action, mode, st.items, st.changed, st.unchanged, st.skipped, st.failed, g.name)
+	if st.failed > 0 {
+		return line, fmt.Errorf("%s of %s: %d items could not be translated and are unchanged: %s; fix them and run %s again",
+			action, b.dir, st.failed, strings.Join(st.failures, "; "), action)
+	}
+	return line, nil
+}
+
+// reACLFile translates profiles.json or groups.json: one item each.
+func (b *Backend) reACLFile(g *generation, name string, m *reacl.Map, mode reacl.Mode,
+	translate func([]byte, *reacl.Map, reacl.Mode) ([]byte, int, error), st *reACLStats) error {
+	path := filepath.Join(b.dir, name)
+	orig, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		st.skipped++
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	out, n, err := translate(orig, m, mode)
+	if err != nil {
+		st.fail(name, err)
+		return nil
+	}
+	if n == 0 {
+		st.unchanged++
+		return nil
+	}
+	if !g.has(itemFile, name) {
+		if err := g.add(itemFile, name, orig, out); err != nil {
+			return err
+		}
+		st.journaled++
+		if err := g.sync(); err != nil {
+			return err
+		}
+	}
+	if err := atomicfile.Write(path, out, 0o644); err != nil {
+		st.fail(name, err)
+		return nil
+	}
+	st.changed++
+	return nil
+}
+
+// diskItems lists disk/ and everything below it that may carry a
+// descriptor (folders and regular files), relative to the device
+// directory, in walk order. A missing disk/ is no items.
+func (b *Backend) diskItems() ([]string, error) {
+	root := filepath.Join(b.dir, DiskDir)
+	var items []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if p == root && errors.Is(err, fs.ErrNotExist) {
+				return fs.SkipAll
+			}
+			return err
+		}
+		if !d.IsDir() && !d.Type().IsRegular() {
+			return nil
+		}
+		rel, err := filepath.Rel(b.dir, p)
+		if err != nil {
+			return err
+		}
+		items = append(items, rel)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", root, err)
+	}
+	return items, nil
+}
+
+// translateSIDs translates a list of SIDs (group members, profile owners)
+// with the rules of reacl's modes for ACEs; sid and with read and set the
+// SID of an element. It returns the new list and how many elements were
+// added, replaced, merged or removed.
+func translateSIDs[T any](list []T, sid func(T) string, with func(T, adid.SID) T, m *reacl.Map, mode reacl.Mode) ([]T, int, error) {
+	present := map[adid.SID]bool{}
+	parsed := make([]adid.SID, len(list))
+	for i, e := range list {
+		s, err := adid.ParseSID(sid(e))
+		if err != nil {
+			return nil, 0, err
+		}
+		parsed[i] = s
+		present[s] = true
+	}
+	var out []T
+	changes := 0
+	for i, e := range list {
+		to, ok := m.Lookup(parsed[i])
+		if !ok {
+			out = append(out, e)
+			continue
+		}
+		switch mode {
+		case reacl.ModeAdd:
+			out = append(out, e)
+			if !present[to] {
+				out = append(out, with(e, to))
+				present[to] = true
+				changes++
+			}
+		case reacl.ModeReplace:
+			if !present[to] {
+				out = append(out, with(e, to))
+				present[to] = true
+			}
+			changes++
+		case reacl.ModeRemove:
+			if present[to] {
+				changes++
+			} else {
+				out = append(out, e)
+			}
+		}
+	}
+	return out, changes, nil
+}
+
+func translateProfiles(data []byte, m *reacl.Map, mode reacl.Mode) ([]byte, int, error) {
+	var ps []Profile
+	if err := json.Unmarshal(data, &ps); err != nil {
+		return nil, 0, err
+	}
+	out, n, err := translateSIDs(ps, func(p Profile) string { return p.SID },
+		func(p Profile, s adid.SID) Profile { p.SID = s.String(); return p }, m, mode)
+	if err != nil || n == 0 {
+		return nil, 0, err
+	}
+	enc, err := jsonIndent(out)
+	return enc, n, err
+}
+
+func translateGroups(data []byte, m *reacl.Map, mode reacl.Mode) ([]byte, int, error) {
+	var gs []LocalGroup
+	if err := json.Unmarshal(data, &gs); err != nil {
+		return nil, 0, err
+	}
+	total := 0
+	for i := range gs {
+		out, n, err := translateSIDs(gs[i].Members, func(s string) string { return s },
+			func(_ string, s adid.SID) string { return s.String() }, m, mode)
+		if err != nil {
+			return nil, 0, fmt.Errorf("group %q: %w", gs[i].Name, err)
+		}
+		if n > 0 {
+			gs[i].Members = out
+			total += n
+		}
+	}
+	if total == 0 {
+		return nil, 0, nil
+	}
+	enc, err := jsonIndent(gs)
+	return enc, total, err
+}
+
+// reACLRollback restores every item of every generation not rolled back,
+// newest generation first, and marks them rolled back. An item holding
+// neither what reacl wrote nor its original (changed since by someone
+// else) is a conflict: it is left alone, named in the error, and the
+// generation stays unmarked so that a later rollback retries it.
+func (b *Backend) reACLRollback(ctx context.Context, progress func(done, total int64)) (string, error) {
+	b.reaclMu.Lock()
+	defer b.reaclMu.Unlock()
+	defer b.scan.invalidate()
+	j, err := openJournal(filepath.Join(b.dir, JournalDir))
+	if err != nil {
+		return "", fmt.Errorf("reacl_rollback of %s: %w", b.dir, err)
+	}
+	gens := j.active()
+	var total int64
+	for _, g := range gens {
+		total += int64(len(g.items))
+	}
+	rep := newProgress(progress, total)
+	var done int64
+	restored, already, missing := 0, 0, 0
+	var conflicts []string
+	var names []string
+	for _, g := range gens {
+		gconf := 0
+		for i := len(g.items) - 1; i >= 0; i-- {
+			if done%reACLBatch == 0 {
+				rep.report(done)
+				if err := ctx.Err(); err != nil {
+					return "", fmt.Errorf("reacl_rollback of %s interrupted after %d of %d items (run it again to finish): %w", b.dir, done, total, err)
+				}
+			}
+			done++
+			it := g.items[i]
+			r, err := b.restore(it)
+			switch {
+			case err != nil:
+				gconf++
+				if len(conflicts) < 5 {
+					conflicts = append(conflicts, fmt.Sprintf("%s: %v", it.Path, err))
+				}
+			case r == restoreDone:
+				restored++
+			case r == restoreAlready:
+				already++
+			case r == restoreMissing:
+				missing++
+			}
+		}
+		if gconf > 0 {
+			continue
+		}
+		now := time.Now().UTC().Format(time.RFC3339)
+		if err := g.mark(journalRec{K: recRolledBack, Time: now}); err != nil {
+			return "", fmt.Errorf("reacl_rollback of %s: %w", b.dir, err)
+		}
+		_ = g.close()
+		g.rolledBack = true
+		names = append(names, g.name)
+		sum := journalSummary{Generation: g.name, Action: g.key.Action, Mode: g.key.Mode, Journaled: len(g.items), RolledBack: true, Time: now}
+		if err := writeSummary(j.dir, sum); err != nil {
+			return "", fmt.Errorf("reacl_rollback of %s: %w", b.dir, err)
+		}
+	}
+	rep.report(total)
+	line := fmt.Sprintf("reacl_rollback: %d items, %d restored, %d already original, %d missing, %d conflicts (rolled back: %s)",
+		total, restored, already, missing, len(conflicts), strings.Join(names, ", "))
+	if len(names) == 0 {
+		line = fmt.Sprintf("reacl_rollback: %d items, %d restored, %d already original, %d missing, %d conflicts (nothing to roll back)",
+			total, restored, already, missing, len(conflicts))
+	}
+	if len(conflicts) > 0 {
+		return line, fmt.Errorf("reacl_rollback of %s: items changed since reacl were left alone: %s; restore them by hand (the journal %s holds their originals) or rerun reacl_rollback after putting back what reacl wrote",
+			b.dir, strings.Join(conflicts, "; "), JournalDir)
+	}
+	return line, nil
+}
+
+type restoreResult int
+
+const (
+	restoreDone restoreResult = iota
+	restoreAlready
+	restoreMissing
+)
+
+// restore puts one journaled item back.
+func (b *Backend) restore(it journalItem) (restoreResult, error) {
+	path := filepath.Join(b.dir, it.Path)
+	var cur []byte
+	var err error
+	switch it.Kind {
+	case itemXattr:
+		cur, err = getNTACL(path, nil)
+		if errors.Is(err, fs.ErrNotExist) {
+			return restoreMissing, nil
+		}
+	case itemFile:
+		cur, err = os.ReadFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			cur, err = nil, nil
+		}
+	default:
+		return 0, fmt.Errorf("unknown journal item kind %q", it.Kind)
+	}
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case bytes.Equal(cur, it.Orig):
+		return restoreAlready, nil
+	case bytes.Equal(cur, it.New):
+	case it.Kind == itemXattr && sameDescriptor(cur, it.New):
+	default:
+		return 0, errors.New("changed since reacl")
+	}
+	if it.Kind == itemFile {
+		return restoreDone, atomicfile.Write(path, it.Orig, 0o644)
+	}
+	return restoreDone, setNTACL(path, it.Orig)
+}
+
+// sameDescriptor reports whether two security.NTACL values hold the same
+// descriptor in another layout (reacl.Rollback's rule).
+func sameDescriptor(cur, written []byte) bool {
+	c, err := DecodeNTACL(cur)
+	if err != nil {
+		return false
+	}
+	w, err := DecodeNTACL(written)
+	if err != nil {
+		return false
+	}
+	_, err = reacl.Rollback(c.SD, reacl.Record{Original: nil, Translated: w.SD})
+	return err == nil
+}
+
+// progressReporter calls progress at most every 1% of total or 200 ms.
+type progressReporter struct {
+	f     func(done, total int64)
+	total int64
+	step  int64
+	last  int64
+	at    time.Time
+}
+
+func newProgress(f func(done, total int64), total int64) *progressReporter {
+	return &progressReporter{f: f, total: total, step: max(1, total/100), last: -1}
+}
+
+func (p *progressReporter) report(done int64) {
+	if done != p.total && p.last >= 0 && done-p.last < p.step && time.Since(p.at) < 200*time.Millisecond {
+		return
+	}
+	if done == p.last {
+		return
+	}
+	p.last, p.at = done, time.Now()
+	p.f(done, p.total)
+}
