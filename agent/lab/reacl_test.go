@@ -1,0 +1,473 @@
+package lab
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/adshift/adshift/adid"
+	"github.com/adshift/adshift/hub/api"
+	"github.com/adshift/adshift/reacl"
+	"github.com/google/go-cmp/cmp"
+)
+
+// The lab's two domains as the tests use them: users 1101-1104 and the
+// group 1200 of the source are mapped to the target; 1105 is not.
+const (
+	srcDom = "S-1-5-21-1000-2000-3000"
+	tgtDom = "S-1-5-21-4000-5000-6000"
+)
+
+func src(rid int) string { return fmt.Sprintf("%s-%d", srcDom, rid) }
+func tgt(rid int) string { return fmt.Sprintf("%s-%d", tgtDom, rid) }
+
+func testSIDMap() string {
+	var sb strings.Builder
+	for _, rid := range []int{1101, 1102, 1103, 1104, 1200} {
+		fmt.Fprintf(&sb, "%s=%s\n", src(rid), tgt(rid))
+	}
+	return sb.String()
+}
+
+// newDevice makes a lab device with files files under disk/, profiles and
+// local groups naming source SIDs. It skips when security xattrs cannot
+// be written (not root).
+func newDevice(t testing.TB, files int) *Backend {
+	t.Helper()
+	dir := t.TempDir()
+	probe := filepath.Join(dir, "probe")
+	if err := os.WriteFile(probe, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := setNTACL(probe, []byte{1}); err != nil {
+		t.Skipf("cannot write security xattrs here (root on ext4 or xfs needed): %v", err)
+	}
+	os.Remove(probe)
+	spec := DiskSpec{
+		Files: files, FilesPerFolder: 50, Owner: src(1101), Group: src(513),
+		Principals: []string{src(1101), src(1102), src(1103), src(1104), src(1200), src(1105)},
+	}
+	if err := PopulateDisk(dir, spec); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteProfiles(dir, []Profile{
+		{SID: src(1101), Name: `SOURCE\alice`, Path: `C:\Users\alice`},
+		{SID: src(1105), Name: `SOURCE\eve`, Path: `C:\Users\eve`},
+		{SID: "S-1-5-18", Name: "SYSTEM", Path: `C:\Windows\system32\config\systemprofile`},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteGroups(dir, []LocalGroup{
+		{Name: "Administrators", SID: "S-1-5-32-544", Members: []string{"S-1-5-21-9-9-9-500", src(1200), src(1102)}},
+		{Name: "Remote Desktop Users", SID: "S-1-5-32-555", Members: []string{src(1103), src(1105)}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return New(dir)
+}
+
+// snapshot is every security.NTACL under disk/ and the JSON files, raw.
+func snapshot(t testing.TB, b *Backend) map[string]string {
+	t.Helper()
+	items, err := b.diskItems()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, rel := range items {
+		v, err := getNTACL(filepath.Join(b.dir, rel), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[rel] = string(v)
+	}
+	for _, f := range []string{ProfilesFile, GroupsFile} {
+		data, err := os.ReadFile(filepath.Join(b.dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[f] = string(data)
+	}
+	return out
+}
+
+func run(t testing.TB, ctx context.Context, b *Backend, name string, params map[string]string) (string, error) {
+	t.Helper()
+	return b.Run(ctx, api.Action{Name: name, Params: params}, nil)
+}
+
+func mustRun(t testing.TB, b *Backend, name string, params map[string]string) string {
+	t.Helper()
+	out, err := run(t, context.Background(), b, name, params)
+	if err != nil {
+		t.Fatalf("%s: %v (output %q)", name, err, out)
+	}
+	return out
+}
+
+func reaclParams(mode string) map[string]string {
+	return map[string]string{api.ParamMode: mode, api.ParamSIDMap: testSIDMap()}
+}
+
+// descriptorOf reads and parses one item's descriptor.
+func descriptorOf(t testing.TB, b *Backend, rel string) *reacl.Descriptor {
+	t.Helper()
+	raw, err := getNTACL(filepath.Join(b.dir, rel), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := DecodeNTACL(raw)
+	if err != nil {
+		t.Fatalf("%s: %v", rel, err)
+	}
+	d, err := reacl.ParseBinary(n.SD)
+	if err != nil {
+		t.Fatalf("%s: %v", rel, err)
+	}
+	return d
+}
+
+func trustees(d *reacl.Descriptor) []string {
+	var out []string
+	for _, a := range d.DACL.ACEs {
+		out = append(out, a.SID.String())
+	}
+	return out
+}
+
+func TestReACL_addThenRollback(t *testing.T) {
+	b := newDevice(t, 120)
+	before := snapshot(t, b)
+	items := len(before) - 2 + 2 // disk items, profiles.json, groups.json
+
+	out := mustRun(t, b, api.ActionReACL, reaclParams("add"))
+	want := fmt.Sprintf("reacl add: %d items, %d changed, 0 unchanged, 0 skipped, 0 failed (journal reacl-0001)", items, items)
+	if out != want {
+		t.Errorf("output\n %s\nwant\n %s", out, want)
+	}
+	// A file: owner replaced, each mapped trustee followed by its target,
+	// the unmapped one (1105) alone.
+	f := descriptorOf(t, b, filepath.Join(DiskDir, "d000", "d000", "f000000.txt"))
+	if f.Owner.String() != tgt(1101) || f.Group.String() != src(513) {
+		t.Errorf("owner %s group %s, want %s and %s (513 is not mapped)", f.Owner, f.Group, tgt(1101), src(513))
+	}
+	wantTrustees := []string{src(1101), tgt(1101), "S-1-5-18", "S-1-5-32-544",
+		src(1101), tgt(1101), src(1102), tgt(1102), src(1103), tgt(1103), src(1104), tgt(1104), src(1200), tgt(1200), src(1105)}
+	if diff := cmp.Diff(wantTrustees, trustees(f)); diff != "" {
+		t.Errorf("file trustees (-want +got):\n%s", diff)
+	}
+	var profiles []Profile
+	readJSON(filepath.Join(b.dir, ProfilesFile), &profiles)
+	if diff := cmp.Diff([]Profile{
+		{SID: src(1101), Name: `SOURCE\alice`, Path: `C:\Users\alice`},
+		{SID: tgt(1101), Name: `SOURCE\alice`, Path: `C:\Users\alice`},
+		{SID: src(1105), Name: `SOURCE\eve`, Path: `C:\Users\eve`},
+		{SID: "S-1-5-18", Name: "SYSTEM", Path: `C:\Windows\system32\config\systemprofile`},
+	}, profiles); diff != "" {
+		t.Errorf("profiles (-want +got):\n%s", diff)
+	}
+	var groups []LocalGroup
+	readJSON(filepath.Join(b.dir, GroupsFile), &groups)
+	if diff := cmp.Diff([]string{"S-1-5-21-9-9-9-500", src(1200), tgt(1200), src(1102), tgt(1102)}, groups[0].Members); diff != "" {
+		t.Errorf("Administrators members (-want +got):\n%s", diff)
+	}
+
+	// Idempotent: a second run changes nothing and journals nothing.
+	again := mustRun(t, b, api.ActionReACL, reaclParams("add"))
+	if want := fmt.Sprintf("reacl add: %d items, 0 changed, %d unchanged, 0 skipped, 0 failed (journal reacl-0001)", items, items); again != want {
+		t.Errorf("second run\n %s\nwant\n %s", again, want)
+	}
+	j, err := openJournal(filepath.Join(b.dir, JournalDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(j.gens) != 1 || len(j.gens[0].items) != items {
+		t.Fatalf("%d generations, first with %d items; want 1 with %d", len(j.gens), len(j.gens[0].items), items)
+	}
+
+	rb := mustRun(t, b, api.ActionReACLRollback, nil)
+	if want := fmt.Sprintf("reacl_rollback: %d items, %d restored, 0 already original, 0 missing, 0 conflicts (rolled back: reacl-0001)", items, items); rb != want {
+		t.Errorf("rollback\n %s\nwant\n %s", rb, want)
+	}
+	if diff := cmp.Diff(before, snapshot(t, b)); diff != "" {
+		t.Fatalf("after rollback, raw bytes differ from before (-before +after):\n%s", diff)
+	}
+	// Idempotent too, and a later reacl starts a new generation.
+	if rb := mustRun(t, b, api.ActionReACLRollback, nil); !strings.Contains(rb, "nothing to roll back") {
+		t.Errorf("second rollback: %s", rb)
+	}
+	if out := mustRun(t, b, api.ActionReACL, reaclParams("add")); !strings.HasSuffix(out, "(journal reacl-0002)") {
+		t.Errorf("reacl after rollback: %s, want a new journal generation reacl-0002", out)
+	}
+}
+
+// TestReACL_cleanupRollsBackInLayers runs add, then cleanup (remove), then
+// rolls both back: newest generation first, to the original bytes.
+func TestReACL_cleanupRollsBackInLayers(t *testing.T) {
+	b := newDevice(t, 60)
+	before := snapshot(t, b)
+	mustRun(t, b, api.ActionReACL, reaclParams("add"))
+	afterAdd := snapshot(t, b)
+	out := mustRun(t, b, api.ActionCleanup, map[string]string{api.ParamSIDMap: testSIDMap()})
+	if !strings.Contains(out, "journal reacl-0002") {
+		t.Errorf("cleanup: %s, want its own generation reacl-0002", out)
+	}
+	f := descriptorOf(t, b, filepath.Join(DiskDir, "d000", "d000", "f000001.txt"))
+	for _, s := range trustees(f) {
+		if strings.HasPrefix(s, srcDom) && s != src(1105) {
+			t.Errorf("after cleanup the file still names mapped source SID %s: %v", s, trustees(f))
+		}
+	}
+	if _, err := run(t, context.Background(), b, api.ActionCleanup, map[string]string{api.ParamSIDMap: testSIDMap(), api.ParamMode: "add"}); err == nil {
+		t.Error("cleanup with mode add was accepted")
+	}
+	_ = afterAdd
+	mustRun(t, b, api.ActionReACLRollback, nil)
+	if diff := cmp.Diff(before, snapshot(t, b)); diff != "" {
+		t.Fatalf("after rolling back cleanup and add (-before +after):\n%s", diff)
+	}
+}
+
+// TestReACL_resume cancels a run part way, runs it again, and compares
+// with a clean run on a twin device.
+func TestReACL_resume(t *testing.T) {
+	clean := newDevice(t, 3000)
+	mustRun(t, clean, api.ActionReACL, reaclParams("replace"))
+	want := snapshot(t, clean)
+
+	b := newDevice(t, 3000)
+	ctx, cancel := context.WithCancel(context.Background())
+	var stoppedAt int64
+	_, err := b.Run(ctx, api.Action{Name: api.ActionReACL, Params: reaclParams("replace")}, func(done, total int64) {
+		if done > 0 && stoppedAt == 0 {
+			stoppedAt = done
+			cancel()
+		}
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run: %v, want context.Canceled", err)
+	}
+	mid := snapshot(t, b)
+	changed := 0
+	for k, v := range mid {
+		if v != want[k] {
+			changed++
+		}
+	}
+	if changed == 0 || changed == len(want) {
+		t.Fatalf("interrupted after %d items: %d of %d items still differ from a clean run; want some", stoppedAt, changed, len(want))
+	}
+	out := mustRun(t, b, api.ActionReACL, reaclParams("replace"))
+	if diff := cmp.Diff(want, snapshot(t, b)); diff != "" {
+		t.Fatalf("resumed run differs from a clean run (-clean +resumed):\n%s", diff)
+	}
+	j, err := openJournal(filepath.Join(b.dir, JournalDir)) // refuses an item journaled twice
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(j.gens) != 1 || len(j.gens[0].items) != len(want) {
+		t.Fatalf("%d generations, %d items journaled; want 1 generation holding each of %d items once (second run: %s)",
+			len(j.gens), len(j.gens[0].items), len(want), out)
+	}
+	if out := mustRun(t, b, api.ActionReACL, reaclParams("replace")); !strings.Contains(out, " 0 changed,") {
+		t.Errorf("third run: %s, want 0 changed", out)
+	}
+	mustRun(t, b, api.ActionReACLRollback, nil)
+	twin := newDevice(t, 3000)
+	if diff := cmp.Diff(snapshot(t, twin), snapshot(t, b)); diff != "" {
+		t.Fatalf("rollback after a resumed run (-original +rolled back):\n%s", diff)
+	}
+}
+
+// TestReACL_tornJournal simulates a crash in the middle of a journal write:
+// the torn last line is dropped and the run goes on.
+func TestReACL_tornJournal(t *testing.T) {
+	b := newDevice(t, 10)
+	mustRun(t, b, api.ActionReACL, reaclParams("add"))
+	jnl := filepath.Join(b.dir, JournalDir, "reacl-0001.jnl")
+	f, err := os.OpenFile(jnl, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`{"k":"item","kind":"xattr","pa`)
+	f.Close()
+	if out := mustRun(t, b, api.ActionReACL, reaclParams("add")); !strings.Contains(out, " 0 changed,") {
+		t.Errorf("after a torn line: %s", out)
+	}
+	data, _ := os.ReadFile(jnl)
+	if bytes.Contains(data, []byte(`"pa{`)) || !bytes.HasSuffix(data, []byte("\n")) {
+		t.Errorf("torn line kept in the journal")
+	}
+	// A damaged line that is not the last one is an error naming the file.
+	os.WriteFile(jnl, append([]byte("garbage\n"), data...), 0o600)
+	_, err = run(t, context.Background(), b, api.ActionReACLRollback, nil)
+	if err == nil || !strings.Contains(err.Error(), "reacl-0001.jnl line 1") {
+		t.Errorf("damaged journal: %v", err)
+	}
+}
+
+func TestReACLRollback_conflict(t *testing.T) {
+	b := newDevice(t, 20)
+	before := snapshot(t, b)
+	mustRun(t, b, api.ActionReACL, reaclParams("replace"))
+	touched := filepath.Join(DiskDir, "d000", "d000", "f000003.txt")
+	other, _ := encodeSDDL("O:BAG:SYD:(A;;FA;;;WD)")
+	if err := setNTACL(filepath.Join(b.dir, touched), other); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run(t, context.Background(), b, api.ActionReACLRollback, nil)
+	if err == nil || !strings.Contains(err.Error(), touched+": changed since reacl") {
+		t.Fatalf("rollback over a changed item: %v (%s), want an error naming %s", err, out, touched)
+	}
+	after := snapshot(t, b)
+	for k, v := range before {
+		if k != touched && after[k] != v {
+			t.Errorf("%s not restored", k)
+		}
+	}
+	// Put back what reacl wrote: the retry finishes and marks the journal.
+	j, _ := openJournal(filepath.Join(b.dir, JournalDir))
+	it := j.gens[0].items[j.gens[0].index[itemXattr+"\x00"+touched]]
+	setNTACL(filepath.Join(b.dir, touched), it.New)
+	mustRun(t, b, api.ActionReACLRollback, nil)
+	if diff := cmp.Diff(before, snapshot(t, b)); diff != "" {
+		t.Fatalf("(-before +after):\n%s", diff)
+	}
+}
+
+func TestReACL_badParams(t *testing.T) {
+	b := New(t.TempDir())
+	for _, tc := range []struct {
+		params map[string]string
+		want   string
+	}{
+		{map[string]string{api.ParamMode: "swap", api.ParamSIDMap: testSIDMap()}, `unknown reacl mode "swap"`},
+		{map[string]string{api.ParamMode: "add"}, `"sid_map" is empty`},
+		{map[string]string{api.ParamMode: "add", api.ParamSIDMap: "S-1-5-21-1-2-3-4"}, `line 1: "S-1-5-21-1-2-3-4" is not SOURCE=TARGET`},
+		{map[string]string{api.ParamMode: "add", api.ParamSIDMap: src(1) + "=" + tgt(1) + "\n" + src(1) + "=" + tgt(2)}, "line 2: conflicting SID mapping"},
+	} {
+		_, err := run(t, context.Background(), b, api.ActionReACL, tc.params)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want %q", tc.params, err, tc.want)
+		}
+	}
+}
+
+// TestReACL_undecodable: an item whose xattr is not an NTACL fails the
+// run by name, everything else is translated.
+func TestReACL_undecodable(t *testing.T) {
+	b := newDevice(t, 10)
+	bad := filepath.Join(DiskDir, "d000", "d000", "f000002.txt")
+	setNTACL(filepath.Join(b.dir, bad), []byte{9, 0, 9, 0, 1, 1, 1, 1})
+	out, err := run(t, context.Background(), b, api.ActionReACL, reaclParams("add"))
+	if err == nil || !strings.Contains(err.Error(), bad+": invalid security.NTACL: unknown version 9") {
+		t.Fatalf("%v", err)
+	}
+	if !strings.Contains(out, " 1 failed") {
+		t.Errorf("output %q, want 1 failed", out)
+	}
+}
+
+func TestTranslateSIDs_modes(t *testing.T) {
+	m, _, err := parseSIDMap(src(1) + "=" + tgt(1) + "\n" + src(2) + "=" + tgt(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := []string{src(1), "S-1-5-32-544", src(2), tgt(2), src(3)}
+	for _, tc := range []struct {
+		mode reacl.Mode
+		want []string
+		n    int
+	}{
+		{reacl.ModeAdd, []string{src(1), tgt(1), "S-1-5-32-544", src(2), tgt(2), src(3)}, 1},
+		{reacl.ModeReplace, []string{tgt(1), "S-1-5-32-544", tgt(2), src(3)}, 2},
+		{reacl.ModeRemove, []string{src(1), "S-1-5-32-544", tgt(2), src(3)}, 1},
+	} {
+		got, n, err := translateSIDs(in, func(s string) string { return s }, func(_ string, s adid.SID) string { return s.String() }, m, tc.mode)
+		if err != nil || n != tc.n {
+			t.Errorf("%s: %d changes, %v; want %d", tc.mode, n, err, tc.n)
+		}
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.mode, diff)
+		}
+	}
+}
+
+func TestPrincipals(t *testing.T) {
+	b := newDevice(t, 30)
+	got, err := b.principals()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []api.Principal{
+		{SID: src(1101), Name: `SOURCE\alice`, Where: whereProfile},
+		{SID: src(1105), Name: `SOURCE\eve`, Where: whereProfile},
+		{SID: "S-1-5-21-9-9-9-500", Where: whereLocalGroup},
+		{SID: src(1200), Where: whereLocalGroup},
+		{SID: src(1102), Where: whereLocalGroup},
+		{SID: src(1103), Where: whereLocalGroup},
+		{SID: src(513), Where: whereACL},
+		{SID: src(1104), Where: whereACL},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("(-want +got):\n%s", diff)
+	}
+	// The descriptor scan is cached: a change behind the backend's back is
+	// not seen until the cache is invalidated (reacl does).
+	other, _ := encodeSDDL("O:" + tgt(7777) + "G:SYD:(A;;FA;;;WD)")
+	if err := setNTACL(filepath.Join(b.dir, DiskDir, "d000", "d000", "f000000.txt"), other); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := b.principals(); !cmp.Equal(got, again) {
+		t.Errorf("a second inventory rescanned disk/")
+	}
+	mustRun(t, b, api.ActionReACL, reaclParams("replace"))
+	after, err := b.principals()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sids []string
+	for _, p := range after {
+		sids = append(sids, p.SID)
+	}
+	if !strings.Contains(strings.Join(sids, " "), tgt(7777)) || strings.Contains(strings.Join(sids, " "), src(1104)) {
+		t.Errorf("after reacl replace: %v, want %s and no %s", sids, tgt(7777), src(1104))
+	}
+	inv, err := b.Inventory(context.Background())
+	if err != nil || !cmp.Equal(inv.Principals, after) {
+		t.Errorf("inventory principals %v (%v), want %v", inv.Principals, err, after)
+	}
+}
+
+func TestPopulateDisk_layout(t *testing.T) {
+	b := newDevice(t, 125)
+	var files, dirs int
+	filepath.WalkDir(filepath.Join(b.dir, DiskDir), func(p string, d fs.DirEntry, err error) error {
+		if d.IsDir() {
+			dirs++
+		} else {
+			files++
+		}
+		if depth := strings.Count(strings.TrimPrefix(p, b.dir), string(filepath.Separator)); d.IsDir() && depth > 3 {
+			t.Errorf("%s: folders nest deeper than two levels under disk/", p)
+		}
+		return nil
+	})
+	// 125 files of 50 per folder: 3 leaf folders under 2 top folders, and disk/.
+	if files != 125 || dirs != 1+2+3 {
+		t.Errorf("%d files, %d folders; want 125 and 6", files, dirs)
+	}
+	f := descriptorOf(t, b, filepath.Join(DiskDir, "d000", "d000", "f000001.txt"))
+	if f.DACL.ACEs[0].Flags&reacl.Inherited != 0 || f.DACL.ACEs[1].Flags&reacl.Inherited == 0 || f.Control&reacl.DACLAutoInherited == 0 {
+		t.Errorf("file descriptor: want one explicit ACE, then inherited ones, auto-inherited DACL")
+	}
+	if err := PopulateDisk(b.dir, DiskSpec{Files: 1, FilesPerFolder: 1, Owner: "S-1-5-21-x", Group: "BA"}); err == nil {
+		t.Error("an invalid owner SID was accepted")
+	}
+}
