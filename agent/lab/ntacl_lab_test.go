@@ -89,18 +89,7 @@ func noSACL(t *testing.T, sddl string) string {
 // ourSDDL is the descriptor of path as this package decodes it.
 func ourSDDL(t *testing.T, path string) (string, *NTACL) {
 	t.Helper()
-	raw, err := getNTACL(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := DecodeNTACL(raw)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	d, err := reacl.ParseBinary(n.SD)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
+	d, n := readDescriptor(t, path)
 	s, err := d.SDDL(nil)
 	if err != nil {
 		t.Fatal(err)

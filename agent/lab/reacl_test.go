@@ -118,19 +118,26 @@ func reaclParams(mode string) map[string]string {
 // descriptorOf reads and parses one item's descriptor.
 func descriptorOf(t testing.TB, b *Backend, rel string) *reacl.Descriptor {
 	t.Helper()
-	raw, err := getNTACL(filepath.Join(b.dir, rel), nil)
+	d, _ := readDescriptor(t, filepath.Join(b.dir, rel))
+	return d
+}
+
+// readDescriptor reads and decodes the security.NTACL of path.
+func readDescriptor(t testing.TB, path string) (*reacl.Descriptor, *NTACL) {
+	t.Helper()
+	raw, err := getNTACL(path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	n, err := DecodeNTACL(raw)
 	if err != nil {
-		t.Fatalf("%s: %v", rel, err)
+		t.Fatalf("%s: %v", path, err)
 	}
 	d, err := reacl.ParseBinary(n.SD)
 	if err != nil {
-		t.Fatalf("%s: %v", rel, err)
+		t.Fatalf("%s: %v", path, err)
 	}
-	return d
+	return d, n
 }
 
 func trustees(d *reacl.Descriptor) []string {
