@@ -411,8 +411,9 @@ func translateGroups(data []byte, m *reacl.Map, mode reacl.Mode) ([]byte, int, e
 // reACLRollback restores every item of every generation not rolled back,
 // newest generation first, and marks them rolled back. An item holding
 // neither what reacl wrote nor its original (changed since by someone
-// else) is a conflict: it is left alone, named in the error, and the
-// generation stays unmarked so that a later rollback retries it.
+// else) is a conflict: it is left alone and named in the error; its
+// generation stays unmarked and older ones are not touched, so that a
+// later rollback resumes there.
 func (b *Backend) reACLRollback(ctx context.Context, progress func(done, total int64)) (string, error) {
 	b.reaclMu.Lock()
 	defer b.reaclMu.Unlock()
@@ -458,7 +459,11 @@ func (b *Backend) reACLRollback(ctx context.Context, progress func(done, total i
 			}
 		}
 		if gconf > 0 {
-			continue
+			// Older generations hold the states this one's items go
+			// back to: rolling them back now would leave this one's
+			// unfinished items at their translated bytes when it is
+			// retried. Stop here; a retry resumes with this one.
+			break
 		}
 		now := time.Now().UTC().Format(time.RFC3339)
 		if err := g.mark(journalRec{K: recRolledBack, Time: now}); err != nil {
@@ -467,7 +472,11 @@ func (b *Backend) reACLRollback(ctx context.Context, progress func(done, total i
 		_ = g.close()
 		g.rolledBack = true
 		names = append(names, g.name)
-		sum := journalSummary{Generation: g.name, Action: g.key.Action, Mode: g.key.Mode, Journaled: len(g.items), RolledBack: true, Time: now}
+		sum := journalSummary{Generation: g.name, Action: g.key.Action, Mode: g.key.Mode, Journaled: len(g.items)}
+		if _, err := readJSON(filepath.Join(j.dir, g.name+".summary.json"), &sum); err != nil {
+			return "", fmt.Errorf("reacl_rollback of %s: %w", b.dir, err)
+		}
+		sum.RolledBack, sum.Time = true, now
 		if err := writeSummary(j.dir, sum); err != nil {
 			return "", fmt.Errorf("reacl_rollback of %s: %w", b.dir, err)
 		}

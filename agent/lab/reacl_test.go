@@ -478,3 +478,31 @@ func TestPopulateDisk_layout(t *testing.T) {
 		t.Error("an invalid owner SID was accepted")
 	}
 }
+
+// TestReACLRollback_conflictStopsLayers: a conflict in the newest
+// generation leaves the older ones alone until it is resolved.
+func TestReACLRollback_conflictStopsLayers(t *testing.T) {
+	b := newDevice(t, 20)
+	before := snapshot(t, b)
+	mustRun(t, b, api.ActionReACL, reaclParams("add"))
+	mustRun(t, b, api.ActionCleanup, map[string]string{api.ParamSIDMap: testSIDMap()})
+	touched := filepath.Join(DiskDir, "d000", "d000", "f000004.txt")
+	keep, _ := getNTACL(filepath.Join(b.dir, touched), nil)
+	other, _ := encodeSDDL("O:BAG:SYD:(A;;FA;;;WD)")
+	setNTACL(filepath.Join(b.dir, touched), other)
+	if _, err := run(t, context.Background(), b, api.ActionReACLRollback, nil); err == nil {
+		t.Fatal("rollback over a changed item succeeded")
+	}
+	j, _ := openJournal(filepath.Join(b.dir, JournalDir))
+	if j.gens[0].rolledBack || j.gens[1].rolledBack {
+		t.Fatalf("generations marked rolled back (%v, %v) after a conflict in the newest", j.gens[0].rolledBack, j.gens[1].rolledBack)
+	}
+	setNTACL(filepath.Join(b.dir, touched), keep)
+	out := mustRun(t, b, api.ActionReACLRollback, nil)
+	if !strings.HasSuffix(out, "(rolled back: reacl-0002, reacl-0001)") {
+		t.Errorf("retry: %s", out)
+	}
+	if diff := cmp.Diff(before, snapshot(t, b)); diff != "" {
+		t.Fatalf("(-before +after):\n%s", diff)
+	}
+}
