@@ -18,7 +18,11 @@
 //	secrets.json     lab only: the passwords the device's platform would
 //	                 hold (domain join and leave, its users' logons); never
 //	                 sent to the hub
-//	journal/         the ReACL rollback journal and the action journal
+//	journal/         the ReACL rollback journal (reacl-NNNN.jnl, one per
+//	                 generation, and its reacl-NNNN.summary.json) and
+//	                 the action journal
+//	downloads/       files the download action fetched from the
+//	                 repository, under their relative paths
 //	repository/…     not here: the repository is a directory elsewhere
 //	actions.log      one line per action run
 //
