@@ -121,14 +121,35 @@ type pendingXattr struct {
 	orig, new []byte
 }
 
+// reACLRun is one run of reacl or cleanup over a device.
+type reACLRun struct {
+	b       *Backend
+	g       *generation
+	m       *reacl.Map
+	mode    reacl.Mode
+	tr      *reacl.Translator
+	st      reACLStats
+	pending []pendingXattr
+	buf     []byte // the xattr read buffer
+	out     []byte // the translator's output buffer
+}
+
 func (b *Backend) reACL(ctx context.Context, action string, mode reacl.Mode, sidMap string, progress func(done, total int64)) (string, error) {
+	out, err := b.reACLLocked(ctx, action, mode, sidMap, progress)
+	if err != nil {
+		err = fmt.Errorf("%s of %s: %w", action, b.dir, err)
+	}
+	return out, err
+}
+
+func (b *Backend) reACLLocked(ctx context.Context, action string, mode reacl.Mode, sidMap string, progress func(done, total int64)) (string, error) {
 	m, digest, err := parseSIDMap(sidMap)
 	if err != nil {
-		return "", fmt.Errorf("%s of %s: %w", action, b.dir, err)
+		return "", err
 	}
 	tr, err := reacl.NewTranslator(m, reacl.Options{Mode: mode})
 	if err != nil {
-		return "", fmt.Errorf("%s of %s: %w", action, b.dir, err)
+		return "", err
 	}
 	b.reaclMu.Lock()
 	defer b.reaclMu.Unlock()
@@ -136,160 +157,161 @@ func (b *Backend) reACL(ctx context.Context, action string, mode reacl.Mode, sid
 
 	items, err := b.diskItems()
 	if err != nil {
-		return "", fmt.Errorf("%s of %s: %w", action, b.dir, err)
+		return "", err
 	}
 	j, err := openJournal(filepath.Join(b.dir, JournalDir))
 	if err != nil {
-		return "", fmt.Errorf("%s of %s: %w", action, b.dir, err)
+		return "", err
 	}
 	g, err := j.generationFor(journalKey{action, mode.String(), digest}, time.Now())
 	if err != nil {
-		return "", fmt.Errorf("%s of %s: %w", action, b.dir, err)
+		return "", err
 	}
 	defer g.close()
 
-	st := reACLStats{items: len(items) + 2}
-	total := int64(st.items)
-	rep := newProgress(progress, total)
-	var (
-		pending []pendingXattr
-		buf     []byte
-		out     []byte
-	)
-	flush := func() error {
-		if len(pending) == 0 {
-			return nil
-		}
-		for _, p := range pending {
-			if !g.has(itemXattr, p.rel) {
-				if err := g.add(itemXattr, p.rel, p.orig, p.new); err != nil {
-					return err
-				}
-				st.journaled++
-			}
-		}
-		if err := g.sync(); err != nil {
-			return err
-		}
-		for _, p := range pending {
-			if err := setNTACL(filepath.Join(b.dir, p.rel), p.new); err != nil {
-				st.fail(p.rel, err)
-				continue
-			}
-			st.changed++
-		}
-		pending = pending[:0]
-		return nil
-	}
+	r := &reACLRun{b: b, g: g, m: m, mode: mode, tr: tr, st: reACLStats{items: len(items) + 2}}
+	rep := newProgress(progress, int64(r.st.items))
 	for i, rel := range items {
 		if i%reACLBatch == 0 {
-			if err := flush(); err != nil {
-				return "", fmt.Errorf("%s of %s: %w", action, b.dir, err)
+			if err := r.flush(); err != nil {
+				return "", err
 			}
 			rep.report(int64(i))
 			if err := ctx.Err(); err != nil {
-				return "", fmt.Errorf("%s of %s interrupted after %d of %d items (run it again to finish): %w", action, b.dir, i, len(items), err)
+				return "", fmt.Errorf("interrupted after %d of %d items (run it again to finish): %w", i, len(items), err)
 			}
 		}
-		raw, err := getNTACL(filepath.Join(b.dir, rel), buf)
-		if err != nil {
-			st.fail(rel, err)
-			continue
-		}
-		if raw == nil {
-			st.skipped++
-			continue
-		}
-		buf = raw
-		n, err := DecodeNTACL(raw)
-		if err != nil {
-			st.fail(rel, err)
-			continue
-		}
-		var rpt *reacl.Report
-		out, rpt, err = tr.TranslateBinary(out[:0], n.SD)
-		if err != nil {
-			st.fail(rel, err)
-			continue
-		}
-		if !rpt.Changed {
-			st.unchanged++
-			continue
-		}
-		enc, err := n.WithSD(out).Encode()
-		if err != nil {
-			st.fail(rel, err)
-			continue
-		}
-		pending = append(pending, pendingXattr{rel: rel, orig: bytes.Clone(raw), new: enc})
+		r.item(rel)
 	}
-	if err := flush(); err != nil {
-		return "", fmt.Errorf("%s of %s: %w", action, b.dir, err)
+	if err := r.flush(); err != nil {
+		return "", err
 	}
-	for _, f := range []struct {
-		name      string
-		translate func([]byte, *reacl.Map, reacl.Mode) ([]byte, int, error)
-	}{{ProfilesFile, translateProfiles}, {GroupsFile, translateGroups}} {
-		if err := b.reACLFile(g, f.name, m, mode, f.translate, &st); err != nil {
-			return "", fmt.Errorf("%s of %s: %w", action, b.dir, err)
-		}
+	if err := r.file(ProfilesFile, translateProfiles); err != nil {
+		return "", err
 	}
-	rep.report(total)
+	if err := r.file(GroupsFile, translateGroups); err != nil {
+		return "", err
+	}
+	rep.report(int64(r.st.items))
+	st := &r.st
 	now := time.Now().UTC().Format(time.RFC3339)
 	if err := g.mark(journalRec{K: recEnd, Items: st.items, Change: st.changed, Time: now}); err != nil {
-		return "", fmt.Errorf("%s of %s: %w", action, b.dir, err)
+		return "", err
 	}
 	sum := journalSummary{
 		Generation: g.name, Action: action, Mode: mode.String(), Items: st.items, Changed: st.changed,
 		Unchanged: st.unchanged, Skipped: st.skipped, Failed: st.failed, Journaled: len(g.items), Time: now,
 	}
 	if err := writeSummary(j.dir, sum); err != nil {
-		return "", fmt.Errorf("%s of %s: %w", action, b.dir, err)
+		return "", err
 	}
 	line := fmt.Sprintf("%s %s: %d items, %d changed, %d unchanged, %d skipped, %d failed (journal %s)",
 		action, mode, st.items, st.changed, st.unchanged, st.skipped, st.failed, g.name)
 	if st.failed > 0 {
-		return line, fmt.Errorf("%s of %s: %d items could not be translated and are unchanged: %s; fix them and run %s again",
-			action, b.dir, st.failed, strings.Join(st.failures, "; "), action)
+		return line, fmt.Errorf("%d items could not be translated and are unchanged: %s; fix them and run %s again",
+			st.failed, strings.Join(st.failures, "; "), action)
 	}
 	return line, nil
 }
 
-// reACLFile translates profiles.json or groups.json: one item each.
-func (b *Backend) reACLFile(g *generation, name string, m *reacl.Map, mode reacl.Mode,
-	translate func([]byte, *reacl.Map, reacl.Mode) ([]byte, int, error), st *reACLStats) error {
-	path := filepath.Join(b.dir, name)
+// item reads and translates one disk item; a changed one waits in
+// pending for the next flush.
+func (r *reACLRun) item(rel string) {
+	raw, err := getNTACL(filepath.Join(r.b.dir, rel), r.buf)
+	if err != nil {
+		r.st.fail(rel, err)
+		return
+	}
+	if raw == nil {
+		r.st.skipped++
+		return
+	}
+	r.buf = raw
+	n, err := DecodeNTACL(raw)
+	if err != nil {
+		r.st.fail(rel, err)
+		return
+	}
+	var rpt *reacl.Report
+	r.out, rpt, err = r.tr.TranslateBinary(r.out[:0], n.SD)
+	if err != nil {
+		r.st.fail(rel, err)
+		return
+	}
+	if !rpt.Changed {
+		r.st.unchanged++
+		return
+	}
+	enc, err := n.WithSD(r.out).Encode()
+	if err != nil {
+		r.st.fail(rel, err)
+		return
+	}
+	r.pending = append(r.pending, pendingXattr{rel: rel, orig: bytes.Clone(raw), new: enc})
+}
+
+// flush journals the pending items not journaled yet in this generation,
+// makes the journal durable, then writes the items.
+func (r *reACLRun) flush() error {
+	if len(r.pending) == 0 {
+		return nil
+	}
+	for _, p := range r.pending {
+		if !r.g.has(itemXattr, p.rel) {
+			if err := r.g.add(itemXattr, p.rel, p.orig, p.new); err != nil {
+				return err
+			}
+			r.st.journaled++
+		}
+	}
+	if err := r.g.sync(); err != nil {
+		return err
+	}
+	for _, p := range r.pending {
+		if err := setNTACL(filepath.Join(r.b.dir, p.rel), p.new); err != nil {
+			r.st.fail(p.rel, err)
+			continue
+		}
+		r.st.changed++
+	}
+	r.pending = r.pending[:0]
+	return nil
+}
+
+// file translates profiles.json or groups.json: one item each.
+func (r *reACLRun) file(name string, translate func([]byte, *reacl.Map, reacl.Mode) ([]byte, int, error)) error {
+	path := filepath.Join(r.b.dir, name)
 	orig, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		st.skipped++
+		r.st.skipped++
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	out, n, err := translate(orig, m, mode)
+	out, n, err := translate(orig, r.m, r.mode)
 	if err != nil {
-		st.fail(name, err)
+		r.st.fail(name, err)
 		return nil
 	}
 	if n == 0 {
-		st.unchanged++
+		r.st.unchanged++
 		return nil
 	}
-	if !g.has(itemFile, name) {
-		if err := g.add(itemFile, name, orig, out); err != nil {
+	if !r.g.has(itemFile, name) {
+		if err := r.g.add(itemFile, name, orig, out); err != nil {
 			return err
 		}
-		st.journaled++
-		if err := g.sync(); err != nil {
+		r.st.journaled++
+		if err := r.g.sync(); err != nil {
 			return err
 		}
 	}
 	if err := atomicfile.Write(path, out, 0o644); err != nil {
-		st.fail(name, err)
+		r.st.fail(name, err)
 		return nil
 	}
-	st.changed++
+	r.st.changed++
 	return nil
 }
 
@@ -415,12 +437,20 @@ func translateGroups(data []byte, m *reacl.Map, mode reacl.Mode) ([]byte, int, e
 // generation stays unmarked and older ones are not touched, so that a
 // later rollback resumes there.
 func (b *Backend) reACLRollback(ctx context.Context, progress func(done, total int64)) (string, error) {
+	out, err := b.reACLRollbackLocked(ctx, progress)
+	if err != nil {
+		err = fmt.Errorf("reacl_rollback of %s: %w", b.dir, err)
+	}
+	return out, err
+}
+
+func (b *Backend) reACLRollbackLocked(ctx context.Context, progress func(done, total int64)) (string, error) {
 	b.reaclMu.Lock()
 	defer b.reaclMu.Unlock()
 	defer b.scan.invalidate()
 	j, err := openJournal(filepath.Join(b.dir, JournalDir))
 	if err != nil {
-		return "", fmt.Errorf("reacl_rollback of %s: %w", b.dir, err)
+		return "", err
 	}
 	gens := j.active()
 	var total int64
@@ -438,7 +468,7 @@ func (b *Backend) reACLRollback(ctx context.Context, progress func(done, total i
 			if done%reACLBatch == 0 {
 				rep.report(done)
 				if err := ctx.Err(); err != nil {
-					return "", fmt.Errorf("reacl_rollback of %s interrupted after %d of %d items (run it again to finish): %w", b.dir, done, total, err)
+					return "", fmt.Errorf("interrupted after %d of %d items (run it again to finish): %w", done, total, err)
 				}
 			}
 			done++
@@ -467,18 +497,18 @@ func (b *Backend) reACLRollback(ctx context.Context, progress func(done, total i
 		}
 		now := time.Now().UTC().Format(time.RFC3339)
 		if err := g.mark(journalRec{K: recRolledBack, Time: now}); err != nil {
-			return "", fmt.Errorf("reacl_rollback of %s: %w", b.dir, err)
+			return "", err
 		}
 		_ = g.close()
 		g.rolledBack = true
 		names = append(names, g.name)
 		sum := journalSummary{Generation: g.name, Action: g.key.Action, Mode: g.key.Mode, Journaled: len(g.items)}
 		if _, err := readJSON(filepath.Join(j.dir, g.name+".summary.json"), &sum); err != nil {
-			return "", fmt.Errorf("reacl_rollback of %s: %w", b.dir, err)
+			return "", err
 		}
 		sum.RolledBack, sum.Time = true, now
 		if err := writeSummary(j.dir, sum); err != nil {
-			return "", fmt.Errorf("reacl_rollback of %s: %w", b.dir, err)
+			return "", err
 		}
 	}
 	rep.report(total)
@@ -489,8 +519,8 @@ func (b *Backend) reACLRollback(ctx context.Context, progress func(done, total i
 			total, restored, already, missing, len(conflicts))
 	}
 	if len(conflicts) > 0 {
-		return line, fmt.Errorf("reacl_rollback of %s: items changed since reacl were left alone: %s; restore them by hand (the journal %s holds their originals) or rerun reacl_rollback after putting back what reacl wrote",
-			b.dir, strings.Join(conflicts, "; "), JournalDir)
+		return line, fmt.Errorf("items changed since reacl were left alone: %s; restore them by hand (the journal %s holds their originals) or rerun reacl_rollback after putting back what reacl wrote",
+			strings.Join(conflicts, "; "), JournalDir)
 	}
 	return line, nil
 }
