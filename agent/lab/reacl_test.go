@@ -506,3 +506,60 @@ func TestReACLRollback_conflictStopsLayers(t *testing.T) {
 		t.Fatalf("(-before +after):\n%s", diff)
 	}
 }
+
+// TestReACL_progress: done never goes back, never passes total, ends at
+// total, and is reported in steps, not per item.
+func TestReACL_progress(t *testing.T) {
+	b := newDevice(t, 3000)
+	var calls [][2]int64
+	_, err := b.Run(context.Background(), api.Action{Name: api.ActionReACL, Params: reaclParams("add")}, func(done, total int64) {
+		calls = append(calls, [2]int64{done, total})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(calls) < 2 || len(calls) > 110 {
+		t.Fatalf("%d progress reports for %d items; want a few, not one per item", len(calls), calls[len(calls)-1][1])
+	}
+	for i, c := range calls {
+		if c[0] > c[1] || (i > 0 && c[0] < calls[i-1][0]) || c[1] != calls[0][1] {
+			t.Fatalf("report %d: %v after %v", i, c, calls[max(i-1, 0)])
+		}
+	}
+	if last := calls[len(calls)-1]; last[0] != last[1] {
+		t.Errorf("last report %v, want done = total", last)
+	}
+}
+
+// TestReACL_inventoryDuringRun takes inventory while reacl runs (go test
+// -race checks the shared state).
+func TestReACL_inventoryDuringRun(t *testing.T) {
+	b := newDevice(t, 1000)
+	done := make(chan error)
+	go func() {
+		_, err := b.Run(context.Background(), api.Action{Name: api.ActionReACL, Params: reaclParams("replace")}, nil)
+		done <- err
+	}()
+	for running := true; running; {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			running = false
+		default:
+			if _, err := b.Inventory(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	inv, err := b.Inventory(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range inv.Principals {
+		if p.Where == whereACL && strings.HasPrefix(p.SID, srcDom) && p.SID != src(1105) && p.SID != src(513) {
+			t.Errorf("after reacl replace, inventory still lists %s from the descriptors", p.SID)
+		}
+	}
+}
