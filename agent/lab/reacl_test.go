@@ -563,3 +563,39 @@ func TestReACL_inventoryDuringRun(t *testing.T) {
 		}
 	}
 }
+
+// TestReACL_tooLargeForXattr: a descriptor that add mode grows past what
+// the file system holds fails by name, is left as it was, and rolls back
+// cleanly.
+func TestReACL_tooLargeForXattr(t *testing.T) {
+	b := newDevice(t, 5)
+	before := snapshot(t, b)
+	big := filepath.Join(DiskDir, "d000", "d000", "f000001.txt")
+	var sb strings.Builder
+	sb.WriteString("O:BAG:SYD:")
+	for i := range 70 {
+		fmt.Fprintf(&sb, "(A;;0x%x;;;%s)", 0x1200a9+i, src(1101)) // distinct ACEs, all mapped
+	}
+	v, err := encodeSDDL(sb.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := setNTACL(filepath.Join(b.dir, big), v); err != nil {
+		t.Skipf("this file system does not hold a %d-byte xattr either: %v", len(v), err)
+	}
+	before[big] = string(v)
+	out, err := run(t, context.Background(), b, api.ActionReACL, reaclParams("add"))
+	if err == nil {
+		t.Skipf("this file system holds the translated descriptor too (%s)", out)
+	}
+	if !strings.Contains(err.Error(), big+": write security.NTACL") || !strings.Contains(err.Error(), "do not fit") || !strings.Contains(out, " 1 failed") {
+		t.Fatalf("%v (%s)", err, out)
+	}
+	if got, _ := getNTACL(filepath.Join(b.dir, big), nil); string(got) != string(v) {
+		t.Error("the item that failed changed")
+	}
+	mustRun(t, b, api.ActionReACLRollback, nil)
+	if diff := cmp.Diff(before, snapshot(t, b)); diff != "" {
+		t.Fatalf("(-before +after):\n%s", diff)
+	}
+}

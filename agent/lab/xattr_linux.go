@@ -39,6 +39,10 @@ func getNTACL(path string, buf []byte) ([]byte, error) {
 // security namespace needs root (CAP_SYS_ADMIN).
 func setNTACL(path string, value []byte) error {
 	if err := unix.Lsetxattr(path, NTACLXattr, value, 0); err != nil {
+		if errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.E2BIG) {
+			return fmt.Errorf("write %s of %s: %d bytes do not fit in the file system's extended attribute space (ext4 keeps about 4 KB per file; xfs allows 64 KB): %w",
+				NTACLXattr, path, len(value), err)
+		}
 		return fmt.Errorf("write %s of %s: %w", NTACLXattr, path, err)
 	}
 	return nil
