@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -67,19 +66,5 @@ func TestReACL_killed(t *testing.T) {
 		t.Fatalf("killed at %q: the device is all original or all translated; the test did not interrupt a run", killedAt)
 	}
 
-	out := mustRun(t, b, api.ActionReACL, reaclParams("add"))
-	if diff := cmp.Diff(want, snapshot(t, b)); diff != "" {
-		t.Fatalf("killed at %q, resumed (%s): differs from a clean run (-clean +resumed):\n%s", killedAt, out, diff)
-	}
-	j, err := openJournal(filepath.Join(b.dir, JournalDir)) // refuses an item journaled twice
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(j.gens) != 1 || len(j.gens[0].items) != len(want) {
-		t.Fatalf("%d generations, %d items journaled; want 1 holding each of %d items once", len(j.gens), len(j.gens[0].items), len(want))
-	}
-	mustRun(t, b, api.ActionReACLRollback, nil)
-	if diff := cmp.Diff(original, snapshot(t, b)); diff != "" {
-		t.Fatalf("rollback after a killed run (-original +rolled back):\n%s", diff)
-	}
+	resumeAndCheck(t, b, "add", want, original)
 }

@@ -249,6 +249,7 @@ func TestReACL_resume(t *testing.T) {
 	want := snapshot(t, clean)
 
 	b := newDevice(t, 3000)
+	original := snapshot(t, b)
 	ctx, cancel := context.WithCancel(context.Background())
 	var stoppedAt int64
 	_, err := b.Run(ctx, api.Action{Name: api.ActionReACL, Params: reaclParams("replace")}, func(done, total int64) {
@@ -270,24 +271,32 @@ func TestReACL_resume(t *testing.T) {
 	if changed == 0 || changed == len(want) {
 		t.Fatalf("interrupted after %d items: %d of %d items still differ from a clean run; want some", stoppedAt, changed, len(want))
 	}
-	out := mustRun(t, b, api.ActionReACL, reaclParams("replace"))
+	resumeAndCheck(t, b, "replace", want, original)
+}
+
+// resumeAndCheck runs reacl again on an interrupted device b and checks
+// the result equals a clean run (want), each item is journaled once in
+// one generation, a further run changes nothing, and rollback gives back
+// the original bytes.
+func resumeAndCheck(t *testing.T, b *Backend, mode string, want, original map[string]string) {
+	t.Helper()
+	out := mustRun(t, b, api.ActionReACL, reaclParams(mode))
 	if diff := cmp.Diff(want, snapshot(t, b)); diff != "" {
-		t.Fatalf("resumed run differs from a clean run (-clean +resumed):\n%s", diff)
+		t.Fatalf("resumed run (%s) differs from a clean run (-clean +resumed):\n%s", out, diff)
 	}
 	j, err := openJournal(filepath.Join(b.dir, JournalDir)) // refuses an item journaled twice
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(j.gens) != 1 || len(j.gens[0].items) != len(want) {
-		t.Fatalf("%d generations, %d items journaled; want 1 generation holding each of %d items once (second run: %s)",
+		t.Fatalf("%d generations, %d items journaled; want 1 generation holding each of %d items once (resumed run: %s)",
 			len(j.gens), len(j.gens[0].items), len(want), out)
 	}
-	if out := mustRun(t, b, api.ActionReACL, reaclParams("replace")); !strings.Contains(out, " 0 changed,") {
-		t.Errorf("third run: %s, want 0 changed", out)
+	if out := mustRun(t, b, api.ActionReACL, reaclParams(mode)); !strings.Contains(out, " 0 changed,") {
+		t.Errorf("run after the resumed one: %s, want 0 changed", out)
 	}
 	mustRun(t, b, api.ActionReACLRollback, nil)
-	twin := newDevice(t, 3000)
-	if diff := cmp.Diff(snapshot(t, twin), snapshot(t, b)); diff != "" {
+	if diff := cmp.Diff(original, snapshot(t, b)); diff != "" {
 		t.Fatalf("rollback after a resumed run (-original +rolled back):\n%s", diff)
 	}
 }
