@@ -336,8 +336,11 @@ type journalSummary struct {
 	Skipped    int    `json:"skipped"`
 	Failed     int    `json:"failed"`
 	Journaled  int    `json:"journaled"`
-	RolledBack bool   `json:"rolled_back"`
-	Time       string `json:"time"`
+	// Unmapped lists (up to 100) source-domain SIDs the descriptors name
+	// without a mapping.
+	Unmapped   []string `json:"unmapped,omitempty"`
+	RolledBack bool     `json:"rolled_back"`
+	Time       string   `json:"time"`
 }
 
 func writeSummary(dir string, s journalSummary) error {

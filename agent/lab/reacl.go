@@ -101,6 +101,39 @@ func parseSIDMap(s string) (*reacl.Map, string, error) {
 type reACLStats struct {
 	items, changed, unchanged, skipped, failed, journaled int
 	failures                                              []string
+	// unmapped are the source-domain SIDs descriptors name that the map
+	// does not translate (their access is lost at cutover), each once.
+	unmapped    []adid.SID
+	unmappedSet map[adid.SID]bool
+}
+
+func (s *reACLStats) noteUnmapped(sids []adid.SID) {
+	for _, u := range sids {
+		if !s.unmappedSet[u] {
+			if s.unmappedSet == nil {
+				s.unmappedSet = map[adid.SID]bool{}
+			}
+			s.unmappedSet[u] = true
+			s.unmapped = append(s.unmapped, u)
+		}
+	}
+}
+
+// unmappedNote is the summary's note on unmapped SIDs: how many, the
+// first three named.
+func (s *reACLStats) unmappedNote() string {
+	if len(s.unmapped) == 0 {
+		return ""
+	}
+	var names []string
+	for _, u := range s.unmapped[:min(3, len(s.unmapped))] {
+		names = append(names, u.String())
+	}
+	more := ""
+	if len(s.unmapped) > 3 {
+		more = ", …"
+	}
+	return fmt.Sprintf("; %d source SIDs without a mapping keep only their source access (%s%s)", len(s.unmapped), strings.Join(names, ", "), more)
 }
 
 func (s *reACLStats) fail(path string, err error) {
@@ -202,11 +235,14 @@ func (b *Backend) reACLLocked(ctx context.Context, action string, mode reacl.Mod
 		Generation: g.name, Action: action, Mode: mode.String(), Items: st.items, Changed: st.changed,
 		Unchanged: st.unchanged, Skipped: st.skipped, Failed: st.failed, Journaled: len(g.items), Time: now,
 	}
+	for _, u := range st.unmapped[:min(100, len(st.unmapped))] {
+		sum.Unmapped = append(sum.Unmapped, u.String())
+	}
 	if err := writeSummary(j.dir, sum); err != nil {
 		return "", err
 	}
-	line := fmt.Sprintf("%s %s: %d items, %d changed, %d unchanged, %d skipped, %d failed (journal %s)",
-		action, mode, st.items, st.changed, st.unchanged, st.skipped, st.failed, g.name)
+	line := fmt.Sprintf("%s %s: %d items, %d changed, %d unchanged, %d skipped, %d failed (journal %s)%s",
+		action, mode, st.items, st.changed, st.unchanged, st.skipped, st.failed, g.name, st.unmappedNote())
 	if st.failed > 0 {
 		return line, fmt.Errorf("%d items could not be translated and are unchanged: %s; fix them and run %s again",
 			st.failed, strings.Join(st.failures, "; "), action)
@@ -238,6 +274,7 @@ func (r *reACLRun) item(rel string) {
 		r.st.fail(rel, err)
 		return
 	}
+	r.st.noteUnmapped(rpt.Unmapped)
 	if !rpt.Changed {
 		r.st.unchanged++
 		return
