@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -329,35 +328,6 @@ func TestReACL_tornJournal(t *testing.T) {
 	}
 }
 
-func TestReACLRollback_conflict(t *testing.T) {
-	b := newDevice(t, 20)
-	before := snapshot(t, b)
-	mustRun(t, b, api.ActionReACL, reaclParams("replace"))
-	touched := filepath.Join(DiskDir, "d000", "d000", "f000003.txt")
-	other, _ := encodeSDDL("O:BAG:SYD:(A;;FA;;;WD)")
-	if err := setNTACL(filepath.Join(b.dir, touched), other); err != nil {
-		t.Fatal(err)
-	}
-	out, err := run(t, context.Background(), b, api.ActionReACLRollback, nil)
-	if err == nil || !strings.Contains(err.Error(), touched+": changed since reacl") {
-		t.Fatalf("rollback over a changed item: %v (%s), want an error naming %s", err, out, touched)
-	}
-	after := snapshot(t, b)
-	for k, v := range before {
-		if k != touched && after[k] != v {
-			t.Errorf("%s not restored", k)
-		}
-	}
-	// Put back what reacl wrote: the retry finishes and marks the journal.
-	j, _ := openJournal(filepath.Join(b.dir, JournalDir))
-	it := j.gens[0].items[j.gens[0].index[itemXattr+"\x00"+touched]]
-	setNTACL(filepath.Join(b.dir, touched), it.New)
-	mustRun(t, b, api.ActionReACLRollback, nil)
-	if diff := cmp.Diff(before, snapshot(t, b)); diff != "" {
-		t.Fatalf("(-before +after):\n%s", diff)
-	}
-}
-
 func TestReACL_badParams(t *testing.T) {
 	b := New(t.TempDir())
 	for _, tc := range []struct {
@@ -413,107 +383,6 @@ func TestTranslateSIDs_modes(t *testing.T) {
 		if diff := cmp.Diff(tc.want, got); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", tc.mode, diff)
 		}
-	}
-}
-
-func TestPrincipals(t *testing.T) {
-	b := newDevice(t, 30)
-	got, err := b.principals()
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []api.Principal{
-		{SID: src(1101), Name: `SOURCE\alice`, Where: whereProfile},
-		{SID: src(1105), Name: `SOURCE\eve`, Where: whereProfile},
-		{SID: "S-1-5-21-9-9-9-500", Where: whereLocalGroup},
-		{SID: src(1200), Where: whereLocalGroup},
-		{SID: src(1102), Where: whereLocalGroup},
-		{SID: src(1103), Where: whereLocalGroup},
-		{SID: src(513), Where: whereACL},
-		{SID: src(1104), Where: whereACL},
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Fatalf("(-want +got):\n%s", diff)
-	}
-	// The descriptor scan is cached: a change behind the backend's back is
-	// not seen until the cache is invalidated (reacl does).
-	other, _ := encodeSDDL("O:" + tgt(7777) + "G:SYD:(A;;FA;;;WD)")
-	if err := setNTACL(filepath.Join(b.dir, DiskDir, "d000", "d000", "f000000.txt"), other); err != nil {
-		t.Fatal(err)
-	}
-	if again, _ := b.principals(); !cmp.Equal(got, again) {
-		t.Errorf("a second inventory rescanned disk/")
-	}
-	mustRun(t, b, api.ActionReACL, reaclParams("replace"))
-	after, err := b.principals()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sids []string
-	for _, p := range after {
-		sids = append(sids, p.SID)
-	}
-	if !strings.Contains(strings.Join(sids, " "), tgt(7777)) || strings.Contains(strings.Join(sids, " "), src(1104)) {
-		t.Errorf("after reacl replace: %v, want %s and no %s", sids, tgt(7777), src(1104))
-	}
-	inv, err := b.Inventory(context.Background())
-	if err != nil || !cmp.Equal(inv.Principals, after) {
-		t.Errorf("inventory principals %v (%v), want %v", inv.Principals, err, after)
-	}
-}
-
-func TestPopulateDisk_layout(t *testing.T) {
-	b := newDevice(t, 125)
-	var files, dirs int
-	filepath.WalkDir(filepath.Join(b.dir, DiskDir), func(p string, d fs.DirEntry, err error) error {
-		if d.IsDir() {
-			dirs++
-		} else {
-			files++
-		}
-		if depth := strings.Count(strings.TrimPrefix(p, b.dir), string(filepath.Separator)); d.IsDir() && depth > 3 {
-			t.Errorf("%s: folders nest deeper than two levels under disk/", p)
-		}
-		return nil
-	})
-	// 125 files of 50 per folder: 3 leaf folders under 2 top folders, and disk/.
-	if files != 125 || dirs != 1+2+3 {
-		t.Errorf("%d files, %d folders; want 125 and 6", files, dirs)
-	}
-	f := descriptorOf(t, b, filepath.Join(DiskDir, "d000", "d000", "f000001.txt"))
-	if f.DACL.ACEs[0].Flags&reacl.Inherited != 0 || f.DACL.ACEs[1].Flags&reacl.Inherited == 0 || f.Control&reacl.DACLAutoInherited == 0 {
-		t.Errorf("file descriptor: want one explicit ACE, then inherited ones, auto-inherited DACL")
-	}
-	if err := PopulateDisk(b.dir, DiskSpec{Files: 1, FilesPerFolder: 1, Owner: "S-1-5-21-x", Group: "BA"}); err == nil {
-		t.Error("an invalid owner SID was accepted")
-	}
-}
-
-// TestReACLRollback_conflictStopsLayers: a conflict in the newest
-// generation leaves the older ones alone until it is resolved.
-func TestReACLRollback_conflictStopsLayers(t *testing.T) {
-	b := newDevice(t, 20)
-	before := snapshot(t, b)
-	mustRun(t, b, api.ActionReACL, reaclParams("add"))
-	mustRun(t, b, api.ActionCleanup, map[string]string{api.ParamSIDMap: testSIDMap()})
-	touched := filepath.Join(DiskDir, "d000", "d000", "f000004.txt")
-	keep, _ := getNTACL(filepath.Join(b.dir, touched), nil)
-	other, _ := encodeSDDL("O:BAG:SYD:(A;;FA;;;WD)")
-	setNTACL(filepath.Join(b.dir, touched), other)
-	if _, err := run(t, context.Background(), b, api.ActionReACLRollback, nil); err == nil {
-		t.Fatal("rollback over a changed item succeeded")
-	}
-	j, _ := openJournal(filepath.Join(b.dir, JournalDir))
-	if j.gens[0].rolledBack || j.gens[1].rolledBack {
-		t.Fatalf("generations marked rolled back (%v, %v) after a conflict in the newest", j.gens[0].rolledBack, j.gens[1].rolledBack)
-	}
-	setNTACL(filepath.Join(b.dir, touched), keep)
-	out := mustRun(t, b, api.ActionReACLRollback, nil)
-	if !strings.HasSuffix(out, "(rolled back: reacl-0002, reacl-0001)") {
-		t.Errorf("retry: %s", out)
-	}
-	if diff := cmp.Diff(before, snapshot(t, b)); diff != "" {
-		t.Fatalf("(-before +after):\n%s", diff)
 	}
 }
 
