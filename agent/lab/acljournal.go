@@ -111,6 +111,14 @@ func openJournal(dir string) (*journal, error) {
 	j := &journal{dir: dir}
 	for _, n := range names {
 		g, err := readGeneration(n)
+		if errors.Is(err, errEmptyGeneration) {
+			// A crash while the generation was being created: it
+			// journaled nothing, so no change relied on it.
+			if err := os.Remove(n); err != nil {
+				return nil, fmt.Errorf("reacl journal: %w", err)
+			}
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -118,6 +126,9 @@ func openJournal(dir string) (*journal, error) {
 	}
 	return j, nil
 }
+
+// errEmptyGeneration reports a generation file without one whole line.
+var errEmptyGeneration = errors.New("empty reacl journal generation")
 
 func readGeneration(path string) (*generation, error) {
 	data, err := os.ReadFile(path)
@@ -145,8 +156,11 @@ func readGeneration(path string) (*generation, error) {
 			return nil, fmt.Errorf("reacl journal %s: drop torn last line: %w", path, err)
 		}
 	}
+	if good == 0 {
+		return nil, fmt.Errorf("%s: %w", path, errEmptyGeneration)
+	}
 	if g.key.Action == "" {
-		return nil, fmt.Errorf("reacl journal %s has no begin record", path)
+		return nil, fmt.Errorf("reacl journal %s has no begin record; move it aside only if you know its items need no rollback", path)
 	}
 	return g, nil
 }
@@ -201,8 +215,14 @@ func (j *journal) generationFor(key journalKey, now time.Time) (*generation, err
 		g := j.gens[n-1]
 		return g, g.openAppend()
 	}
+	next := 1
+	if n := len(j.gens); n > 0 {
+		// One past the newest, even if an older file was moved away.
+		fmt.Sscanf(j.gens[n-1].name, "reacl-%d", &next)
+		next++
+	}
 	g := &generation{
-		name:    fmt.Sprintf("reacl-%04d", len(j.gens)+1),
+		name:    fmt.Sprintf("reacl-%04d", next),
 		key:     key,
 		index:   map[string]int{},
 		blobIDs: map[[32]byte]int{},

@@ -328,6 +328,25 @@ func TestReACL_tornJournal(t *testing.T) {
 	}
 }
 
+// TestReACL_journalCreationCrash: a generation file torn before its first
+// line was whole (a crash while creating it) is dropped, and numbering
+// goes on past a generation moved aside.
+func TestReACL_journalCreationCrash(t *testing.T) {
+	b := newDevice(t, 5)
+	mustRun(t, b, api.ActionReACL, reaclParams("add"))
+	mustRun(t, b, api.ActionReACLRollback, nil)
+	jdir := filepath.Join(b.dir, JournalDir)
+	os.WriteFile(filepath.Join(jdir, "reacl-0002.jnl"), []byte(`{"k":"beg`), 0o600)
+	if out := mustRun(t, b, api.ActionReACL, reaclParams("add")); !strings.Contains(out, "(journal reacl-0002)") {
+		t.Errorf("after a torn new generation: %s, want reacl-0002 made again", out)
+	}
+	mustRun(t, b, api.ActionReACLRollback, nil)
+	os.Rename(filepath.Join(jdir, "reacl-0001.jnl"), filepath.Join(t.TempDir(), "aside.jnl"))
+	if out := mustRun(t, b, api.ActionReACL, reaclParams("add")); !strings.Contains(out, "(journal reacl-0003)") {
+		t.Errorf("with reacl-0001 moved aside: %s, want reacl-0003", out)
+	}
+}
+
 func TestReACL_badParams(t *testing.T) {
 	b := New(t.TempDir())
 	for _, tc := range []struct {
