@@ -187,6 +187,11 @@ func (b *Backend) reACLLocked(ctx context.Context, action string, mode reacl.Mod
 	b.reaclMu.Lock()
 	defer b.reaclMu.Unlock()
 	defer b.scan.invalidate()
+	unlock, err := lockJournal(filepath.Join(b.dir, JournalDir))
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
 
 	items, err := b.diskItems()
 	if err != nil {

@@ -33,6 +33,11 @@ func (b *Backend) reACLRollbackLocked(ctx context.Context, progress func(done, t
 	b.reaclMu.Lock()
 	defer b.reaclMu.Unlock()
 	defer b.scan.invalidate()
+	unlock, err := lockJournal(filepath.Join(b.dir, JournalDir))
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
 	j, err := openJournal(filepath.Join(b.dir, JournalDir))
 	if err != nil {
 		return "", err

@@ -347,6 +347,27 @@ func TestReACL_journalCreationCrash(t *testing.T) {
 	}
 }
 
+// TestReACL_locked: while another holder has the device's ReACL lock,
+// reacl and reacl_rollback refuse at once and change nothing.
+func TestReACL_locked(t *testing.T) {
+	b := newDevice(t, 5)
+	before := snapshot(t, b)
+	unlock, err := lockJournal(filepath.Join(b.dir, JournalDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{api.ActionReACL, api.ActionReACLRollback} {
+		if _, err := run(t, context.Background(), b, name, reaclParams("add")); err == nil || !strings.Contains(err.Error(), "another process is running") {
+			t.Errorf("%s while locked: %v", name, err)
+		}
+	}
+	if diff := cmp.Diff(before, snapshot(t, b)); diff != "" {
+		t.Errorf("changed while locked (-before +after):\n%s", diff)
+	}
+	unlock()
+	mustRun(t, b, api.ActionReACL, reaclParams("add"))
+}
+
 func TestReACL_badParams(t *testing.T) {
 	b := New(t.TempDir())
 	for _, tc := range []struct {
