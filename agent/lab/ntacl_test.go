@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/adshift/adshift/hub/api"
 	"github.com/adshift/adshift/internal/sambapy"
 	"github.com/adshift/adshift/reacl"
 )
@@ -247,4 +249,34 @@ func FuzzDecodeNTACL(f *testing.F) {
 		}
 		_, _ = reacl.ParseBinary(n.SD) // the engine gets these bytes; it must not panic either
 	})
+}
+
+// TestNTACL_sambaReadsDevice reads every item of a lab device with
+// Samba's NDR (os.getxattr and ndr_unpack, what samba-tool ntacl get
+// --use-ntvfs does) after PopulateDisk and after each reacl mode, and
+// compares with what this package decodes.
+func TestNTACL_sambaReadsDevice(t *testing.T) {
+	o := newNTACLOracle(t)
+	b := newDevice(t, 300)
+	check := func(when string) {
+		items, err := b.diskItems()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rel := range items {
+			p := filepath.Join(b.dir, rel)
+			_, n := readDescriptor(t, p)
+			a := o.ask(map[string]any{"op": "read", "path": p})
+			if a.Err != "" || a.Version != int(n.Version) || a.SD != hex.EncodeToString(n.SD) {
+				t.Fatalf("%s: %s: samba reads v%d %s (%s), we read v%d %x", when, rel, a.Version, a.SD, a.Err, n.Version, n.SD)
+			}
+		}
+	}
+	check("populated")
+	for _, mode := range []string{"add", "replace", "remove"} {
+		mustRun(t, b, api.ActionReACL, reaclParams(mode))
+		check("after reacl " + mode)
+	}
+	mustRun(t, b, api.ActionReACLRollback, nil)
+	check("after rollback")
 }

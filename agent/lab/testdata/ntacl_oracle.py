@@ -3,7 +3,9 @@
 #   {"op": "pack", "sd": HEX, "version": 1-4, "desc": STR, "hash": HEX, "sys": HEX, "time": INT}
 #       -> {"blob": HEX}
 #   {"op": "unpack", "blob": HEX} -> {"version": INT, "sd": HEX}   (sd packed alone)
+#   {"op": "read", "path": PATH}  -> the same for the file's security.NTACL xattr
 import json
+import os
 import sys
 
 from samba.dcerpc import security, xattr
@@ -34,7 +36,11 @@ for line in sys.stdin:
                 n.info = h
             resp = {"blob": ndr_pack(n).hex()}
         else:
-            n = ndr_unpack(xattr.NTACL, bytes.fromhex(req["blob"]))
+            if req["op"] == "read":
+                blob = os.getxattr(req["path"], xattr.XATTR_NTACL_NAME, follow_symlinks=False)
+            else:
+                blob = bytes.fromhex(req["blob"])
+            n = ndr_unpack(xattr.NTACL, blob)
             sd = n.info if n.version == 1 else n.info.sd
             resp = {"version": n.version, "sd": ndr_pack(sd).hex()}
     except Exception as e:  # reported, the test decides
