@@ -135,6 +135,19 @@ func readGeneration(path string) (*generation, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read reacl journal: %w", err)
 	}
+	g, good, err := parseGeneration(path, data)
+	if good < len(data) && (err == nil || errors.Is(err, errEmptyGeneration)) {
+		if err := os.Truncate(path, int64(good)); err != nil {
+			return nil, fmt.Errorf("reacl journal %s: drop torn last line: %w", path, err)
+		}
+	}
+	return g, err
+}
+
+// parseGeneration reads a generation's lines from data and returns it
+// with the length of its whole lines (a torn last line is not part of
+// it).
+func parseGeneration(path string, data []byte) (*generation, int, error) {
 	g := &generation{path: path, name: strings.TrimSuffix(filepath.Base(path), ".jnl"), index: map[string]int{}, blobIDs: map[[32]byte]int{}}
 	good := 0
 	for line := 1; len(data) > good; line++ {
@@ -144,25 +157,20 @@ func readGeneration(path string) (*generation, error) {
 		}
 		var r journalRec
 		if err := json.Unmarshal(data[good:good+nl], &r); err != nil {
-			return nil, fmt.Errorf("reacl journal %s line %d is unreadable (%v); move the file aside only if you know its items need no rollback", path, line, err)
+			return nil, good, fmt.Errorf("reacl journal %s line %d is unreadable (%v); move the file aside only if you know its items need no rollback", path, line, err)
+		}
+		if (line == 1) != (r.K == recBegin) {
+			return nil, good, fmt.Errorf("reacl journal %s line %d: a generation begins with one begin record; move the file aside only if you know its items need no rollback", path, line)
 		}
 		if err := g.apply(r); err != nil {
-			return nil, fmt.Errorf("reacl journal %s line %d: %w", path, line, err)
+			return nil, good, fmt.Errorf("reacl journal %s line %d: %w", path, line, err)
 		}
 		good += nl + 1
 	}
-	if good < len(data) {
-		if err := os.Truncate(path, int64(good)); err != nil {
-			return nil, fmt.Errorf("reacl journal %s: drop torn last line: %w", path, err)
-		}
-	}
 	if good == 0 {
-		return nil, fmt.Errorf("%s: %w", path, errEmptyGeneration)
+		return nil, good, fmt.Errorf("%s: %w", path, errEmptyGeneration)
 	}
-	if g.key.Action == "" {
-		return nil, fmt.Errorf("reacl journal %s has no begin record; move it aside only if you know its items need no rollback", path)
-	}
-	return g, nil
+	return g, good, nil
 }
 
 // apply adds a record read back to g.
@@ -177,6 +185,9 @@ func (g *generation) apply(r journalRec) error {
 		g.blobs = append(g.blobs, r.Data)
 		g.blobIDs[sha256.Sum256(r.Data)] = *r.ID
 	case recItem:
+		if (r.Kind != itemXattr && r.Kind != itemFile) || !filepath.IsLocal(r.Path) {
+			return fmt.Errorf("item of kind %q at %q: want %s or %s at a path inside the device directory", r.Kind, r.Path, itemXattr, itemFile)
+		}
 		if r.Orig == nil || r.New == nil || *r.Orig >= len(g.blobs) || *r.New >= len(g.blobs) || *r.Orig < 0 || *r.New < 0 {
 			return fmt.Errorf("item %s names an unknown blob", r.Path)
 		}

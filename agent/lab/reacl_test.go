@@ -518,3 +518,28 @@ func TestReACL_tooLargeForXattr(t *testing.T) {
 		t.Fatalf("(-before +after):\n%s", diff)
 	}
 }
+
+// FuzzParseGeneration: a journal generation is read back without panics,
+// and whatever is accepted names only known blobs and paths inside the
+// device.
+func FuzzParseGeneration(f *testing.F) {
+	f.Add([]byte(`{"k":"begin","action":"reacl","mode":"add","map":"x"}` + "\n" +
+		`{"k":"blob","id":0,"data":"AQI="}` + "\n" + `{"k":"blob","id":1,"data":"AwQ="}` + "\n" +
+		`{"k":"item","kind":"xattr","path":"disk/a","orig":0,"new":1}` + "\n" + `{"k":"end","items":1}` + "\n" +
+		`{"k":"rolled_back"}` + "\n" + `{"k":"ite`))
+	f.Add([]byte(`{"k":"item","kind":"file","path":"../x","orig":0,"new":0}` + "\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		g, good, err := parseGeneration("fuzz.jnl", data)
+		if good > len(data) || (good > 0 && data[good-1] != '\n') {
+			t.Fatalf("good = %d of %d bytes, not at a line end", good, len(data))
+		}
+		if err != nil {
+			return
+		}
+		for _, it := range g.items {
+			if !filepath.IsLocal(it.Path) || (it.Kind != itemXattr && it.Kind != itemFile) {
+				t.Fatalf("accepted item %+v", it)
+			}
+		}
+	})
+}
