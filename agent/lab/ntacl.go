@@ -178,7 +178,9 @@ func pad4(b []byte, p int, version uint16) (int, error) {
 // Encode returns the xattr value: the version and hash fields as decoded
 // (or version 1's for NewNTACL), then SD with its offsets counted from the
 // start of the blob. Decoding a value and encoding it unchanged gives
-// the same bytes. It fails when SD is shorter than a descriptor header.
+// the same bytes. A zero NTACL with Version 1 encodes as NewNTACL would.
+// It fails when SD is shorter than a descriptor header, or for another
+// version not made by DecodeNTACL (its hash fields are unknown).
 func (n *NTACL) Encode() ([]byte, error) {
 	return n.AppendEncode(nil)
 }
@@ -188,9 +190,16 @@ func (n *NTACL) AppendEncode(dst []byte) ([]byte, error) {
 	if len(n.SD) < sdHeader {
 		return dst, fmt.Errorf("encode NTACL: descriptor of %d bytes, need at least %d", len(n.SD), sdHeader)
 	}
-	base := len(n.head)
+	head := n.head
+	if head == nil {
+		if n.Version != newNTACLVersion {
+			return dst, fmt.Errorf("encode NTACL: version %d without its hash fields (decode a value or use NewNTACL)", n.Version)
+		}
+		head = NewNTACL(nil).head
+	}
+	base := len(head)
 	start := len(dst)
-	dst = append(dst, n.head...)
+	dst = append(dst, head...)
 	dst = append(dst, n.SD...)
 	for i := range 4 {
 		at := start + base + 4 + 4*i

@@ -220,6 +220,20 @@ func TestDecodeNTACL_invalid(t *testing.T) {
 	}
 }
 
+func TestNTACLEncode_zeroValue(t *testing.T) {
+	sd := sdBinary(t, "O:BAG:SYD:(A;;FA;;;WD)")
+	want, _ := NewNTACL(sd).Encode()
+	if got, err := (&NTACL{Version: 1, SD: sd}).Encode(); err != nil || !bytes.Equal(got, want) {
+		t.Errorf("version 1 literal: %x (%v), want %x", got, err, want)
+	}
+	if _, err := (&NTACL{Version: 4, SD: sd}).Encode(); err == nil || !strings.Contains(err.Error(), "without its hash fields") {
+		t.Errorf("version 4 literal: %v", err)
+	}
+	if _, err := NewNTACL(sd[:10]).Encode(); err == nil {
+		t.Error("a 10-byte descriptor encoded")
+	}
+}
+
 // FuzzDecodeNTACL checks that decoding never panics and that whatever
 // decodes encodes back to the same bytes.
 func FuzzDecodeNTACL(f *testing.F) {
