@@ -18,7 +18,11 @@
 //	secrets.json     lab only: the passwords the device's platform would
 //	                 hold (domain join and leave, its users' logons); never
 //	                 sent to the hub
-//	journal/         the ReACL rollback journal and the action journal
+//	journal/         the ReACL rollback journal (reacl-NNNN.jnl, one per
+//	                 generation, and its reacl-NNNN.summary.json) and
+//	                 the action journal
+//	downloads/       files the download action fetched from the
+//	                 repository, under their relative paths
 //	repository/…     not here: the repository is a directory elsewhere
 //	actions.log      one line per action run
 //
@@ -64,6 +68,10 @@ var actions = map[string]actionFunc{}
 type Backend struct {
 	dir string
 	mu  sync.Mutex
+	// reaclMu serialises reacl, cleanup and reacl_rollback (one journal).
+	reaclMu sync.Mutex
+	// scan caches the SIDs named by disk/'s descriptors (principals.go).
+	scan principalScan
 }
 
 var _ agent.Backend = (*Backend)(nil)
@@ -71,7 +79,8 @@ var _ agent.Backend = (*Backend)(nil)
 // New returns the backend for the device directory dir.
 func New(dir string) *Backend { return &Backend{dir: dir} }
 
-// Inventory reads inventory.json (missing: only free disk is known).
+// Inventory reads inventory.json (missing: only free disk is known) and,
+// unless inventory.json lists principals, adds those found on the device.
 func (b *Backend) Inventory(ctx context.Context) (api.Inventory, error) {
 	var inv api.Inventory
 	data, err := os.ReadFile(filepath.Join(b.dir, InventoryFile))
@@ -86,6 +95,13 @@ func (b *Backend) Inventory(ctx context.Context) (api.Inventory, error) {
 	}
 	if inv.FreeDiskBytes == 0 {
 		inv.FreeDiskBytes = freeDisk(b.dir)
+	}
+	if len(inv.Principals) == 0 {
+		p, err := b.principals()
+		if err != nil {
+			return inv, err
+		}
+		inv.Principals = p
 	}
 	return inv, nil
 }
