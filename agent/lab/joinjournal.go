@@ -1,0 +1,149 @@
+package lab
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/adshift/adshift/hub/api"
+	"github.com/adshift/adshift/internal/atomicfile"
+)
+
+// JoinJournalFile is the join actions' step journal, under journal/.
+const JoinJournalFile = "join.json"
+
+// joinJournal is journal/join.json: the steps each join action finished,
+// so that a re-run after a crash skips them, and what the device staged
+// and left behind. Every step still checks the device's real state
+// before it acts; the journal saves the checks that are not free.
+type joinJournal struct {
+	// Actions are the last run of each action, by name.
+	Actions map[string]*journalEntry `json:"actions,omitempty"`
+	// Staged is the offline domain join blob offline_domain_join staged
+	// for cutover; nil when none is.
+	Staged *stagedBlob `json:"staged,omitempty"`
+	// Source is the domain cutover left, for rollback to return to.
+	Source *SambaConfig `json:"source,omitempty"`
+}
+
+// journalEntry is one action's progress. Params is a digest of the
+// action's parameters: a run with other parameters starts afresh.
+type journalEntry struct {
+	Params   string    `json:"params"`
+	Steps    []string  `json:"steps,omitempty"`
+	Done     bool      `json:"done,omitempty"`
+	Output   string    `json:"output,omitempty"`
+	Finished time.Time `json:"finished,omitzero"`
+}
+
+// stagedBlob is a validated ODJ file copied into the device.
+type stagedBlob struct {
+	Path    string `json:"path"` // in the device directory
+	From    string `json:"from"` // the repository path it came from
+	SHA256  string `json:"sha256"`
+	Machine string `json:"machine"`
+	Domain  string `json:"domain"`
+}
+
+func (b *Backend) journalPath() string { return filepath.Join(b.dir, JournalDir, JoinJournalFile) }
+
+// readJournal reads journal/join.json (missing: empty).
+func (b *Backend) readJournal() (*joinJournal, error) {
+	j := &joinJournal{}
+	data, err := os.ReadFile(b.journalPath())
+	if errors.Is(err, os.ErrNotExist) {
+		j.Actions = map[string]*journalEntry{}
+		return j, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("lab join journal: %w", err)
+	}
+	if err := json.Unmarshal(data, j); err != nil {
+		return nil, fmt.Errorf("lab join journal %s: %w (move it aside to start the join actions afresh)", b.journalPath(), err)
+	}
+	if j.Actions == nil {
+		j.Actions = map[string]*journalEntry{}
+	}
+	return j, nil
+}
+
+// writeJournal replaces journal/join.json.
+func (b *Backend) writeJournal(j *joinJournal) error {
+	if err := os.MkdirAll(filepath.Join(b.dir, JournalDir), 0o755); err != nil {
+		return fmt.Errorf("lab join journal: %w", err)
+	}
+	data, err := json.MarshalIndent(j, "", "  ")
+	if err != nil {
+		return fmt.Errorf("lab join journal: %w", err)
+	}
+	return atomicfile.Write(b.journalPath(), append(data, '\n'), 0o644)
+}
+
+// paramsDigest is a digest of an action's parameters, in key order.
+func paramsDigest(a api.Action) string {
+	keys := make([]string, 0, len(a.Params))
+	for k := range a.Params {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	h := sha256.New()
+	for _, k := range keys {
+		fmt.Fprintf(h, "%q=%q\n", k, a.Params[k])
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// run is one action's run against the journal: it knows which steps are
+// done and records each one as it finishes.
+type run struct {
+	b     *Backend
+	j     *joinJournal
+	name  string
+	entry *journalEntry
+}
+
+// startRun opens the journal entry of a; with other parameters than the
+// last run's, the steps start afresh.
+func (b *Backend) startRun(a api.Action) (*run, error) {
+	j, err := b.readJournal()
+	if err != nil {
+		return nil, err
+	}
+	digest := paramsDigest(a)
+	e := j.Actions[a.Name]
+	if e == nil || e.Params != digest {
+		e = &journalEntry{Params: digest}
+		j.Actions[a.Name] = e
+	}
+	return &run{b: b, j: j, name: a.Name, entry: e}, nil
+}
+
+// done says whether step finished in this run or an earlier one.
+func (r *run) done(step string) bool { return slices.Contains(r.entry.Steps, step) }
+
+// mark records step as finished.
+func (r *run) mark(step string) error {
+	if !r.done(step) {
+		r.entry.Steps = append(r.entry.Steps, step)
+	}
+	return r.b.writeJournal(r.j)
+}
+
+// finish records the action as done with its output.
+func (r *run) finish(out string) error {
+	r.entry.Done, r.entry.Output, r.entry.Finished = true, out, time.Now().UTC()
+	return r.b.writeJournal(r.j)
+}
+
+// save writes the journal as it is.
+func (r *run) save() error { return r.b.writeJournal(r.j) }
+
+// forget drops another action's entry: after a rollback a cutover must
+// run again in full, and the other way round.
+func (r *run) forget(action string) { delete(r.j.Actions, action) }
