@@ -290,3 +290,22 @@ func (b *Backend) Leave(ctx context.Context) error {
 	}
 	return nil
 }
+
+// JoinedDomain is the DNS domain the device is really joined to: its
+// smb.conf's realm, when net ads testjoin against its DC says "Join is
+// OK" (asked afresh); "" when it is in no domain or the join does not
+// hold.
+func (b *Backend) JoinedDomain(ctx context.Context) (string, error) {
+	c, err := ReadSambaConfig(b.dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	ok, _, err := b.testJoin(ctx, c, false)
+	if err != nil || !ok {
+		return "", err
+	}
+	return c.Domain(), nil
+}

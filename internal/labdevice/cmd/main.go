@@ -1,0 +1,136 @@
+// Command cmd makes and removes lab devices (lab/devices.sh runs it):
+//
+//	go run ./internal/labdevice/cmd [make] [-unsupported K] [-users U] [-target-users] N [DIR]
+//	go run ./internal/labdevice/cmd remove [DIR]
+//
+// It needs the lab's environment (eval "$(lab/env.sh)"). DIR defaults to
+// lab/.run/devices. remove tears down every device directory in DIR.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/adshift/adshift/agent/lab"
+	"github.com/adshift/adshift/internal/labdevice"
+)
+
+func main() {
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const defaultDir = "lab/.run/devices"
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	mode := "make"
+	if len(args) > 0 && (args[0] == "make" || args[0] == "remove") {
+		mode, args = args[0], args[1:]
+	}
+	var opts labdevice.Options
+	fs := flag.NewFlagSet("devices "+mode, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&opts.Prefix, "prefix", "ws", "Device name `PREFIX` (names are PREFIX001…)")
+	fs.IntVar(&opts.Unsupported, "unsupported", 0, "How many devices (the last ones) claim Windows XP and PowerShell 1.0")
+	fs.IntVar(&opts.Users, "users", 2, "Users (profiles) per device")
+	fs.BoolVar(&opts.TargetUsers, "target-users", false, "Also create the users' migrated counterparts in the target domain")
+	fs.IntVar(&opts.Files, "files", 20, "Files on each device's disk")
+	fs.IntVar(&opts.Parallel, "parallel", 4, "Devices joined at once")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	rest := fs.Args()
+	src, tgt, err := labdevice.LabDomains()
+	if err != nil {
+		fmt.Fprintf(stderr, "Error: %v\n", err)
+		return 1
+	}
+	opts.Source, opts.Target = src, tgt
+	lvl := hclog.Info
+	if v := os.Getenv("ADSHIFT_LOG"); v != "" {
+		lvl = hclog.LevelFromString(v)
+	}
+	opts.Logger = hclog.New(&hclog.LoggerOptions{Name: "labdevice", Level: lvl, Output: stderr})
+	start := time.Now()
+	switch mode {
+	case "make":
+		if len(rest) < 1 || len(rest) > 2 {
+			fmt.Fprintln(stderr, "Usage: devices [make] [options] N [DIR]")
+			return 2
+		}
+		if opts.Count, err = strconv.Atoi(rest[0]); err != nil || opts.Count < 1 {
+			fmt.Fprintf(stderr, "Error: N %q is not a positive number of devices\n", rest[0])
+			return 2
+		}
+		opts.Dir = defaultDir
+		if len(rest) == 2 {
+			opts.Dir = rest[1]
+		}
+		devs, err := labdevice.Make(ctx, opts)
+		if err != nil {
+			fmt.Fprintf(stderr, "Error: %v\n", err)
+			return 1
+		}
+		for _, d := range devs {
+			fmt.Fprintf(stdout, "%s\t%s\t%s\n", d.Name, d.Domain, d.Dir)
+		}
+		fmt.Fprintf(stdout, "%d lab devices ready in %s (%.1f s)\n", len(devs), opts.Dir, time.Since(start).Seconds())
+	case "remove":
+		if len(rest) > 1 {
+			fmt.Fprintln(stderr, "Usage: devices remove [DIR]")
+			return 2
+		}
+		opts.Dir = defaultDir
+		if len(rest) == 1 {
+			opts.Dir = rest[0]
+		}
+		names, err := deviceNames(opts.Dir)
+		if err != nil {
+			fmt.Fprintf(stderr, "Error: %v\n", err)
+			return 1
+		}
+		if err := labdevice.Remove(ctx, opts, names); err != nil {
+			fmt.Fprintf(stderr, "Error: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "removed %d lab devices from %s (%.1f s)\n", len(names), opts.Dir, time.Since(start).Seconds())
+	}
+	return 0
+}
+
+// deviceNames lists the device directories in dir: those with an
+// smb.conf or a secrets.json.
+func deviceNames(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range ents {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		for _, f := range []string{lab.SambaConfigPath(filepath.Join(dir, e.Name())), filepath.Join(dir, e.Name(), lab.SecretsFile)} {
+			if _, err := os.Stat(f); err == nil {
+				names = append(names, e.Name())
+				break
+			}
+		}
+	}
+	return names, nil
+}
