@@ -208,7 +208,10 @@ func cutover(ctx context.Context, b *Backend, a api.Action, progress func(done, 
 		}
 	}
 	const total = 5
-	how := "already joined"
+	how := r.entry.Join
+	if how == "" {
+		how = "already joined"
+	}
 
 	// 1. Leave the source, keeping its computer account, disabled.
 	if !r.done("leave_source") {
@@ -257,6 +260,7 @@ func cutover(ctx context.Context, b *Backend, a api.Action, progress func(done, 
 			if how, err = b.joinTarget(ctx, r.j.Staged, target, secrets); err != nil {
 				return "", fmt.Errorf("cutover: %w", err)
 			}
+			r.entry.Join = how
 		}
 		if err := r.mark("join_target"); err != nil {
 			return "", err
@@ -266,12 +270,20 @@ func cutover(ctx context.Context, b *Backend, a api.Action, progress func(done, 
 
 	// 4. Restart after the notice.
 	if !r.done("restart") {
-		if notice > 0 {
-			t := time.NewTimer(time.Duration(notice) * time.Second)
+		// The notice runs from the first attempt: a resumed cutover
+		// waits only what is left of it.
+		if r.entry.NoticeUntil.IsZero() {
+			r.entry.NoticeUntil = time.Now().UTC().Add(time.Duration(notice) * time.Second)
+			if err := r.save(); err != nil {
+				return "", err
+			}
+		}
+		if wait := time.Until(r.entry.NoticeUntil); wait > 0 {
+			t := time.NewTimer(wait)
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				return "", ctx.Err()
+				return "", fmt.Errorf("cutover: stopped during the restart notice (the device is joined to %s; a re-run records the restart): %w", target.Domain(), ctx.Err())
 			case <-t.C:
 			}
 		}

@@ -301,3 +301,64 @@ func readFile(t *testing.T, path string) string {
 	}
 	return string(data)
 }
+
+// TestLabCutoverResumes stops a cutover twice and runs it again: once as
+// if the device had crashed right after leaving the source (before the
+// journal said so), once during the restart notice.
+func TestLabCutoverResumes(t *testing.T) {
+	opts, devs := makeDevices(t, "jlr", 1)
+	src, tgt := opts.Source, opts.Target
+	dev := devs[0]
+	b := lab.New(dev.Dir)
+
+	// The crash after the leave: the device left the source with its
+	// account kept (net ads leave --keep-account) and nothing recorded it.
+	leave := exec.Command("net", "ads", "leave", "--keep-account", "-U", src.Admin, "-S", src.DC, "--configfile="+lab.SambaConfigPath(dev.Dir))
+	leave.Env = append(os.Environ(), "PASSWD="+src.Password)
+	if out, err := leave.CombinedOutput(); err != nil {
+		t.Fatalf("net ads leave: %v\n%s", err, out)
+	}
+	// It is not joined anywhere now; inventory says so.
+	inv, err := b.Inventory(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inv.Domain != "" {
+		t.Errorf("inventory domain %q after leaving, want none", inv.Domain)
+	}
+
+	// The cutover stops during the restart notice.
+	params := cutoverParams(opts, dev)
+	params[api.ParamNoticeSeconds] = "1"
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	_, err = b.Run(ctx, api.Action{Name: api.ActionCutover, Params: params}, func(done, total int64) {
+		if done == 3 {
+			cancel()
+		}
+	})
+	if err == nil || !strings.Contains(err.Error(), "restart notice") {
+		t.Fatalf("cutover stopped in the notice: %v, want the notice's error", err)
+	}
+	if _, err := os.Stat(filepath.Join(dev.Dir, lab.RestartsLog)); !os.IsNotExist(err) {
+		t.Errorf("restarts.log exists before the notice ended: %v", err)
+	}
+	j := journal(t, dev)
+	for _, step := range []string{"leave_source", "switch", "join_target"} {
+		if !strings.Contains(j, `"`+step+`"`) {
+			t.Errorf("journal lacks step %s:\n%s", step, j)
+		}
+	}
+	checkJoined(t, dev, tgt, src)
+
+	// Resumed: the notice's rest, the restart, the proof.
+	out, err := run(t, b, api.ActionCutover, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(out)
+	if n := strings.Count(readFile(t, filepath.Join(dev.Dir, lab.RestartsLog)), "\n"); n != 1 {
+		t.Errorf("restarts.log has %d lines, want 1", n)
+	}
+	checkJoined(t, dev, tgt, src)
+}

@@ -35,11 +35,15 @@ type joinJournal struct {
 // journalEntry is one action's progress. Params is a digest of the
 // action's parameters: a run with other parameters starts afresh.
 type journalEntry struct {
-	Params   string    `json:"params"`
-	Steps    []string  `json:"steps,omitempty"`
-	Done     bool      `json:"done,omitempty"`
-	Output   string    `json:"output,omitempty"`
-	Finished time.Time `json:"finished,omitzero"`
+	Params string   `json:"params"`
+	Steps  []string `json:"steps,omitempty"`
+	Done   bool     `json:"done,omitempty"`
+	Output string   `json:"output,omitempty"`
+	// Join says how cutover joined the target.
+	Join string `json:"join,omitempty"`
+	// NoticeUntil is when cutover's restart notice ends.
+	NoticeUntil time.Time `json:"notice_until,omitzero"`
+	Finished    time.Time `json:"finished,omitzero"`
 }
 
 // stagedBlob is a validated ODJ file copied into the device.

@@ -1,8 +1,6 @@
 package lab
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -76,14 +74,24 @@ func WriteSambaConfig(dir string, c SambaConfig) error {
 
 // ReadSambaConfig reads the membership facts of dir's smb.conf.
 func ReadSambaConfig(dir string) (SambaConfig, error) {
-	var c SambaConfig
 	data, err := os.ReadFile(SambaConfigPath(dir))
 	if err != nil {
-		return c, fmt.Errorf("lab samba config: %w", err)
+		return SambaConfig{}, fmt.Errorf("lab samba config: %w", err)
 	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), "=")
+	return parseSambaConfig(data), nil
+}
+
+// parseSambaConfig reads the membership parameters of an smb.conf; the
+// last of a repeated one counts, as in Samba. Other sections than
+// [global] are not expected in a device's file and are read alike.
+func parseSambaConfig(data []byte) SambaConfig {
+	var c SambaConfig
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "#") || strings.HasPrefix(line, ";") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
 		if !ok {
 			continue
 		}
@@ -102,7 +110,7 @@ func ReadSambaConfig(dir string) (SambaConfig, error) {
 	if c.Realm == "" {
 		c.Workgroup = ""
 	}
-	return c, nil
+	return c
 }
 
 // net runs Samba's net tool with the device's smb.conf. A password, when
