@@ -422,7 +422,7 @@ func writeJSON(path string, v any, mode os.FileMode) error {
 // Remove tears down the named devices under opts.Dir: each leaves its
 // domain (deleting that computer account), any computer account left in
 // either domain (a disabled source account, a pre-staged target one) and
-// the device's users and group are deleted, then its directory.
+// the devices' users and groups are deleted, then their directories.
 // Devices that are not there are skipped.
 func Remove(ctx context.Context, opts Options, names []string) error {
 	if opts.Parallel == 0 {
@@ -431,31 +431,38 @@ func Remove(ctx context.Context, opts Options, names []string) error {
 	if opts.Logger == nil {
 		opts.Logger = hclog.NewNullLogger()
 	}
+	if len(names) == 0 {
+		return nil
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(opts.Parallel)
 	for _, name := range names {
+		dir := filepath.Join(opts.Dir, name)
+		if _, err := os.Stat(lab.SambaConfigPath(dir)); err != nil {
+			continue
+		}
 		g.Go(func() error {
-			if err := removeDevice(gctx, opts, name); err != nil {
-				return fmt.Errorf("remove lab device %s: %w", name, err)
+			// A failed leave leaves an account behind, deleted below.
+			if err := lab.New(dir).Leave(gctx); err != nil {
+				opts.Logger.Warn("leave failed; deleting the account directly", "device", name, "error", err)
 			}
 			return nil
 		})
 	}
-	return g.Wait()
-}
-
-func removeDevice(ctx context.Context, opts Options, name string) error {
-	dir := filepath.Join(opts.Dir, name)
-	if _, err := os.Stat(lab.SambaConfigPath(dir)); err == nil {
-		if err := lab.New(dir).Leave(ctx); err != nil {
-			opts.Logger.Warn("leave failed; deleting the account directly", "device", name, "error", err)
-		}
+	if err := g.Wait(); err != nil {
+		return err
 	}
+	opts.Logger.Debug("devices left their domains", "devices", len(names))
+	var filter strings.Builder
+	filter.WriteString("(|")
+	for _, name := range names {
+		fmt.Fprintf(&filter, "(sAMAccountName=%s$)(sAMAccountName=%s-*)", ldapEscape(name), ldapEscape(name))
+	}
+	filter.WriteString(")")
 	for _, d := range []Domain{opts.Source, opts.Target} {
-		filter := fmt.Sprintf("(|(sAMAccountName=%s$)(sAMAccountName=%s-*))", ldapEscape(name), ldapEscape(name))
-		es, err := search(ctx, d, d.Base, filter, "1.1")
+		es, err := search(ctx, d, d.Base, filter.String(), "1.1")
 		if err != nil {
-			return err
+			return fmt.Errorf("remove lab devices: %w", err)
 		}
 		var dns []string
 		for _, e := range es {
@@ -463,14 +470,16 @@ func removeDevice(ctx context.Context, opts Options, name string) error {
 		}
 		if len(dns) > 0 {
 			if _, err := ldapTool(ctx, d, "ldapdelete", strings.Join(dns, "\n")+"\n", "-r"); err != nil {
-				return err
+				return fmt.Errorf("remove lab devices: %w", err)
 			}
 		}
 	}
-	if err := os.RemoveAll(dir); err != nil {
-		return err
+	for _, name := range names {
+		if err := os.RemoveAll(filepath.Join(opts.Dir, name)); err != nil {
+			return fmt.Errorf("remove lab device %s: %w", name, err)
+		}
 	}
-	opts.Logger.Debug("removed", "device", name)
+	opts.Logger.Debug("removed", "devices", len(names))
 	return nil
 }
 
