@@ -389,7 +389,7 @@ func (b *Backend) joinTarget(ctx context.Context, staged *stagedBlob, target Sam
 	if why != "" {
 		return "joined online: " + why, nil
 	}
-	return "joined online with the pre-staged account", nil
+	return "joined online with net ads join", nil
 }
 
 // recordRestart appends the restart the device would make to restarts.log.
