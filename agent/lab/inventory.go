@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -57,7 +58,7 @@ func (b *Backend) Inventory(ctx context.Context) (api.Inventory, error) {
 		}
 		probes = append(probes, api.Probe{Target: "join " + c.Domain() + " via " + c.DC, OK: ok, Detail: detail})
 	}
-	inv.Reachable = append(probes, b.probe(ctx, b.probeTargets(c))...)
+	inv.Reachable = append(probes, b.cachedProbes(ctx, b.probeTargets(c))...)
 	if inv.Principals, err = b.principals(); err != nil {
 		return inv, err
 	}
@@ -95,6 +96,30 @@ func (b *Backend) probeTargets(c SambaConfig) []string {
 		targets = append(targets, net.JoinHostPort(u.Hostname(), port))
 	}
 	return targets
+}
+
+// probeCache is the last inventory's reachability probes.
+type probeCache struct {
+	key    string
+	at     time.Time
+	probes []api.Probe
+}
+
+// cachedProbes probes targets, reusing the answers of the last minute
+// (inventory is taken at every heartbeat).
+func (b *Backend) cachedProbes(ctx context.Context, targets []string) []api.Probe {
+	key := strings.Join(targets, " ")
+	b.jmu.Lock()
+	pc := b.probes
+	b.jmu.Unlock()
+	if pc != nil && pc.key == key && time.Since(pc.at) < cacheTTL {
+		return slices.Clone(pc.probes)
+	}
+	out := b.probe(ctx, targets)
+	b.jmu.Lock()
+	b.probes = &probeCache{key: key, at: time.Now(), probes: out}
+	b.jmu.Unlock()
+	return slices.Clone(out)
 }
 
 // probe dials each host:port over TCP, in parallel.

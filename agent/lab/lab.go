@@ -71,8 +71,9 @@ type Backend struct {
 	hubURLs []string
 	mu      sync.Mutex // actions.log
 
-	jmu       sync.Mutex // joinCache
+	jmu       sync.Mutex // joinCache, probes
 	joinCache *joinCheck
+	probes    *probeCache
 
 	acts sync.Mutex // one join action at a time (they share journal/join.json)
 }

@@ -152,9 +152,9 @@ func lastLine(s string) string {
 	return "(no output)"
 }
 
-// joinTTL is how long a testjoin answer is reused: it costs a round trip
-// to the DC and a process.
-const joinTTL = time.Minute
+// cacheTTL is how long inventory reuses a testjoin answer (a process and
+// a round trip to the DC) and its reachability probes.
+const cacheTTL = time.Minute
 
 // joinCheck is a cached net ads testjoin answer.
 type joinCheck struct {
@@ -166,7 +166,7 @@ type joinCheck struct {
 
 // testJoin asks dc whether the device's join to the realm of its smb.conf
 // holds (net ads testjoin says "Join is OK"). detail is the tool's
-// conclusion. cached answers younger than joinTTL are reused when cached.
+// conclusion. cached answers younger than cacheTTL are reused when cached.
 func (b *Backend) testJoin(ctx context.Context, c SambaConfig, cached bool) (ok bool, detail string, err error) {
 	if c.Realm == "" || c.DC == "" {
 		return false, "smb.conf names no realm and DC", nil
@@ -174,7 +174,7 @@ func (b *Backend) testJoin(ctx context.Context, c SambaConfig, cached bool) (ok 
 	b.jmu.Lock()
 	jc := b.joinCache
 	b.jmu.Unlock()
-	if cached && jc != nil && jc.realm == c.Realm && jc.dc == c.DC && time.Since(jc.at) < joinTTL {
+	if cached && jc != nil && jc.realm == c.Realm && jc.dc == c.DC && time.Since(jc.at) < cacheTTL {
 		return jc.ok, jc.detail, nil
 	}
 	out, runErr := b.net(ctx, "", "ads", "testjoin", "-S", c.DC)

@@ -81,7 +81,7 @@ func cmdSimulate(ctx context.Context, args, environ []string, stdout, stderr io.
 	var failed atomic.Int64
 	for i, id := range ids {
 		s := simSettings(base, prefix, i)
-		a, err := agent.New(agent.Options{Settings: s, Identity: id, Backend: lab.New(s.DeviceDir, id.HubURL), Logger: log.Named(s.Hostname)})
+		a, err := agent.New(agent.Options{Settings: s, Identity: id, Backend: lab.New(s.DeviceDir), Logger: log.Named(s.Hostname)})
 		if err != nil {
 			fmt.Fprintf(stderr, "Error: %v\n", err)
 			return 1
