@@ -190,6 +190,8 @@ func writeKrb5Conf(dir, domain, dc string) (string, error) {
 // kinit logs principal on with password (given on stdin, never on the
 // command line) and keeps the ticket in ccache.
 func kinit(ctx context.Context, krb5, ccache, principal, password string) error {
+	ctx, cancel := context.WithTimeout(ctx, toolTimeout)
+	defer cancel()
 	cmd := exec.CommandContext(ctx, "kinit", "-c", "FILE:"+ccache, principal)
 	cmd.Env = append(os.Environ(), "KRB5_CONFIG="+krb5)
 	cmd.Stdin = strings.NewReader(password + "\n")

@@ -335,6 +335,8 @@ func (b *Backend) setAccountEnabled(ctx context.Context, c SambaConfig, d Domain
 	if enable {
 		verb = "enable"
 	}
+	ctx, cancel := context.WithTimeout(ctx, toolTimeout)
+	defer cancel()
 	cmd := exec.CommandContext(ctx, "samba-tool", "user", verb, c.NetBIOSName+"$", "-H", "ldap://"+c.DC, "-U", d.Admin)
 	cmd.Env = append(withoutPasswd(os.Environ()), "PASSWD="+d.Password)
 	out, err := cmd.CombinedOutput()

@@ -1,12 +1,9 @@
 package lab_test
 
 import (
-	"bytes"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -27,13 +24,13 @@ func TestLabJoinThroughHub(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, "github.com/adshift/adshift/cmd/adshift-agent").CombinedOutput(); err != nil {
 		t.Fatalf("go build adshift-agent: %v\n%s", err, out)
 	}
-	data := t.TempDir()
 	tok := h.Token(t, 1)
-	if out, err := exec.Command(bin, "enroll", "-hub", h.URL, "-token", tok.Secret, "-ca-fingerprint", tok.CAFingerprint,
-		"-data-dir", data, "-hostname", strings.ToLower(dev.Name)).CombinedOutput(); err != nil {
-		t.Fatalf("adshift-agent enroll: %v\n%s", err, out)
+	agent, err := labdevice.StartAgent(t.Context(), dev, labdevice.AgentOptions{Bin: bin, HubURL: h.URL, Token: tok.Secret, CAFingerprint: tok.CAFingerprint,
+		DataDir: t.TempDir(), Args: []string{"-poll-wait", "2s", "-heartbeat", "1s"}})
+	if err != nil {
+		t.Fatal(err)
 	}
-	agent := startAgent(t, bin, "run", "-data-dir", data, "-device-dir", dev.Dir, "-poll-wait", "2s", "-heartbeat", "1s")
+	t.Cleanup(agent.Stop)
 	ds, err := h.Admin.Devices(t.Context())
 	if err != nil || len(ds) != 1 {
 		t.Fatalf("devices %+v, %v: want the one enrolled", ds, err)
@@ -60,7 +57,7 @@ func TestLabJoinThroughHub(t *testing.T) {
 	}
 	done := h.WaitJob(t, job.ID)
 	if done.State != api.JobSucceeded {
-		t.Fatalf("cutover job %s: %s\n%s\nagent:\n%s", job.ID, done.State, results(done), agent)
+		t.Fatalf("cutover job %s: %s\n%s\nagent:\n%s", job.ID, done.State, results(done), agent.Output())
 	}
 	t.Logf("cutover job:\n%s", results(done))
 	checkJoined(t, dev, opts.Target, opts.Source)
@@ -75,7 +72,7 @@ func TestLabJoinThroughHub(t *testing.T) {
 		t.Fatal(err)
 	}
 	if done = h.WaitJob(t, job.ID); done.State != api.JobSucceeded {
-		t.Fatalf("rollback job %s: %s\n%s\nagent:\n%s", job.ID, done.State, results(done), agent)
+		t.Fatalf("rollback job %s: %s\n%s\nagent:\n%s", job.ID, done.State, results(done), agent.Output())
 	}
 	t.Logf("rollback job:\n%s", results(done))
 	checkJoined(t, dev, opts.Source, opts.Target)
@@ -112,38 +109,4 @@ func results(j api.Job) string {
 		}
 	}
 	return b.String()
-}
-
-// agentProc is a running adshift-agent whose output is kept.
-type agentProc struct {
-	mu  sync.Mutex
-	out bytes.Buffer
-}
-
-func (p *agentProc) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.Write(b)
-}
-
-func (p *agentProc) String() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.String()
-}
-
-// startAgent runs the agent binary until the test ends.
-func startAgent(t *testing.T, bin string, args ...string) *agentProc {
-	t.Helper()
-	p := &agentProc{}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = p, p
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-	})
-	return p
 }

@@ -119,6 +119,8 @@ func parseSambaConfig(data []byte) SambaConfig {
 // password in it masked.
 func (b *Backend) net(ctx context.Context, password string, args ...string) (string, error) {
 	args = append(args, "--configfile="+SambaConfigPath(b.dir))
+	ctx, cancel := context.WithTimeout(ctx, toolTimeout)
+	defer cancel()
 	cmd := exec.CommandContext(ctx, "net", args...)
 	env := withoutPasswd(os.Environ())
 	if password != "" {
@@ -132,13 +134,21 @@ func (b *Backend) net(ctx context.Context, password string, args ...string) (str
 	}
 	if err != nil {
 		var ee *exec.ExitError
-		if errors.As(err, &ee) {
+		switch {
+		case ctx.Err() != nil:
+			return text, fmt.Errorf("net %s: stopped after %s or by the job: %w", args[0]+" "+args[1], toolTimeout, ctx.Err())
+		case errors.As(err, &ee):
 			return text, fmt.Errorf("net %s: %s", args[0]+" "+args[1], lastLine(text))
 		}
 		return text, fmt.Errorf("net %s: %w (is Samba's net installed?)", args[0]+" "+args[1], err)
 	}
 	return text, nil
 }
+
+// toolTimeout bounds one run of net, kinit or samba-tool: a DC that
+// accepts connections but never answers must fail the action, not hold
+// the job until its lease runs out.
+const toolTimeout = 2 * time.Minute
 
 // lastLine is the last non-empty line of s: the conclusion of Samba's
 // tools, after their Kerberos fallback chatter.
