@@ -2,9 +2,13 @@
 //
 //	go run ./internal/labdevice/cmd [make] [-unsupported K] [-users U] [-target-users] N [DIR]
 //	go run ./internal/labdevice/cmd remove [DIR]
+//	go run ./internal/labdevice/cmd agents -hub URL -token SECRET -ca-fingerprint sha256:… [DIR]
 //
 // It needs the lab's environment (eval "$(lab/env.sh)"). DIR defaults to
-// lab/.run/devices. remove tears down every device directory in DIR.
+// lab/.run/devices. remove tears down every device directory in DIR;
+// agents enrolls an agent for every device in DIR (the token must allow
+// as many enrollments; an enrolled device reuses its identity) and runs
+// them until interrupted.
 package main
 
 import (
@@ -13,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -36,7 +41,7 @@ const defaultDir = "lab/.run/devices"
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	mode := "make"
-	if len(args) > 0 && (args[0] == "make" || args[0] == "remove") {
+	if len(args) > 0 && (args[0] == "make" || args[0] == "remove" || args[0] == "agents") {
 		mode, args = args[0], args[1:]
 	}
 	var opts labdevice.Options
@@ -48,6 +53,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&opts.TargetUsers, "target-users", false, "Also create the users' migrated counterparts in the target domain")
 	fs.IntVar(&opts.Files, "files", 20, "Files on each device's disk")
 	fs.IntVar(&opts.Parallel, "parallel", 4, "Devices joined at once")
+	var ao labdevice.AgentOptions
+	fs.StringVar(&ao.HubURL, "hub", "", "agents: the hub's `URL`")
+	fs.StringVar(&ao.Token, "token", "", "agents: an enrollment token")
+	fs.StringVar(&ao.CAFingerprint, "ca-fingerprint", "", "agents: the hub CA's fingerprint")
+	fs.StringVar(&ao.Bin, "agent-bin", "", "agents: the adshift-agent `BINARY` (default: built into DIR/.adshift-agent)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -106,7 +116,51 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		fmt.Fprintf(stdout, "removed %d lab devices from %s (%.1f s)\n", len(names), opts.Dir, time.Since(start).Seconds())
+	case "agents":
+		if len(rest) > 1 || ao.HubURL == "" || ao.Token == "" || ao.CAFingerprint == "" {
+			fmt.Fprintln(stderr, "Usage: devices agents -hub URL -token SECRET -ca-fingerprint sha256:… [DIR]")
+			return 2
+		}
+		opts.Dir = defaultDir
+		if len(rest) == 1 {
+			opts.Dir = rest[0]
+		}
+		return runAgents(ctx, opts.Dir, ao, stdout, stderr)
 	}
+	return 0
+}
+
+// runAgents starts an agent for every device in dir and waits for ctx.
+func runAgents(ctx context.Context, dir string, ao labdevice.AgentOptions, stdout, stderr io.Writer) int {
+	names, err := deviceNames(dir)
+	if err != nil || len(names) == 0 {
+		fmt.Fprintf(stderr, "Error: no lab devices in %s (%v)\n", dir, err)
+		return 1
+	}
+	if ao.Bin == "" {
+		ao.Bin = filepath.Join(dir, ".adshift-agent")
+		if out, err := exec.CommandContext(ctx, "go", "build", "-o", ao.Bin, "github.com/adshift/adshift/cmd/adshift-agent").CombinedOutput(); err != nil {
+			fmt.Fprintf(stderr, "Error: go build adshift-agent: %v\n%s", err, out)
+			return 1
+		}
+	}
+	var agents []*labdevice.Agent
+	defer func() {
+		for _, a := range agents {
+			a.Stop()
+		}
+	}()
+	for _, n := range names {
+		dev := labdevice.Device{Name: strings.ToUpper(n), Dir: filepath.Join(dir, n)}
+		a, err := labdevice.StartAgent(ctx, dev, ao)
+		if err != nil {
+			fmt.Fprintf(stderr, "Error: %v\n", err)
+			return 1
+		}
+		agents = append(agents, a)
+	}
+	fmt.Fprintf(stdout, "%d agents running (logs in DEVICE/.agent/agent.log); interrupt to stop them\n", len(agents))
+	<-ctx.Done()
 	return 0
 }
 
