@@ -199,10 +199,12 @@ func cutover(ctx context.Context, b *Backend, a api.Action, progress func(done, 
 	if err != nil {
 		return "", err
 	}
-	if r.entry.Done && cur == target {
-		if ok, _, err := b.testJoin(ctx, target, false); err != nil {
+	if r.entry.Done {
+		done, err := r.stillDone(ctx, cur, target)
+		if err != nil {
 			return "", err
-		} else if ok {
+		}
+		if done {
 			progress(5, 5)
 			return r.entry.Output, nil
 		}
@@ -457,10 +459,12 @@ func rollback(ctx context.Context, b *Backend, a api.Action, progress func(done,
 	if withReACL {
 		total = 5
 	}
-	if r.entry.Done && cur == src {
-		if ok, _, err := b.testJoin(ctx, src, false); err != nil {
+	if r.entry.Done {
+		done, err := r.stillDone(ctx, cur, src)
+		if err != nil {
 			return "", err
-		} else if ok {
+		}
+		if done {
 			progress(total, total)
 			return r.entry.Output, nil
 		}

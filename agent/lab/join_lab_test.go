@@ -361,4 +361,17 @@ func TestLabCutoverResumes(t *testing.T) {
 		t.Errorf("restarts.log has %d lines, want 1", n)
 	}
 	checkJoined(t, dev, tgt, src)
+
+	// Moved back behind the journal's back, a finished cutover runs again.
+	if err := b.Join(t.Context(), src.Name); err != nil {
+		t.Fatal(err)
+	}
+	if out, err = run(t, b, api.ActionCutover, params); err != nil {
+		t.Fatal(err)
+	}
+	t.Log(out)
+	if n := strings.Count(readFile(t, filepath.Join(dev.Dir, lab.RestartsLog)), "\n"); n != 2 {
+		t.Errorf("restarts.log has %d lines, want 2", n)
+	}
+	checkJoined(t, dev, tgt, src)
 }

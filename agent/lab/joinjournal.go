@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -143,6 +144,20 @@ func (r *run) mark(step string) error {
 func (r *run) finish(out string) error {
 	r.entry.Done, r.entry.Output, r.entry.Finished = true, out, time.Now().UTC()
 	return r.b.writeJournal(r.j)
+}
+
+// stillDone says whether a finished run's result holds: the device's
+// smb.conf (cur) is want and net ads testjoin says so. When it does not
+// (the device was moved since), the run starts afresh.
+func (r *run) stillDone(ctx context.Context, cur, want SambaConfig) (bool, error) {
+	if cur == want {
+		ok, _, err := r.b.testJoin(ctx, want, false)
+		if err != nil || ok {
+			return ok, err
+		}
+	}
+	*r.entry = journalEntry{Params: r.entry.Params}
+	return false, nil
 }
 
 // save writes the journal as it is.
