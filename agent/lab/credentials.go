@@ -47,7 +47,7 @@ type userLine struct {
 	account string
 }
 
-// parseUsers reads the users parameter.
+// parseUsers reads the users parameter (empty: no user).
 func parseUsers(v string) ([]userLine, error) {
 	var out []userLine
 	for i, line := range strings.Split(v, "\n") {
@@ -65,9 +65,6 @@ func parseUsers(v string) ([]userLine, error) {
 			return nil, fmt.Errorf("users line %d: %w", i+1, err)
 		}
 		out = append(out, userLine{sid: sid, account: account})
-	}
-	if len(out) == 0 {
-		return nil, errors.New("parameter \"users\" lists no user")
 	}
 	return out, nil
 }
@@ -99,6 +96,11 @@ func cacheCredentials(ctx context.Context, b *Backend, a api.Action, progress fu
 	}
 	if err := b.reachable(ctx, net.JoinHostPort(sourceDC, "389"), net.JoinHostPort(targetDC, "389"), net.JoinHostPort(targetDC, "88")); err != nil {
 		return "", fmt.Errorf("cache_credentials: %w", err)
+	}
+	if len(users) == 0 {
+		// The planner lists only users it matched in the target.
+		progress(1, 1)
+		return fmt.Sprintf("%s and %s reachable; no users listed, none verified or cached", sourceDC, targetDC), nil
 	}
 	secrets, err := ReadSecrets(b.dir)
 	if err != nil {

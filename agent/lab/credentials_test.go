@@ -13,8 +13,10 @@ func TestParseUsers(t *testing.T) {
 	if len(got) != 2 || got[0].account != "alice" || got[1].sid.String() != "S-1-5-21-1-2-3-1105" || got[1].account != "bob" {
 		t.Errorf("parseUsers: %+v", got)
 	}
+	if got, err := parseUsers(" \n\n"); err != nil || len(got) != 0 {
+		t.Errorf("parseUsers of blank lines: %v, %v; want no user", got, err)
+	}
 	for in, want := range map[string]string{
-		"":                     "lists no user",
 		"S-1-5-21-1-2-3-1104":  "not SOURCE-SID=TARGET-ACCOUNT",
 		"S-1-5-21-1-2-3-1104=": "not SOURCE-SID=TARGET-ACCOUNT",
 		"alice=bob":            "line 1",

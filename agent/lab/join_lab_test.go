@@ -165,6 +165,13 @@ func TestLabJoinActions(t *testing.T) {
 	if out, err = run(t, b, api.ActionCacheCredentials, cc); err != nil || !strings.Contains(out, "2 were cached already") {
 		t.Errorf("cache_credentials again: %q, %v; want both cached already", out, err)
 	}
+	none := map[string]string{}
+	for k, v := range params {
+		none[k] = v
+	}
+	if out, err := run(t, b, api.ActionCacheCredentials, none); err != nil || !strings.Contains(out, "no users listed") {
+		t.Errorf("cache_credentials without users: %q, %v", out, err)
+	}
 	bad := map[string]string{}
 	for k, v := range cc {
 		bad[k] = v
