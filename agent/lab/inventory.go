@@ -23,7 +23,8 @@ const probeTimeout = 2 * time.Second
 // Inventory reports the facts inventory.json claims (missing file: none),
 // the free disk space of the directory, the domain the device is really
 // joined to (smb.conf's realm, confirmed by net ads testjoin against its
-// DC, the answer reused for a minute), reachability probes of the DCs it
+// DC, the answer reused for a minute; a device without smb.conf keeps the
+// claimed domain), reachability probes of the DCs it
 // knows (LDAP 389 and SMB 445, by host name) and of its hubs, and the
 // principals found on it.
 func (b *Backend) Inventory(ctx context.Context) (api.Inventory, error) {
@@ -41,11 +42,15 @@ func (b *Backend) Inventory(ctx context.Context) (api.Inventory, error) {
 	if inv.FreeDiskBytes == 0 {
 		inv.FreeDiskBytes = freeDisk(b.dir)
 	}
-	// The domain is never taken from the claims: only a real join counts.
-	inv.Domain = ""
+	// A device with Samba membership (samba/smb.conf) is in the domain it
+	// is really joined to, whatever inventory.json claims; one without
+	// (the fleet simulator's) keeps the claim.
 	c, err := ReadSambaConfig(b.dir)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return inv, err
+	}
+	if err == nil {
+		inv.Domain = ""
 	}
 	var probes []api.Probe
 	if c.Realm != "" {

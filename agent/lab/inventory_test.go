@@ -23,7 +23,7 @@ func TestInventory_probesAndClaims(t *testing.T) {
 	}
 	closedAddr := closed.Addr().String()
 	closed.Close()
-	// A device in no domain: the claims stand, except a claimed domain.
+	// A device without smb.conf: the claims stand.
 	os.WriteFile(filepath.Join(dir, InventoryFile), []byte(`{"os": "Windows 10 Enterprise", "domain": "claimed.test"}`), 0o644)
 	s := &Secrets{Domains: map[string]DomainAccount{
 		"source.test": {DC: "dc1.source.test"}, "target.test": {DC: "dc1.target.test"}, "again.test": {DC: "dc1.source.test"},
@@ -36,8 +36,8 @@ func TestInventory_probesAndClaims(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if inv.OS != "Windows 10 Enterprise" || inv.Domain != "" {
-		t.Errorf("inventory os %q domain %q: want the claimed OS and no domain (none is joined)", inv.OS, inv.Domain)
+	if inv.OS != "Windows 10 Enterprise" || inv.Domain != "claimed.test" {
+		t.Errorf("inventory os %q domain %q: want the claims (no smb.conf)", inv.OS, inv.Domain)
 	}
 	var targets []string
 	for _, p := range inv.Reachable {
@@ -59,5 +59,13 @@ func TestInventory_probesAndClaims(t *testing.T) {
 	}
 	if err := b.reachable(t.Context(), closedAddr); err == nil || !strings.Contains(err.Error(), closedAddr) {
 		t.Errorf("reachable of a closed port: %v", err)
+	}
+
+	// With Samba membership in no domain, the claim goes.
+	if err := WriteSambaConfig(dir, SambaConfig{NetBIOSName: "WS001"}); err != nil {
+		t.Fatal(err)
+	}
+	if inv, err = b.Inventory(t.Context()); err != nil || inv.Domain != "" {
+		t.Errorf("inventory of a device in no domain: domain %q, %v; want none", inv.Domain, err)
 	}
 }
