@@ -55,8 +55,12 @@ func (b *Backend) Inventory(ctx context.Context) (api.Inventory, error) {
 	var probes []api.Probe
 	if c.Realm != "" {
 		ok, detail, err := b.testJoin(ctx, c, true)
+		if ctx.Err() != nil {
+			return inv, ctx.Err()
+		}
 		if err != nil {
-			return inv, fmt.Errorf("lab inventory: %w", err)
+			// Reported, not fatal: the rest of the inventory still counts.
+			detail = err.Error()
 		}
 		if ok {
 			inv.Domain = c.Domain()

@@ -69,3 +69,18 @@ func TestInventory_probesAndClaims(t *testing.T) {
 		t.Errorf("inventory of a device in no domain: domain %q, %v; want none", inv.Domain, err)
 	}
 }
+
+func TestInventory_withoutNet(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	dir := t.TempDir()
+	if err := WriteSambaConfig(dir, SambaConfig{NetBIOSName: "WS001", Workgroup: "SOURCE", Realm: "SOURCE.TEST", DC: "dc1.source.test"}); err != nil {
+		t.Fatal(err)
+	}
+	inv, err := New(dir).Inventory(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inv.Domain != "" || len(inv.Reachable) == 0 || inv.Reachable[0].OK || !strings.Contains(inv.Reachable[0].Detail, "net installed") {
+		t.Errorf("inventory without Samba's net: domain %q, probes %+v; want no domain and a failed join probe saying why", inv.Domain, inv.Reachable)
+	}
+}
