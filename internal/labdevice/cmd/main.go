@@ -5,7 +5,7 @@
 //	go run ./internal/labdevice/cmd agents -hub URL -token SECRET -ca-fingerprint sha256:… [DIR]
 //
 // It needs the lab's environment (eval "$(lab/env.sh)"). DIR defaults to
-// lab/.run/devices. remove tears down every device directory in DIR;
+// $ADSHIFT_LAB_DEVICES, else lab/.run/devices. remove tears down every device directory in DIR;
 // agents enrolls an agent for every device in DIR (the token must allow
 // as many enrollments; an enrolled device reuses its identity) and runs
 // them until interrupted.
@@ -37,7 +37,13 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-const defaultDir = "lab/.run/devices"
+// defaultDir is where the devices are without a DIR argument.
+func defaultDir() string {
+	if d := os.Getenv("ADSHIFT_LAB_DEVICES"); d != "" {
+		return d
+	}
+	return "lab/.run/devices"
+}
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	mode := "make"
@@ -84,7 +90,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "Error: N %q is not a positive number of devices\n", rest[0])
 			return 2
 		}
-		opts.Dir = defaultDir
+		opts.Dir = defaultDir()
 		if len(rest) == 2 {
 			opts.Dir = rest[1]
 		}
@@ -102,7 +108,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "Usage: devices remove [DIR]")
 			return 2
 		}
-		opts.Dir = defaultDir
+		opts.Dir = defaultDir()
 		if len(rest) == 1 {
 			opts.Dir = rest[0]
 		}
@@ -121,7 +127,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "Usage: devices agents -hub URL -token SECRET -ca-fingerprint sha256:… [DIR]")
 			return 2
 		}
-		opts.Dir = defaultDir
+		opts.Dir = defaultDir()
 		if len(rest) == 1 {
 			opts.Dir = rest[0]
 		}
