@@ -64,6 +64,10 @@ func parseUsers(v string) ([]userLine, error) {
 		if err != nil {
 			return nil, fmt.Errorf("users line %d: %w", i+1, err)
 		}
+		// The name becomes a Kerberos principal and a file name.
+		if len(account) > 64 || account[0] == '-' || account[0] == '.' || strings.ContainsAny(account, "\"/\\[]:;|=,+*?<>@\x00\t\r") {
+			return nil, fmt.Errorf("users line %d: %q is not a sAMAccountName", i+1, account)
+		}
 		out = append(out, userLine{sid: sid, account: account})
 	}
 	return out, nil
@@ -88,6 +92,11 @@ func cacheCredentials(ctx context.Context, b *Backend, a api.Action, progress fu
 	domain, err := param(a, api.ParamTargetDomain)
 	if err != nil {
 		return "", err
+	}
+	for k, v := range map[string]string{api.ParamSourceDC: sourceDC, api.ParamTargetDC: targetDC, api.ParamTargetDomain: domain} {
+		if !validHost(v) {
+			return "", fmt.Errorf("cache_credentials: %s %q is not a host or domain name", k, v)
+		}
 	}
 	domain = strings.ToLower(domain)
 	users, err := parseUsers(a.Params[api.ParamUsers])

@@ -17,9 +17,12 @@ func TestParseUsers(t *testing.T) {
 		t.Errorf("parseUsers of blank lines: %v, %v; want no user", got, err)
 	}
 	for in, want := range map[string]string{
-		"S-1-5-21-1-2-3-1104":  "not SOURCE-SID=TARGET-ACCOUNT",
-		"S-1-5-21-1-2-3-1104=": "not SOURCE-SID=TARGET-ACCOUNT",
-		"alice=bob":            "line 1",
+		"S-1-5-21-1-2-3-1104":             "not SOURCE-SID=TARGET-ACCOUNT",
+		"S-1-5-21-1-2-3-1104=":            "not SOURCE-SID=TARGET-ACCOUNT",
+		"alice=bob":                       "line 1",
+		"S-1-5-21-1-2-3-1104=../../etc/x": "not a sAMAccountName",
+		"S-1-5-21-1-2-3-1104=a@EVIL.TEST": "not a sAMAccountName",
+		"S-1-5-21-1-2-3-1104=-V":          "not a sAMAccountName",
 	} {
 		if _, err := parseUsers(in); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("parseUsers(%q): %v, want %q", in, err, want)
@@ -36,7 +39,7 @@ func FuzzParseUsers(f *testing.F) {
 			return
 		}
 		for _, u := range users {
-			if u.account == "" || u.sid.IsZero() {
+			if u.account == "" || u.sid.IsZero() || strings.ContainsAny(u.account, "/@") || u.account[0] == '-' {
 				t.Errorf("parsed %q into an empty user %+v", in, u)
 			}
 		}

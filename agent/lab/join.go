@@ -30,6 +30,9 @@ func init() {
 	actions[api.ActionRollback] = rollback
 }
 
+// maxNotice bounds cutover's restart notice: a day.
+const maxNotice = 24 * 60 * 60
+
 // stagedDir is where offline_domain_join keeps the staged blob.
 const stagedDir = "odj"
 
@@ -158,7 +161,46 @@ func domainConfig(a api.Action, device, domainKey, dcKey, netbiosKey string) (Sa
 		return c, err
 	}
 	c.Realm, c.Workgroup = strings.ToUpper(c.Realm), strings.ToUpper(c.Workgroup)
+	// They end up in smb.conf and on net's command line.
+	if !validHost(c.Realm) {
+		return c, fmt.Errorf("%s: %s %q is not a DNS domain name", a.Name, domainKey, c.Realm)
+	}
+	if !validHost(c.DC) {
+		return c, fmt.Errorf("%s: %s %q is not a host name", a.Name, dcKey, c.DC)
+	}
+	if !validNetBIOS(c.Workgroup) {
+		return c, fmt.Errorf("%s: %s %q is not a NetBIOS domain name", a.Name, netbiosKey, c.Workgroup)
+	}
 	return c, nil
+}
+
+// validHost says whether s is a DNS name (letters, digits, hyphens and
+// dots; no label starting with a hyphen), as it may go on a command line
+// and into smb.conf.
+func validHost(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// validNetBIOS says whether s is a NetBIOS domain name without the
+// characters Windows forbids (or smb.conf would misread).
+func validNetBIOS(s string) bool {
+	if s == "" || len(s) > 15 || s[0] == '-' {
+		return false
+	}
+	return !strings.ContainsAny(s, "\\/:*?\"<>|.,;=+[]@#\r\n\t ")
 }
 
 // cutover moves the device from its domain to the target: it leaves the
@@ -181,8 +223,8 @@ func cutover(ctx context.Context, b *Backend, a api.Action, progress func(done, 
 	}
 	notice := 0
 	if v := a.Params[api.ParamNoticeSeconds]; v != "" {
-		if notice, err = strconv.Atoi(v); err != nil || notice < 0 {
-			return "", fmt.Errorf("cutover: notice_seconds %q is not a number of seconds", v)
+		if notice, err = strconv.Atoi(v); err != nil || notice < 0 || notice > maxNotice {
+			return "", fmt.Errorf("cutover: notice_seconds %q is not a number of seconds from 0 to %d", v, maxNotice)
 		}
 	}
 	if err := checkAccount(a, api.ParamSourceAccount, device); err != nil {

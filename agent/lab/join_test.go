@@ -82,3 +82,30 @@ func TestRun_missingParams(t *testing.T) {
 		}
 	}
 }
+
+func TestDomainConfig_validates(t *testing.T) {
+	base := map[string]string{api.ParamTargetDomain: "target.test", api.ParamTargetDC: "dc1.target.test", api.ParamTargetNetBIOS: "target"}
+	c, err := domainConfig(api.Action{Name: "cutover", Params: base}, "WS001", api.ParamTargetDomain, api.ParamTargetDC, api.ParamTargetNetBIOS)
+	if err != nil || c != (SambaConfig{NetBIOSName: "WS001", Workgroup: "TARGET", Realm: "TARGET.TEST", DC: "dc1.target.test"}) {
+		t.Fatalf("domainConfig: %+v, %v", c, err)
+	}
+	for key, bad := range map[string]string{
+		api.ParamTargetDomain:  "target.test\ninclude = /etc/passwd",
+		api.ParamTargetDC:      "--option=client min protocol=NT1",
+		api.ParamTargetNetBIOS: "TARGET\n\tinclude = x",
+	} {
+		p := map[string]string{}
+		for k, v := range base {
+			p[k] = v
+		}
+		p[key] = bad
+		if _, err := domainConfig(api.Action{Name: "cutover", Params: p}, "WS001", api.ParamTargetDomain, api.ParamTargetDC, api.ParamTargetNetBIOS); err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("%s = %q: %v, want refused", key, bad, err)
+		}
+	}
+	for _, h := range []string{"", "a..b", "-a.b", "a_b.test", strings.Repeat("a", 64) + ".test"} {
+		if validHost(h) {
+			t.Errorf("validHost(%q) = true", h)
+		}
+	}
+}
