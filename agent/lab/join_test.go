@@ -70,6 +70,13 @@ func TestRun_missingParams(t *testing.T) {
 	if err := WriteSambaConfig(b.Dir(), SambaConfig{NetBIOSName: "WS001", Workgroup: "SOURCE", Realm: "SOURCE.TEST", DC: "dc1.source.test"}); err != nil {
 		t.Fatal(err)
 	}
+	target := map[string]string{api.ParamTargetDomain: "target.test", api.ParamTargetDC: "dc1.target.test", api.ParamTargetNetBIOS: "TARGET"}
+	for notice, want := range map[string]string{"-1": "notice_seconds", "99999999999999": "notice_seconds", "5": "secrets.json"} {
+		target[api.ParamNoticeSeconds] = notice
+		if _, err := b.Run(t.Context(), api.Action{Name: api.ActionCutover, Params: target}, nil); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("cutover with notice %s: %v, want %q", notice, err, want)
+		}
+	}
 	for _, tt := range []struct{ action, want string }{
 		{api.ActionCutover, `"target_domain" is missing`},
 		{api.ActionOfflineDomainJoin, `"blob" is missing`},
