@@ -76,6 +76,8 @@ func TestLabJoinThroughHub(t *testing.T) {
 	}
 	t.Logf("rollback job:\n%s", results(done))
 	checkJoined(t, dev, opts.Source, opts.Target)
+	checkLogs(t, dev)
+	noSecret(t, dev.Dir, "the agent's log", agent.Output())
 }
 
 // waitInventory waits until the hub's inventory of the device names domain.

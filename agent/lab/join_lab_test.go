@@ -86,10 +86,34 @@ func run(t *testing.T, b *lab.Backend, name string, params map[string]string) (s
 	if err == nil && last[0] != last[1] {
 		t.Errorf("%s: last progress %d/%d, want done = total", name, last[0], last[1])
 	}
-	if strings.Contains(out, os.Getenv("ADSHIFT_LAB_PASSWORD")) {
-		t.Errorf("%s output carries the lab password", name)
+	msg := out
+	if err != nil {
+		msg += "\n" + err.Error()
 	}
+	noSecret(t, b.Dir(), name+" output", msg)
 	return out, err
+}
+
+// noSecret fails t when text carries any password of the device's
+// secrets.json.
+func noSecret(t *testing.T, dir, what, text string) {
+	t.Helper()
+	s, err := lab.ReadSecrets(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pws := []string{os.Getenv("ADSHIFT_LAB_PASSWORD")}
+	for _, d := range s.Domains {
+		pws = append(pws, d.Password)
+	}
+	for _, pw := range s.Users {
+		pws = append(pws, pw)
+	}
+	for _, pw := range pws {
+		if pw != "" && strings.Contains(text, pw) {
+			t.Errorf("%s carries a password of %s", what, lab.SecretsFile)
+		}
+	}
 }
 
 func cutoverParams(opts labdevice.Options, dev labdevice.Device) map[string]string {
@@ -276,6 +300,8 @@ func TestLabJoinActions(t *testing.T) {
 	}
 	t.Log(out)
 	checkJoined(t, other, tgt, src)
+	checkLogs(t, dev)
+	checkLogs(t, other)
 }
 
 // checkJoined asserts that dev is joined to in (testjoin OK, account
@@ -297,6 +323,16 @@ func checkJoined(t *testing.T, dev labdevice.Device, in, from labdevice.Domain) 
 	}
 	if c.Domain() != in.Name {
 		t.Errorf("%s: smb.conf realm %s, want %s", dev.Name, c.Realm, in.Name)
+	}
+}
+
+// checkLogs fails t when the device's logs carry a password.
+func checkLogs(t *testing.T, dev labdevice.Device) {
+	t.Helper()
+	for _, f := range []string{lab.ActionsLog, lab.RestartsLog, filepath.Join(lab.JournalDir, lab.JoinJournalFile), filepath.Join(lab.CredentialDir, lab.CredentialCacheFile)} {
+		if data, err := os.ReadFile(filepath.Join(dev.Dir, f)); err == nil {
+			noSecret(t, dev.Dir, f, string(data))
+		}
 	}
 }
 
