@@ -2,8 +2,11 @@ package hub
 
 import (
 	"crypto/sha256"
+	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -115,7 +118,7 @@ func (s *Server) revokeDevice(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) queueJob(w http.ResponseWriter, r *http.Request) {
 	var req api.JobRequest
-	err := api.Decode(r.Body, &req)
+	err := api.DecodeLimit(r.Body, &req, api.MaxJobBodyBytes)
 	if err == nil {
 		err = req.Validate()
 	}
@@ -132,6 +135,10 @@ func (s *Server) queueJob(w http.ResponseWriter, r *http.Request) {
 	}
 	if !existing {
 		s.notify.notify(job.DeviceID)
+	} else if job, err = s.store.Job(r.Context(), job.ID); err != nil {
+		// The caller learns what the job it asked for again has done.
+		s.adminFail(w, r, "job.queue", "job:"+job.ID, err)
+		return
 	}
 	s.adminDone(w, r, "job.queue", "job:"+job.ID, job)
 }
@@ -144,6 +151,107 @@ func (s *Server) showJob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.adminDone(w, r, "job.show", "job:"+id, j)
+}
+
+// fleet lists a page of devices with their newest jobs.
+func (s *Server) fleet(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit, err := queryInt(q.Get("limit"), api.MaxFleetPage, 1, api.MaxFleetPage)
+	jobs := 0
+	if err == nil {
+		jobs, err = queryInt(q.Get("jobs"), 5, 0, api.MaxFleetJobs)
+	}
+	after := q.Get("after")
+	if err == nil && len(after) > 64 {
+		err = errors.New("after: too long")
+	}
+	if err != nil {
+		s.refuse(r.Context(), w, adminActor, "device.fleet", "", http.StatusBadRequest, api.CodeBadRequest, err.Error())
+		return
+	}
+	ds, err := s.store.Fleet(r.Context(), after, limit, jobs)
+	if err != nil {
+		s.adminFail(w, r, "device.fleet", "", err)
+		return
+	}
+	page := api.FleetPage{Devices: nonNil(ds)}
+	if len(ds) == limit {
+		page.Next = ds[len(ds)-1].ID
+	}
+	// Reads are not audited one by one: a planner pages through the fleet
+	// on every plan.
+	writeJSON(w, http.StatusOK, page)
+}
+
+// changesRecheck bounds how long the changes long poll waits without
+// looking at the store: reports recorded through this process wake it at
+// once, those recorded through another hub process sharing the store are
+// seen within this.
+const changesRecheck = 2 * time.Second
+
+// changes answers the reports recorded after a cursor, holding the
+// request until there are some or the wait passes.
+func (s *Server) changes(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	since, err := strconv.ParseInt(q.Get("since"), 10, 64)
+	if err != nil || since < -1 {
+		err = errors.New("since: want a cursor (a number, -1 for the current end)")
+	}
+	limit := 0
+	if err == nil {
+		limit, err = queryInt(q.Get("limit"), api.MaxChanges, 1, api.MaxChanges)
+	}
+	var wait time.Duration
+	if err == nil {
+		wait, err = parseWait(q.Get("wait"))
+	}
+	if err != nil {
+		s.refuse(r.Context(), w, adminActor, "job.changes", "", http.StatusBadRequest, api.CodeBadRequest, err.Error())
+		return
+	}
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for {
+		woken, cancel := s.reports.wait("")
+		chs, cursor, err := s.store.Changes(r.Context(), since, limit)
+		if err != nil || len(chs) > 0 || since < 0 {
+			cancel()
+			if err != nil {
+				s.adminFail(w, r, "job.changes", "", err)
+				return
+			}
+			writeJSON(w, http.StatusOK, api.Changes{Changes: nonNil(chs), Cursor: cursor})
+			return
+		}
+		again := s.pause(r, woken, changesRecheck, deadline.C)
+		cancel()
+		if !again {
+			if r.Context().Err() == nil {
+				writeJSON(w, http.StatusOK, api.Changes{Changes: []api.Change{}, Cursor: since})
+			}
+			return
+		}
+	}
+}
+
+// queryInt reads an optional integer query parameter within [lo, hi].
+func queryInt(v string, def, lo, hi int) (int, error) {
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, fmt.Errorf("want a number between %d and %d, not %q", lo, hi, trimText(v))
+	}
+	return n, nil
+}
+
+// trimText shortens untrusted text quoted in an answer.
+func trimText(s string) string {
+	if len(s) > 20 {
+		return s[:20] + "…"
+	}
+	return s
 }
 
 func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {

@@ -69,6 +69,7 @@ type Server struct {
 	tlsCert   tls.Certificate
 	adminHash [sha256.Size]byte
 	notify    *notifier
+	reports   *notifier // key "": a report was recorded (changes long polls)
 	http      *http.Server
 	closing   chan struct{}
 
@@ -102,7 +103,7 @@ func New(opts Options) (*Server, error) {
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("hub data directory: %w", err)
 	}
-	s := &Server{opts: opts, store: opts.Store, log: opts.Logger, notify: newNotifier(), closing: make(chan struct{})}
+	s := &Server{opts: opts, store: opts.Store, log: opts.Logger, notify: newNotifier(), reports: newNotifier(), closing: make(chan struct{})}
 	var err error
 	if s.ca, err = LoadOrCreateCA(opts.DataDir, opts.Now()); err != nil {
 		return nil, err
@@ -268,12 +269,20 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST "+api.PathJobs, s.admin(s.queueJob))
 	mux.HandleFunc("GET "+api.PathJobs+"/{id}", s.admin(s.showJob))
 	mux.HandleFunc("GET "+api.PathAudit, s.admin(s.auditLog))
+	mux.HandleFunc("GET "+api.PathFleet, s.admin(s.fleet))
+	mux.HandleFunc("GET "+api.PathChanges, s.admin(s.changes))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > api.MaxBodyBytes {
+		limit := int64(api.MaxBodyBytes)
+		if r.Method == http.MethodPost && r.URL.Path == api.PathJobs {
+			// Only a job request may be large (a SID map); the token is
+			// checked before the body is read.
+			limit = api.MaxJobBodyBytes
+		}
+		if r.ContentLength > limit {
 			s.refuse(r.Context(), w, "anonymous@"+remoteIP(r), "request", r.URL.Path, http.StatusRequestEntityTooLarge, api.CodeTooLarge, "the body is larger than the hub accepts")
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, api.MaxBodyBytes+1)
+		r.Body = http.MaxBytesReader(w, r.Body, limit+1)
 		mux.ServeHTTP(w, r)
 	})
 }

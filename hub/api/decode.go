@@ -16,12 +16,15 @@ var ErrTooLarge = errors.New("body too large")
 // Decode reads one JSON value of at most MaxBodyBytes from r into v,
 // strictly: unknown fields, trailing data and truncated input are errors.
 // It never panics on any input; callers then call the value's Validate.
-func Decode(r io.Reader, v any) error {
-	b, err := io.ReadAll(io.LimitReader(r, MaxBodyBytes+1))
+func Decode(r io.Reader, v any) error { return DecodeLimit(r, v, MaxBodyBytes) }
+
+// DecodeLimit is Decode with a cap of limit bytes (ErrTooLarge above).
+func DecodeLimit(r io.Reader, v any, limit int64) error {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
 		return fmt.Errorf("read body: %w", err)
 	}
-	if len(b) > MaxBodyBytes {
+	if int64(len(b)) > limit {
 		return ErrTooLarge
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))

@@ -16,11 +16,34 @@ const (
 	PathDevices = "/v1/admin/devices" // GET list; /{id} GET shows; /{id}/revoke POST
 	PathJobs    = "/v1/admin/jobs"    // POST queues; /{id} GET shows
 	PathAudit   = "/v1/admin/audit"   // GET, ?limit=N
+	// PathFleet lists devices with their inventory and newest jobs, a
+	// page at a time: GET ?after=DEVICE-ID&limit=N&jobs=N (FleetPage).
+	PathFleet = "/v1/admin/fleet"
+	// PathChanges is the admin long poll over recorded reports: GET
+	// ?since=CURSOR&wait=DURATION&limit=N (Changes); since=-1 answers at
+	// once with no changes and the current end as the cursor.
+	PathChanges = "/v1/admin/changes"
 )
 
-// MaxBodyBytes caps every request body the hub reads; larger bodies are
-// refused with 413 before they are decoded.
+// MaxBodyBytes caps every request body the hub reads, except an admin's
+// job request (MaxJobBodyBytes); larger bodies are refused with 413 before
+// they are decoded.
 const MaxBodyBytes = 64 << 10
+
+// MaxJobBodyBytes caps an admin's job request: room for a reacl job whose
+// SID map has 100,000 lines with long domain SIDs (about 10 MB of JSON).
+// Agents never send bodies this large.
+const MaxJobBodyBytes = 32 << 20
+
+// Limits of the fleet listing and the changes long poll.
+const (
+	// MaxFleetPage is the most devices one FleetPage holds (the default).
+	MaxFleetPage = 500
+	// MaxFleetJobs is the most jobs listed per device; default 5.
+	MaxFleetJobs = 50
+	// MaxChanges is the most changes one answer holds (the default).
+	MaxChanges = 5000
+)
 
 // MaxPollWait is the longest a long poll is held open.
 const MaxPollWait = 60 * time.Second
@@ -235,6 +258,32 @@ type RenewResponse struct {
 type DeviceDetail struct {
 	Device
 	Jobs []Job `json:"jobs"`
+}
+
+// FleetPage is one page of the fleet listing: devices by ID, each with
+// its inventory and newest jobs (newest first, with their reports).
+type FleetPage struct {
+	Devices []DeviceDetail `json:"devices"`
+	// Next is the after= of the following page; empty on the last page.
+	Next string `json:"next,omitempty"`
+}
+
+// Change is one report the hub recorded, in the order it recorded them:
+// Seq increases with every report. DeviceID and JobState are the job's
+// device and its state when the change was read (not when recorded).
+type Change struct {
+	Seq      int64    `json:"seq"`
+	DeviceID string   `json:"device_id"`
+	JobState JobState `json:"job_state"`
+	Report
+}
+
+// Changes answers the changes long poll: the reports recorded after the
+// asked cursor, oldest first, and the cursor to ask from next. An answer
+// with no changes (the wait passed) keeps the cursor.
+type Changes struct {
+	Changes []Change `json:"changes"`
+	Cursor  int64    `json:"cursor"`
 }
 
 // JobRequest queues a job for a device. A second request with the same

@@ -91,6 +91,16 @@ type Store interface {
 	Job(ctx context.Context, id string) (api.Job, error)
 	// Jobs lists a device's jobs with their reports, newest first.
 	Jobs(ctx context.Context, deviceID string) ([]api.Job, error)
+	// Fleet returns at most limit devices whose ID sorts after after, by
+	// ID, each with its newest jobs (at most jobs of them, newest first,
+	// with their reports), in a fixed number of queries.
+	Fleet(ctx context.Context, after string, limit, jobs int) ([]api.DeviceDetail, error)
+	// Changes returns at most limit reports recorded after cursor since,
+	// in the order recorded, and the cursor to ask from next (since when
+	// there are none; since -1 returns none and the current end). Reports
+	// become visible in cursor order: a later call never returns a report
+	// below a cursor an earlier call returned.
+	Changes(ctx context.Context, since int64, limit int) ([]api.Change, int64, error)
 
 	// Audit appends an entry to the audit log (ID and, when zero, At are
 	// set by the store).

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/adshift/adshift/hub/api"
@@ -200,6 +201,13 @@ func (s *Store) Report(ctx context.Context, deviceID string, r api.Report, now t
 				return fmt.Errorf("job %s action %d has a result: %w", r.JobID, r.Action, store.ErrConflict)
 			}
 		}
+		if s.d.lockReports != "" {
+			// Reports commit in the order of their seq, so that a changes
+			// cursor never passes one still to commit.
+			if _, err := tx.ExecContext(ctx, s.d.lockReports); err != nil {
+				return err
+			}
+		}
 		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO reports (job_id, id, action, kind, done, total, status, output, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 			r.JobID, r.ID, r.Action, r.Kind, r.Done, r.Total, r.Status, r.Output, nanos(now))
 		if err != nil {
@@ -245,47 +253,67 @@ func (s *Store) Job(ctx context.Context, id string) (api.Job, error) {
 
 // Jobs implements store.Store.
 func (s *Store) Jobs(ctx context.Context, deviceID string) ([]api.Job, error) {
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT `+jobCols+` FROM jobs WHERE device_id = ? ORDER BY created_at DESC, id`), deviceID)
+	jobs, err := s.queryJobs(ctx, `SELECT `+jobCols+` FROM jobs WHERE device_id = ? ORDER BY created_at DESC, id`, deviceID)
 	if err != nil {
-		return nil, fmt.Errorf("jobs of device %s: %w", deviceID, err)
-	}
-	var jobs []api.Job
-	for rows.Next() {
-		j, err := scanJob(rows)
-		if err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("jobs of device %s: %w", deviceID, err)
-		}
-		jobs = append(jobs, j)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("jobs of device %s: %w", deviceID, err)
 	}
 	return jobs, s.addReports(ctx, jobs)
 }
 
-// addReports fills in each job's reports, oldest first.
-func (s *Store) addReports(ctx context.Context, jobs []api.Job) error {
-	for i := range jobs {
-		rows, err := s.r.QueryContext(ctx, s.q(`SELECT id, action, kind, done, total, status, output, at FROM reports WHERE job_id = ? ORDER BY seq`), jobs[i].ID)
+// queryJobs reads the jobs a query of jobCols selects (without reports).
+func (s *Store) queryJobs(ctx context.Context, query string, args ...any) ([]api.Job, error) {
+	rows, err := s.r.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var jobs []api.Job
+	for rows.Next() {
+		j, err := scanJob(rows)
 		if err != nil {
-			return fmt.Errorf("reports of job %s: %w", jobs[i].ID, err)
+			return nil, err
+		}
+		jobs = append(jobs, j)
+	}
+	return jobs, rows.Err()
+}
+
+// addReports fills in each job's reports, oldest first, in one query per
+// chunk of jobs.
+func (s *Store) addReports(ctx context.Context, jobs []api.Job) error {
+	const chunk = 500
+	for start := 0; start < len(jobs); start += chunk {
+		part := jobs[start:min(start+chunk, len(jobs))]
+		byID := make(map[string]*api.Job, len(part))
+		args := make([]any, len(part))
+		for i := range part {
+			byID[part[i].ID] = &part[i]
+			args[i] = part[i].ID
+		}
+		rows, err := s.r.QueryContext(ctx, s.q(`SELECT job_id, id, action, kind, done, total, status, output, at FROM reports WHERE job_id IN (`+placeholders(len(part))+`) ORDER BY seq`), args...)
+		if err != nil {
+			return fmt.Errorf("reports of job %s: %w", part[0].ID, err)
 		}
 		for rows.Next() {
-			r := api.Report{JobID: jobs[i].ID}
+			var r api.Report
 			var at int64
-			if err := rows.Scan(&r.ID, &r.Action, &r.Kind, &r.Done, &r.Total, &r.Status, &r.Output, &at); err != nil {
+			if err := rows.Scan(&r.JobID, &r.ID, &r.Action, &r.Kind, &r.Done, &r.Total, &r.Status, &r.Output, &at); err != nil {
 				rows.Close()
-				return fmt.Errorf("reports of job %s: %w", jobs[i].ID, err)
+				return fmt.Errorf("reports of job %s: %w", part[0].ID, err)
 			}
 			r.At = fromNanos(at)
-			jobs[i].Reports = append(jobs[i].Reports, r)
+			j := byID[r.JobID]
+			j.Reports = append(j.Reports, r)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return fmt.Errorf("reports of job %s: %w", jobs[i].ID, err)
+			return fmt.Errorf("reports of job %s: %w", part[0].ID, err)
 		}
 	}
 	return nil
+}
+
+// placeholders is n comma-separated ? placeholders.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }

@@ -18,6 +18,7 @@ var postgres = dialect{
 	name: "postgres", dollar: true, serial: "BIGSERIAL PRIMARY KEY", blob: "BYTEA", maxConns: 16,
 	forUpdate: " FOR UPDATE", skipLocked: " FOR UPDATE SKIP LOCKED",
 	lockMigrations: `SELECT pg_advisory_xact_lock(7201512)`,
+	lockReports:    `SELECT pg_advisory_xact_lock(7201513)`,
 	notify:         `SELECT pg_notify('` + jobsChannel + `', $1)`,
 }
 

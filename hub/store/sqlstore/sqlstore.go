@@ -26,6 +26,10 @@ type dialect struct {
 	forUpdate, skipLocked string
 	// lockMigrations serialises migrations of several processes.
 	lockMigrations string
+	// lockReports, when set, serialises report inserts until commit, so
+	// that report seq values become visible in order (SQLite has one
+	// writer and needs none).
+	lockReports string
 	// notify, when set, tells other hub processes a job was queued for
 	// the device in the one argument.
 	notify string

@@ -22,6 +22,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Reports", func(t *testing.T) { testReports(t, open(t)) })
 	t.Run("Audit", func(t *testing.T) { testAudit(t, open(t)) })
 	t.Run("Renew", func(t *testing.T) { testRenew(t, open(t)) })
+	t.Run("Fleet", func(t *testing.T) { testFleet(t, open(t)) })
+	t.Run("Changes", func(t *testing.T) { testChanges(t, open(t)) })
 }
 
 var t0 = time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
@@ -365,4 +367,112 @@ func testRenew(t *testing.T, s store.Store) {
 		t.Errorf("after first use: serial %q next %q expires %v", d.CertSerial, d.NextSerial, d.CertExpires)
 	}
 	wantErr(t, s.UseNextCert(ctx, "d1", "n1"), store.ErrConflict)
+}
+
+func testFleet(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	enrolled(t, s, "d1", "d2", "d3")
+	for i, j := range []api.Job{job("j1", "d1", "k1", 1, t0), job("j2", "d1", "k2", 1, t0.Add(time.Second)), job("j3", "d1", "k3", 1, t0.Add(2*time.Second)), job("j4", "d3", "k1", 1, t0)} {
+		if _, _, err := s.QueueJob(ctx, j); err != nil {
+			t.Fatalf("job %d: %v", i, err)
+		}
+	}
+	if _, err := s.LeaseJob(ctx, "d1", lease("l1", t0)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Report(ctx, "d1", report("r1", "j1", "l1", 0, api.ReportResult, api.StatusOK), t0, api.AuditEntry{}); err != nil {
+		t.Fatal(err)
+	}
+	page, err := s.Fleet(ctx, "", 2, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type row struct {
+		ID      string
+		Jobs    []string
+		Reports int
+	}
+	summary := func(ds []api.DeviceDetail) []row {
+		var out []row
+		for _, d := range ds {
+			r := row{ID: d.ID, Jobs: []string{}}
+			for _, j := range d.Jobs {
+				r.Jobs = append(r.Jobs, j.ID)
+				r.Reports += len(j.Reports)
+			}
+			out = append(out, r)
+		}
+		return out
+	}
+	if diff := cmp.Diff([]row{{"d1", []string{"j3", "j2"}, 0}, {"d2", []string{}, 0}}, summary(page)); diff != "" {
+		t.Errorf("first page (-want +got):\n%s", diff)
+	}
+	page, err = s.Fleet(ctx, "d2", 2, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]row{{"d3", []string{"j4"}, 0}}, summary(page)); diff != "" {
+		t.Errorf("second page (-want +got):\n%s", diff)
+	}
+	page, err = s.Fleet(ctx, "", 10, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]row{{"d1", []string{"j3", "j2", "j1"}, 1}, {"d2", []string{}, 0}, {"d3", []string{"j4"}, 0}}, summary(page)); diff != "" {
+		t.Errorf("all (-want +got):\n%s", diff)
+	}
+	if page, err = s.Fleet(ctx, "d3", 10, 3); err != nil || len(page) != 0 {
+		t.Errorf("after the last = %v, %v; want none", page, err)
+	}
+}
+
+func testChanges(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	enrolled(t, s, "d1")
+	chs, head, err := s.Changes(ctx, -1, 10)
+	if err != nil || len(chs) != 0 || head != 0 {
+		t.Fatalf("head of an empty store = %v, %d, %v", chs, head, err)
+	}
+	if _, _, err := s.QueueJob(ctx, job("j1", "d1", "k1", 2, t0)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.LeaseJob(ctx, "d1", lease("l1", t0)); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []api.Report{
+		{ID: "p1", JobID: "j1", LeaseID: "l1", Action: 0, Kind: api.ReportProgress, Done: 1, Total: 2},
+		report("r1", "j1", "l1", 0, api.ReportResult, api.StatusOK),
+		report("r2", "j1", "l1", 1, api.ReportResult, api.StatusOK),
+	} {
+		if _, err := s.Report(ctx, "d1", r, t0.Add(time.Second), api.AuditEntry{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := func(chs []api.Change) []string {
+		var out []string
+		for _, c := range chs {
+			out = append(out, c.ID+" "+c.DeviceID+" "+string(c.JobState))
+		}
+		return out
+	}
+	chs, c1, err := s.Changes(ctx, 0, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"p1 d1 succeeded", "r1 d1 succeeded"}, ids(chs)); diff != "" {
+		t.Errorf("first changes (-want +got):\n%s", diff)
+	}
+	if chs[0].Done != 1 || chs[0].Total != 2 || chs[1].Output != "out r1" || chs[1].JobID != "j1" || !chs[1].At.Equal(t0.Add(time.Second)) || chs[0].Seq >= chs[1].Seq || c1 != chs[1].Seq {
+		t.Errorf("changes %+v, cursor %d", chs, c1)
+	}
+	chs, c2, err := s.Changes(ctx, c1, 10)
+	if err != nil || len(chs) != 1 || chs[0].ID != "r2" || c2 <= c1 {
+		t.Fatalf("changes after %d = %v, %d, %v; want r2", c1, ids(chs), c2, err)
+	}
+	if chs, c3, err := s.Changes(ctx, c2, 10); err != nil || len(chs) != 0 || c3 != c2 {
+		t.Errorf("changes at the end = %v, %d, %v; want none, cursor kept", chs, c3, err)
+	}
+	if _, head, err = s.Changes(ctx, -1, 10); err != nil || head != c2 {
+		t.Errorf("head = %d, %v; want %d", head, err, c2)
+	}
 }
