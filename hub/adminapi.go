@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/adshift/adshift/hub/api"
+	"github.com/adshift/adshift/hub/store"
 )
 
 const adminActor = "admin"
@@ -139,7 +140,19 @@ func (s *Server) queueJob(w http.ResponseWriter, r *http.Request) {
 		// The caller learns what the job it asked for again has done.
 		s.adminFail(w, r, "job.queue", "job:"+job.ID, err)
 		return
+	} else if job.State == api.JobQueued || job.State == api.JobLeased {
+		// An unfinished job of a revoked device never ends: say so rather
+		// than let the caller wait for it.
+		d, err := s.store.Device(r.Context(), job.DeviceID)
+		if err == nil && d.State == api.DeviceRevoked {
+			err = fmt.Errorf("device %s: %w", d.ID, store.ErrDeviceRevoked)
+		}
+		if err != nil {
+			s.adminFail(w, r, "job.queue", "job:"+job.ID, err)
+			return
+		}
 	}
+	job.Existing = existing
 	s.adminDone(w, r, "job.queue", "job:"+job.ID, job)
 }
 

@@ -145,6 +145,9 @@ type Job struct {
 	// Reports are the recorded progress and results, oldest first; only
 	// filled in for admin reads.
 	Reports []Report `json:"reports,omitempty"`
+	// Existing is set in the answer to a JobRequest whose idempotency key
+	// was queued before: the job is that earlier one.
+	Existing bool `json:"existing,omitempty"`
 }
 
 // ReportKind says whether a report is progress or an action's result.
