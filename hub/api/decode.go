@@ -8,6 +8,7 @@ import (
 	"io"
 	"regexp"
 	"time"
+	"unicode/utf8"
 )
 
 // ErrTooLarge is returned by Decode for a body over MaxBodyBytes.
@@ -49,10 +50,30 @@ var (
 // Limits on single fields, below the body cap.
 const (
 	maxActions    = 100
-	maxOutput     = 16 << 10
+	maxOutput     = MaxOutputBytes
 	maxPrincipals = 1000
 	maxText       = 256
 )
+
+// MaxOutputBytes is the longest Output a report may carry.
+const MaxOutputBytes = 16 << 10
+
+// truncatedMark ends an output TruncateOutput cut.
+const truncatedMark = "\n… (output truncated)"
+
+// TruncateOutput returns s when it fits a report, else its start (cut at
+// a UTF-8 boundary) and a mark saying it was truncated, MaxOutputBytes in
+// all: an action's long output must not cost its result.
+func TruncateOutput(s string) string {
+	if len(s) <= MaxOutputBytes {
+		return s
+	}
+	cut := MaxOutputBytes - len(truncatedMark)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + truncatedMark
+}
 
 // ValidHostname reports whether s is acceptable as a device host name.
 func ValidHostname(s string) bool { return hostnameRE.MatchString(s) }
