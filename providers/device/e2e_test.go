@@ -109,24 +109,6 @@ func caFile(t testing.TB, h *hubtest.Hub) string {
 	return path
 }
 
-// syncBuffer keeps a process's output for failures.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // device is one enrolled agent: its directories and, once started, its
 // process.
 type device struct {
@@ -158,7 +140,11 @@ func enroll(t *testing.T, h *hubtest.Hub, host string) *device {
 // start runs the agent until the test ends.
 func (d *device) start(t *testing.T) {
 	t.Helper()
-	out := &syncBuffer{}
+	logPath := filepath.Join(t.TempDir(), "agent.log")
+	out, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command(agentBin(t), "run", "-data-dir", d.data, "-device-dir", d.dev, "-heartbeat", "200ms", "-poll-wait", "5s")
 	cmd.Env = append(os.Environ(), "ADSHIFT_AGENT_RETRY_MAX=200ms")
 	cmd.Stdout, cmd.Stderr = out, out
@@ -170,8 +156,10 @@ func (d *device) start(t *testing.T) {
 	t.Cleanup(func() {
 		cmd.Process.Signal(syscall.SIGKILL)
 		<-done
+		out.Close()
 		if t.Failed() {
-			t.Logf("agent %s output:\n%s", d.host, out)
+			b, _ := os.ReadFile(logPath)
+			t.Logf("agent %s output:\n%s", d.host, b)
 		}
 	})
 }
