@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -11,7 +12,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/adshift/adshift/hub/api"
-	"github.com/adshift/adshift/hub/store"
 )
 
 const adminActor = "admin"
@@ -117,43 +117,102 @@ func (s *Server) revokeDevice(w http.ResponseWriter, r *http.Request) {
 	s.adminDone(w, r, "device.revoke", "device:"+d.ID, nil)
 }
 
-func (s *Server) queueJob(w http.ResponseWriter, r *http.Request) {
-	var req api.JobRequest
-	err := api.DecodeLimit(r.Body, &req, api.MaxJobBodyBytes)
+// decodeJobs reads a job request or batch into v and validates it,
+// refusing (audited) what does not; it reports whether to go on.
+func (s *Server) decodeJobs(w http.ResponseWriter, r *http.Request, v interface{ Validate() error }) bool {
+	err := api.DecodeLimit(r.Body, v, api.MaxJobBodyBytes)
 	if err == nil {
-		err = req.Validate()
+		err = v.Validate()
 	}
 	if err != nil {
 		status, code := decodeError(err)
 		s.refuse(r.Context(), w, adminActor, "job.queue", "", status, code, err.Error())
+		return false
+	}
+	return true
+}
+
+func (s *Server) queueJob(w http.ResponseWriter, r *http.Request) {
+	var req api.JobRequest
+	if !s.decodeJobs(w, r, &req) {
 		return
 	}
-	job := api.Job{ID: uuid.NewString(), DeviceID: req.DeviceID, IdempotencyKey: req.IdempotencyKey, Actions: req.Actions, CreatedAt: s.opts.Now().UTC()}
-	job, existing, err := s.store.QueueJob(r.Context(), job)
+	out, err := s.queueJobs(r.Context(), []api.JobRequest{req})
 	if err != nil {
-		s.adminFail(w, r, "job.queue", "device:"+req.DeviceID, err)
+		s.internal(w, r, adminActor, "job.queue", err)
 		return
 	}
-	if !existing {
-		s.notify.notify(job.DeviceID)
-	} else if job, err = s.store.Job(r.Context(), job.ID); err != nil {
-		// The caller learns what the job it asked for again has done.
-		s.adminFail(w, r, "job.queue", "job:"+job.ID, err)
+	if res := out[0]; res.Error != nil {
+		writeJSON(w, res.status, res.Error)
 		return
-	} else if job.State == api.JobQueued || job.State == api.JobLeased {
-		// An unfinished job of a revoked device never ends: say so rather
-		// than let the caller wait for it.
-		d, err := s.store.Device(r.Context(), job.DeviceID)
-		if err == nil && d.State == api.DeviceRevoked {
-			err = fmt.Errorf("device %s: %w", d.ID, store.ErrDeviceRevoked)
-		}
-		if err != nil {
-			s.adminFail(w, r, "job.queue", "job:"+job.ID, err)
-			return
-		}
 	}
-	job.Existing = existing
-	s.adminDone(w, r, "job.queue", "job:"+job.ID, job)
+	writeJSON(w, http.StatusOK, out[0].Job)
+}
+
+// queueJobBatch queues several jobs in one store transaction.
+func (s *Server) queueJobBatch(w http.ResponseWriter, r *http.Request) {
+	var req api.JobBatch
+	if !s.decodeJobs(w, r, &req) {
+		return
+	}
+	out, err := s.queueJobs(r.Context(), req.Jobs)
+	if err != nil {
+		s.internal(w, r, adminActor, "job.queue", err)
+		return
+	}
+	res := api.JobBatchResult{Results: make([]api.JobResult, len(out))}
+	for i, o := range out {
+		res.Results[i] = o.JobResult
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// queued is the outcome of one job request, with the HTTP status of its
+// error.
+type queued struct {
+	api.JobResult
+	status int
+}
+
+// queueJobs queues the requests in one store transaction (each request
+// refused or queued on its own; every outcome audited in it) and wakes
+// the devices of new jobs. A job queued before with the same key comes
+// back with its reports, so the caller learns what it has done.
+func (s *Server) queueJobs(ctx context.Context, reqs []api.JobRequest) ([]queued, error) {
+	out := make([]queued, len(reqs))
+	now := s.opts.Now().UTC()
+	var jobs []api.Job
+	var at []int
+	for i, req := range reqs {
+		if err := req.Validate(); err != nil {
+			out[i] = queued{api.JobResult{Error: &api.Error{Code: api.CodeBadRequest, Message: err.Error()}}, http.StatusBadRequest}
+			continue
+		}
+		jobs = append(jobs, api.Job{ID: uuid.NewString(), DeviceID: req.DeviceID, IdempotencyKey: req.IdempotencyKey, Actions: req.Actions, CreatedAt: now})
+		at = append(at, i)
+	}
+	if len(jobs) == 0 {
+		return out, nil
+	}
+	qs, err := s.store.QueueJobs(ctx, jobs, api.AuditEntry{At: now, Actor: adminActor, Action: "job.queue"})
+	if err != nil {
+		return nil, err
+	}
+	for k, q := range qs {
+		i := at[k]
+		if q.Err != nil {
+			status, code := storeError(q.Err)
+			out[i] = queued{api.JobResult{Error: &api.Error{Code: code, Message: refusal(q.Err)}}, status}
+			continue
+		}
+		if !q.Existing {
+			s.notify.notify(q.Job.DeviceID)
+		}
+		j := q.Job
+		j.Existing = q.Existing
+		out[i] = queued{api.JobResult{Job: &j}, http.StatusOK}
+	}
+	return out, nil
 }
 
 func (s *Server) showJob(w http.ResponseWriter, r *http.Request) {

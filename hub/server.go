@@ -267,13 +267,14 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET "+api.PathDevices+"/{id}", s.admin(s.showDevice))
 	mux.HandleFunc("POST "+api.PathDevices+"/{id}/revoke", s.admin(s.revokeDevice))
 	mux.HandleFunc("POST "+api.PathJobs, s.admin(s.queueJob))
+	mux.HandleFunc("POST "+api.PathJobBatch, s.admin(s.queueJobBatch))
 	mux.HandleFunc("GET "+api.PathJobs+"/{id}", s.admin(s.showJob))
 	mux.HandleFunc("GET "+api.PathAudit, s.admin(s.auditLog))
 	mux.HandleFunc("GET "+api.PathFleet, s.admin(s.fleet))
 	mux.HandleFunc("GET "+api.PathChanges, s.admin(s.changes))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		limit := int64(api.MaxBodyBytes)
-		if r.Method == http.MethodPost && r.URL.Path == api.PathJobs {
+		if r.Method == http.MethodPost && (r.URL.Path == api.PathJobs || r.URL.Path == api.PathJobBatch) {
 			// Only a job request may be large (a SID map); the token is
 			// checked before the body is read.
 			limit = api.MaxJobBodyBytes

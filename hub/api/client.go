@@ -203,6 +203,19 @@ func (c *Client) QueueJob(ctx context.Context, req JobRequest) (Job, error) {
 	return j, err
 }
 
+// QueueJobs queues up to MaxJobBatch jobs in one request (admin): one
+// JobResult per request, in order; a refused job does not stop the others.
+func (c *Client) QueueJobs(ctx context.Context, reqs []JobRequest) ([]JobResult, error) {
+	var r JobBatchResult
+	if _, err := c.Do(ctx, http.MethodPost, PathJobBatch, JobBatch{Jobs: reqs}, &r); err != nil {
+		return nil, err
+	}
+	if len(r.Results) != len(reqs) {
+		return nil, fmt.Errorf("POST %s: %d results for %d jobs", PathJobBatch, len(r.Results), len(reqs))
+	}
+	return r.Results, nil
+}
+
 // Job shows one job with its reports (admin).
 func (c *Client) Job(ctx context.Context, id string) (Job, error) {
 	var j Job

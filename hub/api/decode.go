@@ -174,6 +174,14 @@ func (j *JobRequest) Validate() error {
 	return nil
 }
 
+// Validate checks a batch's size; each job is checked on its own.
+func (b *JobBatch) Validate() error {
+	if len(b.Jobs) == 0 || len(b.Jobs) > MaxJobBatch {
+		return fmt.Errorf("job batch: between 1 and %d jobs needed", MaxJobBatch)
+	}
+	return nil
+}
+
 // Validate checks a token request.
 func (t *TokenRequest) Validate() error {
 	switch {

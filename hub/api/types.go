@@ -15,7 +15,10 @@ const (
 	PathTokens  = "/v1/admin/tokens"  // GET list, POST create; /{id} DELETE revokes
 	PathDevices = "/v1/admin/devices" // GET list; /{id} GET shows; /{id}/revoke POST
 	PathJobs    = "/v1/admin/jobs"    // POST queues; /{id} GET shows
-	PathAudit   = "/v1/admin/audit"   // GET, ?limit=N
+	// PathJobBatch queues several jobs in one transaction: POST JobBatch,
+	// answered with JobBatchResult.
+	PathJobBatch = "/v1/admin/jobs/batch"
+	PathAudit    = "/v1/admin/audit" // GET, ?limit=N
 	// PathFleet lists devices with their inventory and newest jobs, a
 	// page at a time: GET ?after=DEVICE-ID&limit=N&jobs=N (FleetPage).
 	PathFleet = "/v1/admin/fleet"
@@ -43,6 +46,9 @@ const (
 	MaxFleetJobs = 50
 	// MaxChanges is the most changes one answer holds (the default).
 	MaxChanges = 5000
+	// MaxJobBatch is the most jobs one JobBatch queues (its body is
+	// capped by MaxJobBodyBytes as well).
+	MaxJobBatch = 1000
 )
 
 // MaxPollWait is the longest a long poll is held open.
@@ -295,6 +301,25 @@ type JobRequest struct {
 	DeviceID       string   `json:"device_id"`
 	IdempotencyKey string   `json:"idempotency_key"`
 	Actions        []Action `json:"actions"`
+}
+
+// JobBatch queues several jobs at once, each as its JobRequest alone
+// would, in one transaction of the hub's store.
+type JobBatch struct {
+	Jobs []JobRequest `json:"jobs"`
+}
+
+// JobBatchResult answers a JobBatch: one JobResult per request, in order.
+type JobBatchResult struct {
+	Results []JobResult `json:"results"`
+}
+
+// JobResult is the job queued for one request of a batch (or the one
+// queued before with its key, with its reports and Existing set), or the
+// error refusing that request alone (Code as in StatusError).
+type JobResult struct {
+	Job   *Job   `json:"job,omitempty"`
+	Error *Error `json:"error,omitempty"`
 }
 
 // AuditEntry is one line of the audit log: who did what to which object,

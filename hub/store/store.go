@@ -32,6 +32,14 @@ type Lease struct {
 	Audit api.AuditEntry
 }
 
+// Queued is the outcome of one job of QueueJobs: the job queued (or the
+// one queued before with its key, Existing set), or Err refusing it.
+type Queued struct {
+	Job      api.Job
+	Existing bool
+	Err      error
+}
+
 // Store keeps the hub's data. Every method is atomic and safe for
 // concurrent use, also by several processes sharing one database.
 type Store interface {
@@ -71,6 +79,14 @@ type Store interface {
 	// QueueJob stores a queued job; a job with the same device and
 	// idempotency key is returned instead (existing true).
 	QueueJob(ctx context.Context, j api.Job) (job api.Job, existing bool, err error)
+	// QueueJobs queues several jobs in one transaction, each as QueueJob
+	// would, with its own outcome: ErrNotFound or ErrDeviceRevoked refuse
+	// one job, not the others, and so does ErrDeviceRevoked for an
+	// unfinished existing job of a revoked device (it would never end).
+	// Existing jobs come with their reports. audit, when its Action is
+	// set, is recorded per job in the same transaction (Object, Result
+	// "ok", "duplicate" or "refused", and Detail filled in).
+	QueueJobs(ctx context.Context, jobs []api.Job, audit api.AuditEntry) ([]Queued, error)
 	// LeaseJob hands the device's oldest available job out under l, nil
 	// when none is available.
 	LeaseJob(ctx context.Context, deviceID string, l Lease) (*api.Job, error)

@@ -11,8 +11,8 @@
 // RunDevices. The planner, not this package, decides which jobs a wave
 // gets and what their actions are.
 //
-// Watching is one long poll at a time over the hub's changes feed (the
-// reports it records, by cursor), not a request per job: a wave of 1,000
-// devices costs 1,000 job requests to queue and then a request per batch
-// of reports.
+// A wave costs a few requests whatever its size: its jobs are queued in
+// batches (api.PathJobBatch, one store transaction each), then watched
+// with one long poll at a time over the hub's changes feed (the reports
+// it records, by cursor), not a request per job.
 package device

@@ -13,8 +13,9 @@ import (
 )
 
 const (
-	// queueParallel is how many job requests are in flight at once.
-	queueParallel = 16
+	// queueParallel is how many batches of job requests are in flight at
+	// once.
+	queueParallel = 4
 	// changesWait is how long one changes long poll is held.
 	changesWait = 30 * time.Second
 	// batchPause is how long RunDevices lets reports gather after a
@@ -27,8 +28,9 @@ const (
 )
 
 // RunDevices implements providers.DeviceRunner. It takes the changes
-// cursor first, then queues the jobs (16 requests at a time; a key queued
-// before answers with the earlier job and its reports), then follows the
+// cursor first, then queues the jobs (in batches, one store transaction
+// each; a key queued before answers with the earlier job and its
+// reports), then follows the
 // hub's changes feed from that cursor. Reports are told apart by their
 // IDs, so each result is emitted once however the snapshot of an earlier
 // job and the feed overlap. Progress is emitted for the newest report per
@@ -142,16 +144,20 @@ func (r *runner) fail(j providers.DeviceJob, msg string) error {
 	return r.emit(providers.DeviceEvent{Kind: providers.DeviceEventError, Key: j.Key, DeviceID: j.DeviceID, Hostname: j.Hostname, Output: msg, At: time.Now().UTC()})
 }
 
-// queueAll queues the jobs, queueParallel at a time, and takes each
-// answer in this goroutine: a queued event, then what the job did before.
+// queueAll queues the jobs in batches (at most api.MaxJobBatch jobs and
+// about batchBytes of parameters each, queueParallel batches at a time)
+// and takes each answer in this goroutine: a queued event and what the
+// job did before, or an error event.
 func (r *runner) queueAll(ctx context.Context, c *api.Client, jobs []providers.DeviceJob) error {
 	type answer struct {
-		i   int
-		job api.Job
-		err error
+		batch []int
+		res   []api.JobResult
+		err   error
 	}
 	keys := map[[2]string]bool{}
-	var todo []int
+	var batches [][]int
+	var cur []int
+	size := 0
 	for i, j := range jobs {
 		k := [2]string{j.DeviceID, j.Key}
 		switch {
@@ -159,33 +165,40 @@ func (r *runner) queueAll(ctx context.Context, c *api.Client, jobs []providers.D
 			if err := r.fail(j, fmt.Sprintf("job for %q has no device ID or no idempotency key; the plan must give both", j.Hostname)); err != nil {
 				return err
 			}
+			continue
 		case keys[k]:
 			if err := r.fail(j, fmt.Sprintf("idempotency key %q appears twice for device %s in this run; each job needs its own key", j.Key, j.DeviceID)); err != nil {
 				return err
 			}
-		default:
-			keys[k] = true
-			todo = append(todo, i)
+			continue
 		}
+		keys[k] = true
+		n := jobBytes(j)
+		if len(cur) > 0 && (len(cur) == api.MaxJobBatch || size+n > batchBytes) {
+			batches, cur, size = append(batches, cur), nil, 0
+		}
+		cur, size = append(cur, i), size+n
+	}
+	if len(cur) > 0 {
+		batches = append(batches, cur)
 	}
 	qctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	answers := make(chan answer)
-	next := make(chan int)
+	next := make(chan []int)
 	var wg sync.WaitGroup
-	for range min(queueParallel, len(todo)) {
+	for range min(queueParallel, len(batches)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range next {
-				j := jobs[i]
-				req := api.JobRequest{DeviceID: j.DeviceID, IdempotencyKey: j.Key, Actions: make([]api.Action, len(j.Actions))}
-				for k, a := range j.Actions {
-					req.Actions[k] = api.Action{Name: a.Name, Params: a.Params}
+			for b := range next {
+				reqs := make([]api.JobRequest, len(b))
+				for k, i := range b {
+					reqs[k] = jobRequest(jobs[i])
 				}
-				job, err := c.QueueJob(qctx, req)
+				res, err := c.QueueJobs(qctx, reqs)
 				select {
-				case answers <- answer{i, job, err}:
+				case answers <- answer{b, res, err}:
 				case <-qctx.Done():
 					return
 				}
@@ -194,9 +207,9 @@ func (r *runner) queueAll(ctx context.Context, c *api.Client, jobs []providers.D
 	}
 	go func() {
 		defer close(next)
-		for _, i := range todo {
+		for _, b := range batches {
 			select {
-			case next <- i:
+			case next <- b:
 			case <-qctx.Done():
 				return
 			}
@@ -207,7 +220,7 @@ func (r *runner) queueAll(ctx context.Context, c *api.Client, jobs []providers.D
 		close(answers)
 	}()
 	for a := range answers {
-		if err := r.queued(ctx, jobs[a.i], a.job, a.err); err != nil {
+		if err := r.queuedBatch(ctx, jobs, a.batch, a.res, a.err); err != nil {
 			cancel()
 			for range answers {
 			}
@@ -216,6 +229,51 @@ func (r *runner) queueAll(ctx context.Context, c *api.Client, jobs []providers.D
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("queue device jobs on hub %s: %w", c.BaseURL, err)
+	}
+	return nil
+}
+
+// batchBytes is about how many bytes of parameters one batch of job
+// requests carries (a job larger than that goes alone).
+const batchBytes = 8 << 20
+
+// jobBytes estimates a job request's size.
+func jobBytes(j providers.DeviceJob) int {
+	n := 200 + len(j.Key)
+	for _, a := range j.Actions {
+		n += 50 + len(a.Name)
+		for k, v := range a.Params {
+			n += len(k) + len(v) + 10
+		}
+	}
+	return n
+}
+
+func jobRequest(j providers.DeviceJob) api.JobRequest {
+	req := api.JobRequest{DeviceID: j.DeviceID, IdempotencyKey: j.Key, Actions: make([]api.Action, len(j.Actions))}
+	for k, a := range j.Actions {
+		req.Actions[k] = api.Action{Name: a.Name, Params: a.Params}
+	}
+	return req
+}
+
+// queuedBatch takes the hub's answer to one batch.
+func (r *runner) queuedBatch(ctx context.Context, jobs []providers.DeviceJob, batch []int, res []api.JobResult, err error) error {
+	for k, i := range batch {
+		var job api.Job
+		jerr := err
+		if err == nil {
+			if e := res[k].Error; e != nil {
+				jerr = &api.StatusError{Code: e.Code, Message: e.Message}
+			} else if res[k].Job != nil {
+				job = *res[k].Job
+			} else {
+				jerr = errors.New("the hub answered neither a job nor an error")
+			}
+		}
+		if err := r.queued(ctx, jobs[i], job, jerr); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -31,43 +31,113 @@ func scanJob(row interface{ Scan(...any) error }) (api.Job, error) {
 
 // QueueJob implements store.Store.
 func (s *Store) QueueJob(ctx context.Context, j api.Job) (api.Job, bool, error) {
-	actions, err := json.Marshal(j.Actions)
-	if err != nil {
-		return j, false, fmt.Errorf("queue job %s: %w", j.ID, err)
-	}
 	existing := false
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		old, err := scanJob(tx.QueryRowContext(ctx, s.q(`SELECT `+jobCols+` FROM jobs WHERE device_id = ? AND idem_key = ?`), j.DeviceID, j.IdempotencyKey))
-		if err == nil {
-			j, existing = old, true
-			return nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		var state string
-		err = tx.QueryRowContext(ctx, s.q(`SELECT state FROM devices WHERE id = ?`), j.DeviceID).Scan(&state)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("device %s: %w", j.DeviceID, store.ErrNotFound)
-		}
-		if err != nil {
-			return err
-		}
-		if state != string(api.DeviceActive) {
-			return fmt.Errorf("device %s: %w", j.DeviceID, store.ErrDeviceRevoked)
-		}
-		j.State, j.Attempt, j.UpdatedAt = api.JobQueued, 0, j.CreatedAt
-		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO jobs (id, device_id, idem_key, actions, state, available_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-			j.ID, j.DeviceID, j.IdempotencyKey, string(actions), j.State, nanos(j.CreatedAt), nanos(j.CreatedAt), nanos(j.CreatedAt))
-		if err == nil && s.d.notify != "" {
-			_, err = tx.ExecContext(ctx, s.d.notify, j.DeviceID)
-		}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		j, existing, err = s.queueTx(ctx, tx, j)
 		return err
 	})
 	if err != nil {
 		return j, false, fmt.Errorf("queue job %s: %w", j.ID, err)
 	}
 	return j, existing, nil
+}
+
+// queueTx queues j in tx, or returns the job queued before with its
+// device and key (existing true).
+func (s *Store) queueTx(ctx context.Context, tx *sql.Tx, j api.Job) (api.Job, bool, error) {
+	actions, err := json.Marshal(j.Actions)
+	if err != nil {
+		return j, false, err
+	}
+	existing := func() (api.Job, bool, error) {
+		old, err := scanJob(tx.QueryRowContext(ctx, s.q(`SELECT `+jobCols+` FROM jobs WHERE device_id = ? AND idem_key = ?`), j.DeviceID, j.IdempotencyKey))
+		return old, err == nil, err
+	}
+	if old, ok, err := existing(); ok || !errors.Is(err, sql.ErrNoRows) {
+		return old, ok, err
+	}
+	var state string
+	err = tx.QueryRowContext(ctx, s.q(`SELECT state FROM devices WHERE id = ?`), j.DeviceID).Scan(&state)
+	if errors.Is(err, sql.ErrNoRows) {
+		return j, false, fmt.Errorf("device %s: %w", j.DeviceID, store.ErrNotFound)
+	}
+	if err != nil {
+		return j, false, err
+	}
+	if state != string(api.DeviceActive) {
+		return j, false, fmt.Errorf("device %s: %w", j.DeviceID, store.ErrDeviceRevoked)
+	}
+	j.State, j.Attempt, j.UpdatedAt = api.JobQueued, 0, j.CreatedAt
+	// Another hub process may queue the same key meanwhile: its job wins.
+	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO jobs (id, device_id, idem_key, actions, state, available_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device_id, idem_key) DO NOTHING`),
+		j.ID, j.DeviceID, j.IdempotencyKey, string(actions), j.State, nanos(j.CreatedAt), nanos(j.CreatedAt), nanos(j.CreatedAt))
+	if err != nil {
+		return j, false, err
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return existing()
+	}
+	if s.d.notify != "" {
+		if _, err := tx.ExecContext(ctx, s.d.notify, j.DeviceID); err != nil {
+			return j, false, err
+		}
+	}
+	return j, false, nil
+}
+
+// QueueJobs implements store.Store.
+func (s *Store) QueueJobs(ctx context.Context, jobs []api.Job, audit api.AuditEntry) ([]store.Queued, error) {
+	out := make([]store.Queued, len(jobs))
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		for i, j := range jobs {
+			job, existing, err := s.queueTx(ctx, tx, j)
+			if err == nil && existing && (job.State == api.JobQueued || job.State == api.JobLeased) {
+				// An unfinished job of a revoked device never ends.
+				var state string
+				if err = tx.QueryRowContext(ctx, s.q(`SELECT state FROM devices WHERE id = ?`), job.DeviceID).Scan(&state); err == nil && state != string(api.DeviceActive) {
+					err = fmt.Errorf("device %s: %w", job.DeviceID, store.ErrDeviceRevoked)
+				}
+			}
+			if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrDeviceRevoked) {
+				return fmt.Errorf("job %s: %w", j.ID, err)
+			}
+			out[i] = store.Queued{Job: job, Existing: existing, Err: err}
+			if audit.Action == "" {
+				continue
+			}
+			e := audit
+			switch {
+			case err != nil:
+				e.Object, e.Result, e.Detail = "device:"+j.DeviceID, "refused", err.Error()
+			case existing:
+				e.Object, e.Result = "job:"+job.ID, "duplicate"
+			default:
+				e.Object, e.Result = "job:"+job.ID, "ok"
+			}
+			if err := s.audit(ctx, tx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("queue %d jobs: %w", len(jobs), err)
+	}
+	var old []api.Job
+	var at []int
+	for i, q := range out {
+		if q.Existing && q.Err == nil {
+			old, at = append(old, q.Job), append(at, i)
+		}
+	}
+	if err := s.addReports(ctx, old); err != nil {
+		return nil, err
+	}
+	for k, i := range at {
+		out[i].Job = old[k]
+	}
+	return out, nil
 }
 
 // LeaseJob implements store.Store.

@@ -24,6 +24,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Renew", func(t *testing.T) { testRenew(t, open(t)) })
 	t.Run("Fleet", func(t *testing.T) { testFleet(t, open(t)) })
 	t.Run("Changes", func(t *testing.T) { testChanges(t, open(t)) })
+	t.Run("QueueJobs", func(t *testing.T) { testQueueJobs(t, open(t)) })
 }
 
 var t0 = time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
@@ -474,5 +475,69 @@ func testChanges(t *testing.T, s store.Store) {
 	}
 	if _, head, err = s.Changes(ctx, -1, 10); err != nil || head != c2 {
 		t.Errorf("head = %d, %v; want %d", head, err, c2)
+	}
+}
+
+func testQueueJobs(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	enrolled(t, s, "d1", "d2", "d3")
+	if _, _, err := s.QueueJob(ctx, job("old", "d1", "k1", 2, t0)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.QueueJob(ctx, job("stuck", "d3", "k1", 1, t0)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.LeaseJob(ctx, "d1", lease("l1", t0)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Report(ctx, "d1", report("r1", "old", "l1", 0, api.ReportResult, api.StatusOK), t0, api.AuditEntry{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeDevice(ctx, "d3"); err != nil {
+		t.Fatal(err)
+	}
+	audit := api.AuditEntry{At: t0, Actor: "admin", Action: "job.queue"}
+	got, err := s.QueueJobs(ctx, []api.Job{
+		job("new1", "d1", "k2", 1, t0),   // new
+		job("again", "d1", "k1", 1, t0),  // known key: the old job, with its report
+		job("new2", "d2", "k1", 1, t0),   // new, another device
+		job("nope", "d9", "k1", 1, t0),   // unknown device
+		job("stuck2", "d3", "k1", 1, t0), // known key, device revoked since
+		job("rev", "d3", "k2", 1, t0),    // revoked device
+	}, audit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum []string
+	for _, q := range got {
+		line := fmt.Sprintf("%s existing=%v reports=%d", q.Job.ID, q.Existing, len(q.Job.Reports))
+		switch {
+		case errors.Is(q.Err, store.ErrNotFound):
+			line = "not found"
+		case errors.Is(q.Err, store.ErrDeviceRevoked):
+			line = "revoked"
+		case q.Err != nil:
+			line = q.Err.Error()
+		}
+		sum = append(sum, line)
+	}
+	want := []string{"new1 existing=false reports=0", "old existing=true reports=1", "new2 existing=false reports=0", "not found", "revoked", "revoked"}
+	if diff := cmp.Diff(want, sum); diff != "" {
+		t.Errorf("QueueJobs (-want +got):\n%s", diff)
+	}
+	if j, err := s.Job(ctx, "new2"); err != nil || j.State != api.JobQueued {
+		t.Errorf("new2 = %+v, %v; want queued", j, err)
+	}
+	entries, err := s.AuditLog(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var audited []string
+	for _, e := range entries {
+		audited = append([]string{e.Object + " " + e.Result}, audited...)
+	}
+	wantAudit := []string{"job:new1 ok", "job:old duplicate", "job:new2 ok", "device:d9 refused", "device:d3 refused", "device:d3 refused"}
+	if diff := cmp.Diff(wantAudit, audited[len(audited)-6:]); diff != "" {
+		t.Errorf("audited (-want +got):\n%s", diff)
 	}
 }
