@@ -19,8 +19,8 @@ go build -o "$out/hubload" ./bench/hubload
 mode=()
 if [ -n "${PROVIDER:-}" ]; then
 	mode=(-provider)
-	echo "| store | devices | actions per job | all queued | last result | call returned | events: results / progress / done |"
-	echo "|---|--:|--:|--:|--:|--:|--:|"
+	echo "| store | devices | actions per job | all queued | last result | its lag after the hub stored it | call returned | events: results / progress / done |"
+	echo "|---|--:|--:|--:|--:|--:|--:|--:|"
 else
 	echo "| store | agents | enrollment | queue all | pickup p50 / p99 | job done p50 / p99 | results/s (5 per job) | hub peak RSS |"
 	echo "|---|--:|--:|--:|--:|--:|--:|--:|"

@@ -144,7 +144,7 @@ func run() error {
 		if *pg != "" {
 			store = "PostgreSQL"
 		}
-		return viaProvider(ctx, *adshift, hubDir, store, admin, devices, *actions)
+		return viaProvider(ctx, *adshift, hubDir, store, db, admin, devices, *actions)
 	}
 
 	// One echo job per agent, queued 16 at a time.
