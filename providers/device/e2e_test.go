@@ -20,6 +20,8 @@ import (
 	"github.com/adshift/adshift/hub"
 	"github.com/adshift/adshift/hub/api"
 	"github.com/adshift/adshift/hub/hubtest"
+	"github.com/adshift/adshift/hub/store/pgtest"
+	"github.com/adshift/adshift/hub/store/sqlstore"
 	"github.com/adshift/adshift/providers"
 )
 
@@ -229,7 +231,18 @@ func TestRunDevices(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: starts agent and plugin processes")
 	}
-	h := hubtest.Start(t, hub.Options{})
+	t.Run("sqlite", func(t *testing.T) { testRunDevices(t, hubtest.Start(t, hub.Options{})) })
+	t.Run("postgres", func(t *testing.T) {
+		st, err := sqlstore.OpenPostgres(t.Context(), pgtest.StartT(t).DatabaseT(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		testRunDevices(t, hubtest.Start(t, hub.Options{Store: st}))
+	})
+}
+
+func testRunDevices(t *testing.T, h *hubtest.Hub) {
 	p := launch(t, h)
 	ws1, ws2, ws3, ws4 := enroll(t, h, "ws1"), enroll(t, h, "ws2"), enroll(t, h, "ws3"), enroll(t, h, "ws4")
 	ws1.start(t)
@@ -305,16 +318,36 @@ func TestRunDevices(t *testing.T) {
 			t.Fatalf("interrupted RunDevices = %v, want context.Canceled", err)
 		}
 		wantLines(t, "before the interruption", ev.lines("int-ws1"), []string{"queued", `result 0 echo ok "first"`})
-		// The job goes on meanwhile.
+		// Asked again while the job still runs: the first result comes
+		// from the hub's record of the job, the second from the changes
+		// feed, each once.
+		var again events
+		sawFirst := make(chan struct{})
+		var once sync.Once
+		done := make(chan error, 1)
+		go func() {
+			done <- p.RunDevices(ctx, run, func(e providers.DeviceEvent) error {
+				if e.Kind == providers.DeviceEventResult && e.Action == 0 {
+					once.Do(func() { close(sawFirst) })
+				}
+				return again.emit(e)
+			})
+		}()
+		select {
+		case <-sawFirst:
+		case err := <-done:
+			t.Fatalf("RunDevices returned before the first result: %v", err)
+		}
 		if err := os.WriteFile(gate, nil, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		h.WaitJob(t, jobID)
-		var again events
-		if err := p.RunDevices(ctx, run, again.emit); err != nil {
+		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
 		wantLines(t, "after", again.lines("int-ws1"), []string{"queued existing", `result 0 echo ok "first"`, `result 1 echo ok "second"`, "done succeeded"})
+		if jobID == "" {
+			t.Error("no job ID in the events")
+		}
 	})
 
 	t.Run("pending", func(t *testing.T) {
