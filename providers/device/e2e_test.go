@@ -376,6 +376,34 @@ func testRunDevices(t *testing.T, h *hubtest.Hub) {
 		wantLines(t, "offline, later", again.lines("off-ws3"), []string{"queued existing", `result 0 echo ok "late"`, "done succeeded"})
 	})
 
+	t.Run("revokedWhileWaiting", func(t *testing.T) {
+		// In this process, to look for revoked devices after 100 ms of
+		// quiet rather than 30 s.
+		local := New(nil)
+		local.changesWait = 100 * time.Millisecond
+		if diags, err := local.Configure(ctx, config(h.URL, h.Admin.AdminToken, caFile(t, h))); err != nil || len(diags) > 0 {
+			t.Fatalf("Configure = %v, %v", diags, err)
+		}
+		ws5 := enroll(t, h, "ws5") // never started
+		run := providers.DeviceRun{Jobs: []providers.DeviceJob{{DeviceID: ws5.id, Hostname: "ws5", Key: "rev-ws5", Actions: []providers.DeviceAction{echo("never")}}}}
+		var ev events
+		err := local.RunDevices(ctx, run, func(e providers.DeviceEvent) error {
+			if e.Kind == providers.DeviceEventQueued {
+				if err := h.Admin.RevokeDevice(ctx, ws5.id); err != nil {
+					return err
+				}
+			}
+			return ev.emit(e)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ev.lines("rev-ws5")
+		if len(got) != 2 || got[0] != "queued" || !strings.HasPrefix(got[1], "error device "+ws5.id+" (ws5) was revoked on the hub while job") {
+			t.Errorf("events %q", got)
+		}
+	})
+
 	t.Run("sidMap", func(t *testing.T) {
 		sidMap := bigSIDMap(100_000)
 		run := providers.DeviceRun{Jobs: []providers.DeviceJob{{DeviceID: ws1.id, Hostname: "ws1", Key: "sidmap-ws1",

@@ -28,6 +28,9 @@ const Version = "0.1.0"
 // concurrent use once configured.
 type Provider struct {
 	log hclog.Logger
+	// changesWait is how long one changes long poll is held; after one
+	// that saw nothing, RunDevices looks for revoked devices.
+	changesWait time.Duration
 
 	mu     sync.Mutex
 	client *api.Client // nil until Configure succeeds
@@ -43,7 +46,7 @@ func New(logger hclog.Logger) *Provider {
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
-	return &Provider{log: logger.Named("device")}
+	return &Provider{log: logger.Named("device"), changesWait: changesWait}
 }
 
 // GetSchema implements providers.Provider.

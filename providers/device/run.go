@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/adshift/adshift/hub/api"
 	"github.com/adshift/adshift/providers"
 )
@@ -59,7 +61,7 @@ func (p *Provider) RunDevices(ctx context.Context, run providers.DeviceRun, emit
 			}
 			wait = min(wait, left)
 		}
-		ch, err := c.Changes(ctx, cursor, wait, 0)
+		ch, err := c.Changes(ctx, cursor, min(wait, p.changesWait), 0)
 		if err != nil {
 			if ctx.Err() != nil {
 				return fmt.Errorf("watch device jobs on hub %s: %w", c.BaseURL, ctx.Err())
@@ -77,6 +79,13 @@ func (p *Provider) RunDevices(ctx context.Context, run providers.DeviceRun, emit
 		}
 		retry = 0
 		cursor = ch.Cursor
+		if len(ch.Changes) == 0 {
+			// A quiet spell: devices revoked since their jobs were queued
+			// would keep the call waiting for ever.
+			if err := r.revoked(ctx, c, p.log); err != nil {
+				return err
+			}
+		}
 		for _, change := range ch.Changes {
 			if t := r.byJob[change.JobID]; t != nil {
 				if err := r.report(t, change.Report); err != nil {
@@ -383,6 +392,40 @@ func (r *runner) flushProgress() error {
 		clear(t.progress)
 	}
 	r.dirty = r.dirty[:0]
+	return nil
+}
+
+// revoked ends the watch of each unfinished job whose device the hub no
+// longer lists as active, with an error event. A failure to list is
+// logged: the watch goes on.
+func (r *runner) revoked(ctx context.Context, c *api.Client, log hclog.Logger) error {
+	states := map[string]api.DeviceState{}
+	after := ""
+	for {
+		page, err := c.Fleet(ctx, after, api.MaxFleetPage, 0)
+		if err != nil {
+			log.Warn("cannot list the hub's devices to check for revoked ones", "url", c.BaseURL, "error", err)
+			return nil
+		}
+		for _, d := range page.Devices {
+			states[d.ID] = d.State
+		}
+		if page.Next == "" {
+			break
+		}
+		after = page.Next
+	}
+	for _, t := range r.order {
+		if t.final || states[t.job.DeviceID] == api.DeviceActive {
+			continue
+		}
+		t.final = true
+		r.open--
+		msg := fmt.Sprintf("device %s (%s) was revoked on the hub while job %s waited for it; the job will not run: enroll the device again (a new device ID) and plan again", t.job.DeviceID, t.job.Hostname, t.id)
+		if err := r.event(t, providers.DeviceEvent{Kind: providers.DeviceEventError, Output: msg}); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
