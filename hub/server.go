@@ -69,8 +69,8 @@ type Server struct {
 	tlsCert   tls.Certificate
 	adminHash [sha256.Size]byte
 	notify    *notifier
-	reports   *notifier // key "": a report was recorded (changes long polls)
-	http      *http.Server
+	reports   *notifier    // key "": a report was recorded (changes long polls)
+	http      *http.Server // set by Serve under mu
 	closing   chan struct{}
 
 	mu  sync.Mutex
@@ -192,7 +192,7 @@ func (s *Server) TLSConfig() *tls.Config {
 
 // Serve serves HTTPS on ln until Shutdown. It returns nil after Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
-	s.http = &http.Server{
+	srv := &http.Server{
 		Handler:           s.Handler(),
 		TLSConfig:         s.TLSConfig(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -200,12 +200,23 @@ func (s *Server) Serve(ln net.Listener) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          s.log.StandardLogger(&hclog.StandardLoggerOptions{ForceLevel: hclog.Debug}),
 	}
+	// Shutdown may run in another goroutine before or while Serve starts.
+	s.mu.Lock()
+	select {
+	case <-s.closing:
+		s.mu.Unlock()
+		ln.Close()
+		return nil
+	default:
+	}
+	s.http = srv
+	s.mu.Unlock()
 	if w, ok := s.store.(store.Watcher); ok {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		go s.watch(ctx, w)
 	}
-	err := s.http.Serve(tls.NewListener(ln, s.http.TLSConfig))
+	err := srv.Serve(tls.NewListener(ln, srv.TLSConfig))
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
@@ -243,11 +254,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if s.udp != nil {
 		s.udp.Close()
 	}
+	srv := s.http
 	s.mu.Unlock()
-	if s.http == nil {
+	if srv == nil {
 		return nil
 	}
-	return s.http.Shutdown(ctx)
+	return srv.Shutdown(ctx)
 }
 
 // Handler routes the API. Every request body is capped.
