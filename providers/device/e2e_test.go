@@ -297,6 +297,23 @@ func testRunDevices(t *testing.T, h *hubtest.Hub) {
 			t.Fatal(err)
 		}
 		wantLines(t, "ws1 again", again.lines("w-ws1"), []string{"queued existing", `result 0 echo ok "one"`, `result 1 noop ok ""`, "done succeeded"})
+
+		// The fleet listing shows the job with each action's outcome.
+		ds, err := p.ListDevices(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var jobs []string
+		for _, d := range ds {
+			for _, j := range d.Jobs {
+				line := d.Hostname + " " + j.Key + " " + j.State
+				for _, a := range j.Actions {
+					line += fmt.Sprintf(" %s:%s:%q", a.Name, a.Status, a.Output)
+				}
+				jobs = append(jobs, line)
+			}
+		}
+		wantLines(t, "jobs listed", jobs, []string{`ws1 w-ws1 succeeded echo:ok:"one" noop:ok:""`, `ws2 w-ws2 succeeded echo:ok:"two"`})
 	})
 
 	t.Run("interrupted", func(t *testing.T) {
