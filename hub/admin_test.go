@@ -67,7 +67,7 @@ func TestServer_waveAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := <-got
-	if a.err != nil || len(a.ch.Changes) != 1 || a.ch.Changes[0].ID != "r1" || a.ch.Changes[0].JobState != api.JobSucceeded || a.ch.Cursor <= head {
+	if a.err != nil || len(a.ch.Changes) != 1 || a.ch.Changes[0].ID != "r1" || a.ch.Changes[0].JobState != api.JobSucceeded || a.ch.Cursor == head {
 		t.Fatalf("changes = %+v, %v", a.ch, a.err)
 	}
 	if ch, err := h.admin.Changes(ctx, a.ch.Cursor, 0, 0); err != nil || len(ch.Changes) != 0 || ch.Cursor != a.ch.Cursor {
@@ -87,6 +87,10 @@ func TestServer_waveAPI(t *testing.T) {
 	page2, err := h.admin.Fleet(ctx, page.Next, 1, 2)
 	if err != nil || len(page2.Devices) != 1 || page2.Devices[0].ID == page.Devices[0].ID {
 		t.Fatalf("fleet page 2 = %+v, %v", page2, err)
+	}
+
+	if _, err := h.admin.Changes(ctx, "12", 0, 0); !api.HasCode(err, api.CodeBadRequest) {
+		t.Errorf("changes since a malformed cursor: %v, want bad_request", err)
 	}
 
 	// The admin cap is the job's; a batch over it is refused.

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/adshift/adshift/hub/api"
+	"github.com/adshift/adshift/hub/store"
 )
 
 const adminActor = "admin"
@@ -265,10 +267,7 @@ const changesRecheck = 2 * time.Second
 // request until there are some or the wait passes.
 func (s *Server) changes(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	since, err := strconv.ParseInt(q.Get("since"), 10, 64)
-	if err != nil || since < -1 {
-		err = errors.New("since: want a cursor (a number, -1 for the current end)")
-	}
+	since, err := parseCursor(q.Get("since"))
 	limit := 0
 	if err == nil {
 		limit, err = queryInt(q.Get("limit"), api.MaxChanges, 1, api.MaxChanges)
@@ -281,29 +280,65 @@ func (s *Server) changes(w http.ResponseWriter, r *http.Request) {
 		s.refuse(r.Context(), w, adminActor, "job.changes", "", http.StatusBadRequest, api.CodeBadRequest, err.Error())
 		return
 	}
+	if q.Get("since") == api.ChangesEnd {
+		end, err := s.store.ChangesEnd(r.Context())
+		if err != nil {
+			s.adminFail(w, r, "job.changes", "", err)
+			return
+		}
+		writeJSON(w, http.StatusOK, api.Changes{Changes: []api.Change{}, Cursor: formatCursor(end)})
+		return
+	}
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
 	for {
 		woken, cancel := s.reports.wait("")
 		chs, cursor, err := s.store.Changes(r.Context(), since, limit)
-		if err != nil || len(chs) > 0 || since < 0 {
+		if err != nil || len(chs) > 0 {
 			cancel()
 			if err != nil {
 				s.adminFail(w, r, "job.changes", "", err)
 				return
 			}
-			writeJSON(w, http.StatusOK, api.Changes{Changes: nonNil(chs), Cursor: cursor})
+			writeJSON(w, http.StatusOK, api.Changes{Changes: chs, Cursor: formatCursor(cursor)})
 			return
 		}
 		again := s.pause(r, woken, changesRecheck, deadline.C)
 		cancel()
 		if !again {
 			if r.Context().Err() == nil {
-				writeJSON(w, http.StatusOK, api.Changes{Changes: []api.Change{}, Cursor: since})
+				writeJSON(w, http.StatusOK, api.Changes{Changes: []api.Change{}, Cursor: formatCursor(since)})
 			}
 			return
 		}
 	}
+}
+
+// formatCursor and parseCursor write and read a changes cursor, "TX.SEQ"
+// ("" is the zero cursor; parseCursor reads api.ChangesEnd as zero too,
+// the caller handles it).
+func formatCursor(c store.Cursor) string {
+	if c == (store.Cursor{}) {
+		return ""
+	}
+	return strconv.FormatInt(c.Tx, 10) + "." + strconv.FormatInt(c.Seq, 10)
+}
+
+func parseCursor(v string) (store.Cursor, error) {
+	var c store.Cursor
+	if v == "" || v == api.ChangesEnd {
+		return c, nil
+	}
+	tx, seq, ok := strings.Cut(v, ".")
+	var err1, err2 error
+	if ok {
+		c.Tx, err1 = strconv.ParseInt(tx, 10, 64)
+		c.Seq, err2 = strconv.ParseInt(seq, 10, 64)
+	}
+	if !ok || err1 != nil || err2 != nil || c.Tx < 0 || c.Seq < 0 {
+		return store.Cursor{}, fmt.Errorf("since: %q is not a cursor of this hub's changes feed", trimText(v))
+	}
+	return c, nil
 }
 
 // queryInt reads an optional integer query parameter within [lo, hi].

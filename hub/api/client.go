@@ -254,12 +254,12 @@ func (c *Client) Fleet(ctx context.Context, after string, limit, jobs int) (Flee
 	return p, err
 }
 
-// Changes waits up to wait (at most MaxPollWait) for reports recorded
-// after cursor since, and returns at most limit of them (0: MaxChanges)
-// with the cursor to ask from next (admin). Cursor 0 starts at the
-// first report ever recorded; ChangesHead gives the current end.
-func (c *Client) Changes(ctx context.Context, since int64, wait time.Duration, limit int) (Changes, error) {
-	q := url.Values{"since": {strconv.FormatInt(since, 10)}, "wait": {wait.String()}}
+// Changes waits up to wait (at most MaxPollWait) for reports after
+// cursor since, and returns at most limit of them (0: MaxChanges) with the
+// cursor to ask from next (admin). The empty cursor starts at the first
+// report ever recorded; ChangesHead gives the current end.
+func (c *Client) Changes(ctx context.Context, since string, wait time.Duration, limit int) (Changes, error) {
+	q := url.Values{"since": {since}, "wait": {wait.String()}}
 	if limit > 0 {
 		q.Set("limit", strconv.Itoa(limit))
 	}
@@ -270,8 +270,8 @@ func (c *Client) Changes(ctx context.Context, since int64, wait time.Duration, l
 
 // ChangesHead returns the cursor after the newest recorded report, from
 // which Changes reports only what is recorded later (admin).
-func (c *Client) ChangesHead(ctx context.Context) (int64, error) {
+func (c *Client) ChangesHead(ctx context.Context) (string, error) {
 	var ch Changes
-	_, err := c.Do(ctx, http.MethodGet, PathChanges+"?since=-1", nil, &ch)
+	_, err := c.Do(ctx, http.MethodGet, PathChanges+"?since="+ChangesEnd, nil, &ch)
 	return ch.Cursor, err
 }

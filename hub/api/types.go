@@ -23,8 +23,9 @@ const (
 	// page at a time: GET ?after=DEVICE-ID&limit=N&jobs=N (FleetPage).
 	PathFleet = "/v1/admin/fleet"
 	// PathChanges is the admin long poll over recorded reports: GET
-	// ?since=CURSOR&wait=DURATION&limit=N (Changes); since=-1 answers at
-	// once with no changes and the current end as the cursor.
+	// ?since=CURSOR&wait=DURATION&limit=N (Changes). An empty since starts
+	// at the first report; since=end answers at once with no changes and
+	// the current end as the cursor.
 	PathChanges = "/v1/admin/changes"
 )
 
@@ -277,9 +278,10 @@ type FleetPage struct {
 	Next string `json:"next,omitempty"`
 }
 
-// Change is one report the hub recorded, in the order it recorded them:
-// Seq increases with every report. DeviceID and JobState are the job's
-// device and its state when the change was read (not when recorded).
+// Change is one report the hub recorded, in the order the changes feed
+// gives them (Seq, the report's number, need not increase along it).
+// DeviceID and JobState are the job's device and its state when the
+// change was read (not when recorded).
 type Change struct {
 	Seq      int64    `json:"seq"`
 	DeviceID string   `json:"device_id"`
@@ -287,13 +289,19 @@ type Change struct {
 	Report
 }
 
-// Changes answers the changes long poll: the reports recorded after the
-// asked cursor, oldest first, and the cursor to ask from next. An answer
-// with no changes (the wait passed) keeps the cursor.
+// Changes answers the changes long poll: the reports after the asked
+// cursor, in feed order, and the cursor to ask from next (opaque: pass it
+// back as since). An answer with no changes (the wait passed) keeps the
+// cursor. A report enters the feed once no report before it can still
+// appear, so a cursor never passes a report.
 type Changes struct {
 	Changes []Change `json:"changes"`
-	Cursor  int64    `json:"cursor"`
+	Cursor  string   `json:"cursor"`
 }
+
+// ChangesEnd is the since of a changes request that asks for the current
+// end of the feed.
+const ChangesEnd = "end"
 
 // JobRequest queues a job for a device. A second request with the same
 // device and idempotency key returns the first job instead of a new one.

@@ -32,6 +32,12 @@ type Lease struct {
 	Audit api.AuditEntry
 }
 
+// Cursor is a position in the changes feed, which orders reports by the
+// transaction that recorded them (Tx, increasing with transactions'
+// start on PostgreSQL; 0 on SQLite, whose one writer commits in Seq
+// order), then by Seq. The zero Cursor is before every report.
+type Cursor struct{ Tx, Seq int64 }
+
 // Queued is the outcome of one job of QueueJobs: the job queued (or the
 // one queued before with its key, Existing set), or Err refusing it.
 type Queued struct {
@@ -111,12 +117,15 @@ type Store interface {
 	// ID, each with its newest jobs (at most jobs of them, newest first,
 	// with their reports), in a fixed number of queries.
 	Fleet(ctx context.Context, after string, limit, jobs int) ([]api.DeviceDetail, error)
-	// Changes returns at most limit reports recorded after cursor since,
-	// in the order recorded, and the cursor to ask from next (since when
-	// there are none; since -1 returns none and the current end). Reports
-	// become visible in cursor order: a later call never returns a report
-	// below a cursor an earlier call returned.
-	Changes(ctx context.Context, since int64, limit int) ([]api.Change, int64, error)
+	// Changes returns at most limit reports after cursor since, in
+	// cursor order, and the cursor to ask from next (since when there are
+	// none). A report is returned only once no report before it in cursor
+	// order can still commit: a cursor never passes a report.
+	Changes(ctx context.Context, since Cursor, limit int) ([]api.Change, Cursor, error)
+	// ChangesEnd returns the cursor after every report Changes could
+	// return now: reports not returned from it are those that commit
+	// after the call (or were in flight during it).
+	ChangesEnd(ctx context.Context) (Cursor, error)
 
 	// Audit appends an entry to the audit log (ID and, when zero, At are
 	// set by the store).

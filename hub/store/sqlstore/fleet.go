@@ -3,8 +3,10 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"github.com/adshift/adshift/hub/api"
+	"github.com/adshift/adshift/hub/store"
 )
 
 // Fleet implements store.Store: three queries (devices, their newest jobs,
@@ -52,19 +54,20 @@ func (s *Store) Fleet(ctx context.Context, after string, limit, jobs int) ([]api
 	return out, nil
 }
 
-// Changes implements store.Store.
-func (s *Store) Changes(ctx context.Context, since int64, limit int) ([]api.Change, int64, error) {
-	if since < 0 {
-		var head int64
-		if err := s.r.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM reports`).Scan(&head); err != nil {
-			return nil, since, fmt.Errorf("newest report: %w", err)
-		}
-		return nil, head, nil
+// Changes implements store.Store. Reports are ordered by their
+// transaction, then number; on PostgreSQL only those of transactions
+// older than every running one are returned (a report numbered before
+// another may commit after it; no transaction that starts later can
+// record one before the cursor).
+func (s *Store) Changes(ctx context.Context, since store.Cursor, limit int) ([]api.Change, store.Cursor, error) {
+	cond := ""
+	if s.d.finished != "" {
+		cond = " AND " + s.d.finished
 	}
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT r.seq, j.device_id, j.state, r.job_id, r.id, r.action, r.kind, r.done, r.total, r.status, r.output, r.at
-		FROM reports r JOIN jobs j ON j.id = r.job_id WHERE r.seq > ? ORDER BY r.seq LIMIT ?`), since, limit)
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT r.tx, r.seq, j.device_id, j.state, r.job_id, r.id, r.action, r.kind, r.done, r.total, r.status, r.output, r.at
+		FROM reports r JOIN jobs j ON j.id = r.job_id WHERE (r.tx > ? OR (r.tx = ? AND r.seq > ?))`+cond+` ORDER BY r.tx, r.seq LIMIT ?`), since.Tx, since.Tx, since.Seq, limit)
 	if err != nil {
-		return nil, since, fmt.Errorf("reports after %d: %w", since, err)
+		return nil, since, fmt.Errorf("reports after %v: %w", since, err)
 	}
 	defer rows.Close()
 	var out []api.Change
@@ -72,15 +75,33 @@ func (s *Store) Changes(ctx context.Context, since int64, limit int) ([]api.Chan
 	for rows.Next() {
 		var c api.Change
 		var at int64
-		if err := rows.Scan(&c.Seq, &c.DeviceID, &c.JobState, &c.JobID, &c.ID, &c.Action, &c.Kind, &c.Done, &c.Total, &c.Status, &c.Output, &at); err != nil {
-			return nil, since, fmt.Errorf("reports after %d: %w", since, err)
+		if err := rows.Scan(&cursor.Tx, &c.Seq, &c.DeviceID, &c.JobState, &c.JobID, &c.ID, &c.Action, &c.Kind, &c.Done, &c.Total, &c.Status, &c.Output, &at); err != nil {
+			return nil, since, fmt.Errorf("reports after %v: %w", since, err)
 		}
 		c.At = fromNanos(at)
+		cursor.Seq = c.Seq
 		out = append(out, c)
-		cursor = c.Seq
 	}
 	if err := rows.Err(); err != nil {
-		return nil, since, fmt.Errorf("reports after %d: %w", since, err)
+		return nil, since, fmt.Errorf("reports after %v: %w", since, err)
 	}
 	return out, cursor, nil
+}
+
+// ChangesEnd implements store.Store: on SQLite after the newest report;
+// on PostgreSQL before the oldest running transaction (its reports, and
+// later ones, are still to come).
+func (s *Store) ChangesEnd(ctx context.Context) (store.Cursor, error) {
+	var c store.Cursor
+	var err error
+	if s.d.finished == "" {
+		err = s.r.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM reports`).Scan(&c.Seq)
+	} else {
+		err = s.r.QueryRowContext(ctx, `SELECT (pg_snapshot_xmin(pg_current_snapshot())::text::bigint) - 1`).Scan(&c.Tx)
+		c.Seq = math.MaxInt64
+	}
+	if err != nil {
+		return c, fmt.Errorf("end of the changes feed: %w", err)
+	}
+	return c, nil
 }

@@ -271,13 +271,6 @@ func (s *Store) Report(ctx context.Context, deviceID string, r api.Report, now t
 				return fmt.Errorf("job %s action %d has a result: %w", r.JobID, r.Action, store.ErrConflict)
 			}
 		}
-		if s.d.lockReports != "" {
-			// Reports commit in the order of their seq, so that a changes
-			// cursor never passes one still to commit.
-			if _, err := tx.ExecContext(ctx, s.d.lockReports); err != nil {
-				return err
-			}
-		}
 		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO reports (job_id, id, action, kind, done, total, status, output, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 			r.JobID, r.ID, r.Action, r.Kind, r.Done, r.Total, r.Status, r.Output, nanos(now))
 		if err != nil {
