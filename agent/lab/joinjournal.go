@@ -104,9 +104,9 @@ func paramsDigest(a api.Action) string {
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
-// run is one action's run against the journal: it knows which steps are
+// joinRun is one action's run against the journal: it knows which steps are
 // done and records each one as it finishes.
-type run struct {
+type joinRun struct {
 	b     *Backend
 	j     *joinJournal
 	name  string
@@ -115,7 +115,7 @@ type run struct {
 
 // startRun opens the journal entry of a; with other parameters than the
 // last run's, the steps start afresh.
-func (b *Backend) startRun(a api.Action) (*run, error) {
+func (b *Backend) startRun(a api.Action) (*joinRun, error) {
 	j, err := b.readJournal()
 	if err != nil {
 		return nil, err
@@ -126,14 +126,14 @@ func (b *Backend) startRun(a api.Action) (*run, error) {
 		e = &journalEntry{Params: digest}
 		j.Actions[a.Name] = e
 	}
-	return &run{b: b, j: j, name: a.Name, entry: e}, nil
+	return &joinRun{b: b, j: j, name: a.Name, entry: e}, nil
 }
 
 // done says whether step finished in this run or an earlier one.
-func (r *run) done(step string) bool { return slices.Contains(r.entry.Steps, step) }
+func (r *joinRun) done(step string) bool { return slices.Contains(r.entry.Steps, step) }
 
 // mark records step as finished.
-func (r *run) mark(step string) error {
+func (r *joinRun) mark(step string) error {
 	if !r.done(step) {
 		r.entry.Steps = append(r.entry.Steps, step)
 	}
@@ -141,7 +141,7 @@ func (r *run) mark(step string) error {
 }
 
 // finish records the action as done with its output.
-func (r *run) finish(out string) error {
+func (r *joinRun) finish(out string) error {
 	r.entry.Done, r.entry.Output, r.entry.Finished = true, out, time.Now().UTC()
 	return r.b.writeJournal(r.j)
 }
@@ -149,7 +149,7 @@ func (r *run) finish(out string) error {
 // stillDone says whether a finished run's result holds: the device's
 // smb.conf (cur) is want and net ads testjoin says so. When it does not
 // (the device was moved since), the run starts afresh.
-func (r *run) stillDone(ctx context.Context, cur, want SambaConfig) (bool, error) {
+func (r *joinRun) stillDone(ctx context.Context, cur, want SambaConfig) (bool, error) {
 	if cur == want {
 		ok, _, err := r.b.testJoin(ctx, want, false)
 		if err != nil || ok {
@@ -161,8 +161,8 @@ func (r *run) stillDone(ctx context.Context, cur, want SambaConfig) (bool, error
 }
 
 // save writes the journal as it is.
-func (r *run) save() error { return r.b.writeJournal(r.j) }
+func (r *joinRun) save() error { return r.b.writeJournal(r.j) }
 
 // forget drops another action's entry: after a rollback a cutover must
 // run again in full, and the other way round.
-func (r *run) forget(action string) { delete(r.j.Actions, action) }
+func (r *joinRun) forget(action string) { delete(r.j.Actions, action) }

@@ -340,10 +340,10 @@ func makeDevice(ctx context.Context, opts Options, p *plan, sids map[string]stri
 		{Name: "Administrators", SID: "S-1-5-32-544", Members: []string{dev.Users[0].SID}},
 		{Name: "Remote Desktop Users", SID: "S-1-5-32-555", Members: []string{gs}},
 	}
-	if err := writeProfiles(p.dir, profiles); err != nil {
+	if err := lab.WriteProfiles(p.dir, profiles); err != nil {
 		return dev, err
 	}
-	if err := writeGroups(p.dir, groups); err != nil {
+	if err := lab.WriteGroups(p.dir, groups); err != nil {
 		return dev, err
 	}
 	if err := populateDisk(opts, p, dev); err != nil {
@@ -377,38 +377,10 @@ func populateDisk(opts Options, p *plan, dev Device) error {
 		principals = append(principals, u.SID)
 	}
 	err := lab.PopulateDisk(p.dir, lab.DiskSpec{Files: opts.Files, FilesPerFolder: 10, Owner: dev.Users[0].SID, Group: dev.Group.SID, Principals: principals})
-	if notImplemented(err) {
-		// TODO(join): drop once agent/lab's ACL side is merged.
-		opts.Logger.Warn("disk not populated: lab.PopulateDisk is not implemented in this build", "device", dev.Name)
-		return nil
-	}
 	if err != nil {
 		return fmt.Errorf("populate disk: %w", err)
 	}
 	return nil
-}
-
-// notImplemented recognises agent/lab's stubs (errors.New, no sentinel),
-// until the ACL side lands.
-func notImplemented(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "not implemented")
-}
-
-// writeProfiles writes profiles.json through agent/lab, or itself while
-// agent/lab's writer is a stub.
-func writeProfiles(dir string, p []lab.Profile) error {
-	if err := lab.WriteProfiles(dir, p); !notImplemented(err) {
-		return err
-	}
-	return writeJSON(filepath.Join(dir, lab.ProfilesFile), p, 0o644)
-}
-
-// writeGroups writes groups.json likewise.
-func writeGroups(dir string, g []lab.LocalGroup) error {
-	if err := lab.WriteGroups(dir, g); !notImplemented(err) {
-		return err
-	}
-	return writeJSON(filepath.Join(dir, lab.GroupsFile), g, 0o644)
 }
 
 func writeJSON(path string, v any, mode os.FileMode) error {
