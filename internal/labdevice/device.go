@@ -62,6 +62,9 @@ type Device struct {
 	// holding them.
 	Users []Principal
 	Group Principal
+	// TargetUsers are the users' counterparts in the target domain, in
+	// the order of Users (Options.TargetUsers; else nil).
+	TargetUsers []Principal
 }
 
 // Principal is a source domain account of a device.
@@ -153,8 +156,9 @@ func Make(ctx context.Context, opts Options) ([]Device, error) {
 	if err != nil {
 		return nil, err
 	}
+	var targetSIDs map[string]string
 	if opts.TargetUsers {
-		if _, err := ensureAccounts(ctx, opts.Target, plans, false); err != nil {
+		if targetSIDs, err = ensureAccounts(ctx, opts.Target, plans, false); err != nil {
 			return nil, err
 		}
 	}
@@ -164,7 +168,7 @@ func Make(ctx context.Context, opts Options) ([]Device, error) {
 	g.SetLimit(opts.Parallel)
 	for i, p := range plans {
 		g.Go(func() error {
-			d, err := makeDevice(gctx, opts, p, sids)
+			d, err := makeDevice(gctx, opts, p, sids, targetSIDs)
 			if err != nil {
 				return fmt.Errorf("lab device %s: %w", p.name, err)
 			}
@@ -301,7 +305,7 @@ var (
 )
 
 // makeDevice writes one device's files and joins it to the source.
-func makeDevice(ctx context.Context, opts Options, p *plan, sids map[string]string) (Device, error) {
+func makeDevice(ctx context.Context, opts Options, p *plan, sids, targetSIDs map[string]string) (Device, error) {
 	dev := Device{Name: strings.ToUpper(p.name), Dir: p.dir}
 	if err := os.MkdirAll(p.dir, 0o755); err != nil {
 		return dev, err
@@ -329,6 +333,13 @@ func makeDevice(ctx context.Context, opts Options, p *plan, sids map[string]stri
 			return dev, err
 		}
 		dev.Users = append(dev.Users, Principal{Name: u, SID: s})
+		if targetSIDs != nil {
+			ts := targetSIDs[strings.ToLower(u)]
+			if ts == "" {
+				return dev, fmt.Errorf("account %s was not found in %s after creating it", u, opts.Target.Name)
+			}
+			dev.TargetUsers = append(dev.TargetUsers, Principal{Name: u, SID: ts})
+		}
 		profiles = append(profiles, lab.Profile{SID: s, Name: opts.Source.NetBIOS + `\` + u, Path: `C:\Users\` + u})
 	}
 	gs, err := sid(p.group)
