@@ -25,8 +25,8 @@ const probeTimeout = 2 * time.Second
 // joined to (smb.conf's realm, confirmed by net ads testjoin against its
 // DC, the answer reused for a minute; a device without smb.conf keeps the
 // claimed domain), reachability probes of the DCs it
-// knows (LDAP 389 and SMB 445, by host name) and of its hubs, and the
-// principals found on it.
+// knows (LDAP 389 and SMB 445, by host name) and of its hubs, and,
+// unless inventory.json lists principals, those found on the device.
 func (b *Backend) Inventory(ctx context.Context) (api.Inventory, error) {
 	var inv api.Inventory
 	data, err := os.ReadFile(filepath.Join(b.dir, InventoryFile))
@@ -68,9 +68,6 @@ func (b *Backend) Inventory(ctx context.Context) (api.Inventory, error) {
 		probes = append(probes, api.Probe{Target: "join " + c.Domain() + " via " + c.DC, OK: ok, Detail: detail})
 	}
 	inv.Reachable = append(probes, b.cachedProbes(ctx, b.probeTargets(c))...)
-	// Principals listed in inventory.json stand (a test or the fleet
-	// simulator claims them); otherwise they are the ones found on the
-	// device.
 	if len(inv.Principals) == 0 {
 		if inv.Principals, err = b.principals(); err != nil {
 			return inv, err

@@ -276,10 +276,26 @@ func TestLabJoinActions(t *testing.T) {
 	}
 	checkJoined(t, dev, src, tgt)
 
-	// rollback with reacl_rollback goes through the registry.
+	// rollback with reacl_rollback runs that action through the registry:
+	// the target SIDs a reacl added to disk/ go again.
+	var sidMap []string
+	for i, u := range dev.Users {
+		sidMap = append(sidMap, u.SID+"="+dev.TargetUsers[i].SID)
+	}
+	if out, err = run(t, b, api.ActionReACL, map[string]string{api.ParamMode: "add", api.ParamSIDMap: strings.Join(sidMap, "\n")}); err != nil {
+		t.Fatal(err)
+	}
+	t.Log(out)
+	if !hasPrincipal(t, b, dev.TargetUsers[0].SID) {
+		t.Fatalf("after reacl add, inventory lacks the target SID %s", dev.TargetUsers[0].SID)
+	}
 	rb[api.ParamWithReACLRollback] = "true"
-	if _, err := run(t, b, api.ActionRollback, rb); err != nil && !strings.Contains(err.Error(), "reacl_rollback") {
-		t.Errorf("rollback with reacl_rollback: %v", err)
+	if out, err = run(t, b, api.ActionRollback, rb); err != nil {
+		t.Fatal(err)
+	}
+	t.Log(out)
+	if hasPrincipal(t, b, dev.TargetUsers[0].SID) {
+		t.Errorf("after rollback with reacl_rollback, inventory still names the target SID %s", dev.TargetUsers[0].SID)
 	}
 	checkJoined(t, dev, src, tgt)
 
@@ -324,6 +340,21 @@ func checkJoined(t *testing.T, dev labdevice.Device, in, from labdevice.Domain) 
 	if c.Domain() != in.Name {
 		t.Errorf("%s: smb.conf realm %s, want %s", dev.Name, c.Realm, in.Name)
 	}
+}
+
+// hasPrincipal says whether the device's inventory names sid.
+func hasPrincipal(t *testing.T, b *lab.Backend, sid string) bool {
+	t.Helper()
+	inv, err := b.Inventory(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range inv.Principals {
+		if p.SID == sid {
+			return true
+		}
+	}
+	return false
 }
 
 // checkLogs fails t when the device's logs carry a password.

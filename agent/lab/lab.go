@@ -19,14 +19,15 @@
 //	                 hold (domain join and leave, its users' logons); never
 //	                 sent to the hub
 //	journal/         the ReACL rollback journal (reacl-NNNN.jnl, one per
-//	                 generation, and its reacl-NNNN.summary.json);
-//	                 join.json, the join actions' step journal; odj/, the
-//	                 offline domain join blob staged for cutover
-//	downloads/       files the download action fetched from the
-//	                 repository, under their relative paths
+//	                 generation, and its reacl-NNNN.summary.json) and
+//	                 the action journal; join.json is the join actions'
+//	                 step journal, odj/ the offline domain join blob
+//	                 staged for cutover
 //	credentials/     cached target credentials (cache.json, a Kerberos
 //	                 ticket cache per user) and the krb5.conf used
 //	restarts.log     one line per restart the device was told to make
+//	downloads/       files the download action fetched from the
+//	                 repository, under their relative paths
 //	repository/…     not here: the repository is a directory elsewhere
 //	actions.log      one line per action run
 //

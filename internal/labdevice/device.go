@@ -62,6 +62,9 @@ type Device struct {
 	// holding them.
 	Users []Principal
 	Group Principal
+	// TargetUsers are the users' counterparts in the target domain, in
+	// the order of Users (Options.TargetUsers; else nil).
+	TargetUsers []Principal
 }
 
 // Principal is a source domain account of a device.
@@ -153,8 +156,9 @@ func Make(ctx context.Context, opts Options) ([]Device, error) {
 	if err != nil {
 		return nil, err
 	}
+	var targetSIDs map[string]string
 	if opts.TargetUsers {
-		if _, err := ensureAccounts(ctx, opts.Target, plans, false); err != nil {
+		if targetSIDs, err = ensureAccounts(ctx, opts.Target, plans, false); err != nil {
 			return nil, err
 		}
 	}
@@ -164,7 +168,7 @@ func Make(ctx context.Context, opts Options) ([]Device, error) {
 	g.SetLimit(opts.Parallel)
 	for i, p := range plans {
 		g.Go(func() error {
-			d, err := makeDevice(gctx, opts, p, sids)
+			d, err := makeDevice(gctx, opts, p, sids, targetSIDs)
 			if err != nil {
 				return fmt.Errorf("lab device %s: %w", p.name, err)
 			}
@@ -301,7 +305,7 @@ var (
 )
 
 // makeDevice writes one device's files and joins it to the source.
-func makeDevice(ctx context.Context, opts Options, p *plan, sids map[string]string) (Device, error) {
+func makeDevice(ctx context.Context, opts Options, p *plan, sids, targetSIDs map[string]string) (Device, error) {
 	dev := Device{Name: strings.ToUpper(p.name), Dir: p.dir}
 	if err := os.MkdirAll(p.dir, 0o755); err != nil {
 		return dev, err
@@ -329,6 +333,13 @@ func makeDevice(ctx context.Context, opts Options, p *plan, sids map[string]stri
 			return dev, err
 		}
 		dev.Users = append(dev.Users, Principal{Name: u, SID: s})
+		if targetSIDs != nil {
+			ts := targetSIDs[strings.ToLower(u)]
+			if ts == "" {
+				return dev, fmt.Errorf("account %s was not found in %s after creating it", u, opts.Target.Name)
+			}
+			dev.TargetUsers = append(dev.TargetUsers, Principal{Name: u, SID: ts})
+		}
 		profiles = append(profiles, lab.Profile{SID: s, Name: opts.Source.NetBIOS + `\` + u, Path: `C:\Users\` + u})
 	}
 	gs, err := sid(p.group)
@@ -340,10 +351,10 @@ func makeDevice(ctx context.Context, opts Options, p *plan, sids map[string]stri
 		{Name: "Administrators", SID: "S-1-5-32-544", Members: []string{dev.Users[0].SID}},
 		{Name: "Remote Desktop Users", SID: "S-1-5-32-555", Members: []string{gs}},
 	}
-	if err := writeProfiles(p.dir, profiles); err != nil {
+	if err := lab.WriteProfiles(p.dir, profiles); err != nil {
 		return dev, err
 	}
-	if err := writeGroups(p.dir, groups); err != nil {
+	if err := lab.WriteGroups(p.dir, groups); err != nil {
 		return dev, err
 	}
 	if err := populateDisk(opts, p, dev); err != nil {
@@ -377,38 +388,10 @@ func populateDisk(opts Options, p *plan, dev Device) error {
 		principals = append(principals, u.SID)
 	}
 	err := lab.PopulateDisk(p.dir, lab.DiskSpec{Files: opts.Files, FilesPerFolder: 10, Owner: dev.Users[0].SID, Group: dev.Group.SID, Principals: principals})
-	if notImplemented(err) {
-		// TODO(join): drop once agent/lab's ACL side is merged.
-		opts.Logger.Warn("disk not populated: lab.PopulateDisk is not implemented in this build", "device", dev.Name)
-		return nil
-	}
 	if err != nil {
 		return fmt.Errorf("populate disk: %w", err)
 	}
 	return nil
-}
-
-// notImplemented recognises agent/lab's stubs (errors.New, no sentinel),
-// until the ACL side lands.
-func notImplemented(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "not implemented")
-}
-
-// writeProfiles writes profiles.json through agent/lab, or itself while
-// agent/lab's writer is a stub.
-func writeProfiles(dir string, p []lab.Profile) error {
-	if err := lab.WriteProfiles(dir, p); !notImplemented(err) {
-		return err
-	}
-	return writeJSON(filepath.Join(dir, lab.ProfilesFile), p, 0o644)
-}
-
-// writeGroups writes groups.json likewise.
-func writeGroups(dir string, g []lab.LocalGroup) error {
-	if err := lab.WriteGroups(dir, g); !notImplemented(err) {
-		return err
-	}
-	return writeJSON(filepath.Join(dir, lab.GroupsFile), g, 0o644)
 }
 
 func writeJSON(path string, v any, mode os.FileMode) error {

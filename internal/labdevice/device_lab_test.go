@@ -63,6 +63,29 @@ func TestLabMakeRemove(t *testing.T) {
 		if len(profiles) != 2 || profiles[0].SID != d.Users[0].SID || !strings.HasPrefix(d.Users[0].SID, "S-1-5-21-") {
 			t.Errorf("%s profiles %+v, users %+v", d.Name, profiles, d.Users)
 		}
+		// The device's inventory finds its users and group (each SID
+		// once), and disk/ holds the files PopulateDisk made.
+		full, err := lab.New(d.Dir).Inventory(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := map[string]bool{}
+		for _, p := range full.Principals {
+			found[p.SID] = true
+		}
+		if !found[d.Group.SID] || !found[d.Users[0].SID] || !found[d.Users[1].SID] || full.Domain != src.Name {
+			t.Errorf("%s inventory: domain %q, principals %+v; want its users and group", d.Name, full.Domain, full.Principals)
+		}
+		files := 0
+		filepath.WalkDir(filepath.Join(d.Dir, lab.DiskDir), func(_ string, e os.DirEntry, err error) error {
+			if err == nil && e.Type().IsRegular() {
+				files++
+			}
+			return nil
+		})
+		if files != 20 {
+			t.Errorf("%s: %d files on disk/, want 20", d.Name, files)
+		}
 	}
 
 	// A re-run reuses everything: same SIDs, same passwords, still joined.
