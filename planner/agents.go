@@ -207,6 +207,12 @@ func (pl *planning) agentReadiness(dc *config.DeviceCutover, d *plans.Device, it
 		d.Checks = append(d.Checks, ".NET Framework "+plans.DotNetVersion(inv.DotNetRelease)+" (needs "+r.DotNet+")")
 	}
 	for _, p := range inv.Reachable {
+		// A device being rolled back is expected to have a broken join
+		// to the target (the reason for the rollback): its membership
+		// probe does not block it.
+		if d.Rollback && strings.HasPrefix(p.Target, "join ") {
+			continue
+		}
 		if p.OK {
 			d.Checks = append(d.Checks, p.Target+" reachable from the device")
 			continue
