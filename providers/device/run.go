@@ -36,8 +36,8 @@ const (
 // are told apart by their IDs, so each result is emitted once however the
 // record of an earlier job and the feed overlap. Progress is emitted for
 // the newest report per action of each batch of changes. After a long
-// poll that saw nothing, jobs of devices revoked meanwhile end with an
-// error event.
+// poll that saw nothing (and at least every changes wait), jobs of
+// devices revoked meanwhile end with an error event.
 func (p *Provider) RunDevices(ctx context.Context, run providers.DeviceRun, emit func(providers.DeviceEvent) error) error {
 	c, err := p.hub("RunDevices")
 	if err != nil {
@@ -53,6 +53,7 @@ func (p *Provider) RunDevices(ctx context.Context, run providers.DeviceRun, emit
 		return err
 	}
 	retry := time.Duration(0)
+	checked := time.Now()
 	for r.open > 0 {
 		wait := p.changesWait
 		if run.Wait > 0 {
@@ -80,9 +81,11 @@ func (p *Provider) RunDevices(ctx context.Context, run providers.DeviceRun, emit
 		}
 		retry = 0
 		cursor = ch.Cursor
-		if len(ch.Changes) == 0 {
-			// A quiet spell: devices revoked since their jobs were queued
+		if len(ch.Changes) == 0 || time.Since(checked) >= p.changesWait {
+			// After a quiet spell, and at least every changesWait on a
+			// busy hub: devices revoked since their jobs were queued
 			// would keep the call waiting for ever.
+			checked = time.Now()
 			if err := r.revoked(ctx, c, p.log); err != nil {
 				return err
 			}
