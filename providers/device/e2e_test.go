@@ -289,6 +289,22 @@ func testRunDevices(t *testing.T, h *hubtest.Hub) {
 		}
 		wantLines(t, "ws1", ev.lines("w-ws1"), []string{"queued", `result 0 echo ok "one"`, `result 1 noop ok ""`, "done succeeded"})
 		wantLines(t, "ws2", ev.lines("w-ws2"), []string{"queued", `result 0 echo ok "two"`, "done succeeded"})
+		// ws1's agent reported progress 1/3 and 3/3 before the result:
+		// whether they came in the same batch as the result (then they
+		// are dropped) is timing, but never after the result, never more.
+		resulted, progress := false, 0
+		for _, e := range ev.all {
+			switch {
+			case e.Key != "w-ws1" || e.Action != 0:
+			case e.Kind == providers.DeviceEventResult:
+				resulted = true
+			case e.Kind == providers.DeviceEventProgress:
+				progress++
+				if resulted || e.Total != 3 || e.ActionName != "echo" || progress > 2 {
+					t.Errorf("progress event %+v (result before it: %v, progress events: %d)", e, resulted, progress)
+				}
+			}
+		}
 		wantLines(t, "unknown", ev.lines("w-ws9"), []string{"error device no-such-device (ws9) is not enrolled with the hub: enroll its agent, or correct the device ID, then plan again"})
 		wantLines(t, "revoked", ev.lines("w-ws4"), []string{fmt.Sprintf("error device %s (ws4) is revoked on the hub: enroll its agent again (it gets a new device ID), then plan again", ws4.id)})
 		// Asked again: the same results, once each, from the hub's record.

@@ -32,11 +32,12 @@ const (
 // RunDevices implements providers.DeviceRunner. It takes the changes
 // cursor first, then queues the jobs (in batches, one store transaction
 // each; a key queued before answers with the earlier job and its
-// reports), then follows the
-// hub's changes feed from that cursor. Reports are told apart by their
-// IDs, so each result is emitted once however the snapshot of an earlier
-// job and the feed overlap. Progress is emitted for the newest report per
-// action of each batch of changes.
+// reports), then follows the hub's changes feed from that cursor. Reports
+// are told apart by their IDs, so each result is emitted once however the
+// record of an earlier job and the feed overlap. Progress is emitted for
+// the newest report per action of each batch of changes. After a long
+// poll that saw nothing (and at least every changes wait), jobs of
+// devices revoked meanwhile end with an error event.
 func (p *Provider) RunDevices(ctx context.Context, run providers.DeviceRun, emit func(providers.DeviceEvent) error) error {
 	c, err := p.hub("RunDevices")
 	if err != nil {
@@ -52,8 +53,9 @@ func (p *Provider) RunDevices(ctx context.Context, run providers.DeviceRun, emit
 		return err
 	}
 	retry := time.Duration(0)
+	checked := time.Now()
 	for r.open > 0 {
-		wait := changesWait
+		wait := p.changesWait
 		if run.Wait > 0 {
 			left := run.Wait - time.Since(start)
 			if left <= 0 {
@@ -61,7 +63,7 @@ func (p *Provider) RunDevices(ctx context.Context, run providers.DeviceRun, emit
 			}
 			wait = min(wait, left)
 		}
-		ch, err := c.Changes(ctx, cursor, min(wait, p.changesWait), 0)
+		ch, err := c.Changes(ctx, cursor, wait, 0)
 		if err != nil {
 			if ctx.Err() != nil {
 				return fmt.Errorf("watch device jobs on hub %s: %w", c.BaseURL, ctx.Err())
@@ -79,9 +81,11 @@ func (p *Provider) RunDevices(ctx context.Context, run providers.DeviceRun, emit
 		}
 		retry = 0
 		cursor = ch.Cursor
-		if len(ch.Changes) == 0 {
-			// A quiet spell: devices revoked since their jobs were queued
+		if len(ch.Changes) == 0 || time.Since(checked) >= p.changesWait {
+			// After a quiet spell, and at least every changesWait on a
+			// busy hub: devices revoked since their jobs were queued
 			// would keep the call waiting for ever.
+			checked = time.Now()
 			if err := r.revoked(ctx, c, p.log); err != nil {
 				return err
 			}

@@ -60,12 +60,13 @@ func (s *Store) Fleet(ctx context.Context, after string, limit, jobs int) ([]api
 // another may commit after it; no transaction that starts later can
 // record one before the cursor).
 func (s *Store) Changes(ctx context.Context, since store.Cursor, limit int) ([]api.Change, store.Cursor, error) {
-	cond := ""
+	// SQLite's reports all have tx 0: its feed is the primary key's order.
+	where, order, args := `r.seq > ?`, `r.seq`, []any{since.Seq, limit}
 	if s.d.finished != "" {
-		cond = " AND " + s.d.finished
+		where, order, args = `(r.tx, r.seq) > (?, ?) AND `+s.d.finished, `r.tx, r.seq`, []any{since.Tx, since.Seq, limit}
 	}
 	rows, err := s.r.QueryContext(ctx, s.q(`SELECT r.tx, r.seq, j.device_id, j.state, r.job_id, r.id, r.action, r.kind, r.done, r.total, r.status, r.output, r.at
-		FROM reports r JOIN jobs j ON j.id = r.job_id WHERE (r.tx > ? OR (r.tx = ? AND r.seq > ?))`+cond+` ORDER BY r.tx, r.seq LIMIT ?`), since.Tx, since.Tx, since.Seq, limit)
+		FROM reports r JOIN jobs j ON j.id = r.job_id WHERE `+where+` ORDER BY `+order+` LIMIT ?`), args...)
 	if err != nil {
 		return nil, since, fmt.Errorf("reports after %v: %w", since, err)
 	}
