@@ -99,7 +99,7 @@ func Start(ctx context.Context) (*Cluster, error) {
 
 // NewDatabase creates an empty database and returns its DSN.
 func (c *Cluster) NewDatabase(ctx context.Context) (string, error) {
-	name := fmt.Sprintf("hub_%d_%d", os.Getpid(), c.n.Add(1))
+	name := fmt.Sprintf("t_%d_%d", os.Getpid(), c.n.Add(1))
 	conn, err := pgx.Connect(ctx, c.base)
 	if err != nil {
 		return "", err
