@@ -43,6 +43,9 @@ type Options struct {
 	MaxMissing int
 	// Version is stamped into the plan.
 	Version string
+	// Workspace is the state workspace planned in, recorded in the plan
+	// ("" means the default one).
+	Workspace string
 }
 
 // kindInfo ties a configuration object kind to its provider kind and the
@@ -185,6 +188,7 @@ func Plan(ctx context.Context, opts Options) (*plans.Plan, hcl.Diagnostics) {
 			ConfigHash:    opts.Config.Hash,
 			Lineage:       opts.State.Lineage,
 			Serial:        opts.State.Serial,
+			Workspace:     opts.Workspace,
 		},
 	}
 	for _, o := range opts.State.Objects {

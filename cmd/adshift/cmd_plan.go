@@ -91,6 +91,8 @@ type loaded struct {
 	cfg     *config.Config
 	scope   *config.Scope
 	backend state.Backend
+	// workspace is the current state workspace.
+	workspace string
 }
 
 // load reads and evaluates the configuration with the given inputs.
@@ -120,7 +122,13 @@ func (m *meta) evaluate(o *output, cfg *config.Config, diags hcl.Diagnostics, in
 	if diags.HasErrors() {
 		return nil, false
 	}
-	return &loaded{cfg: cfg, scope: scope, backend: m.backend(cfg)}, true
+	b, d := m.backend(cfg, scope)
+	if d.HasErrors() {
+		o.diags(d)
+		return nil, false
+	}
+	ws, _, _ := m.workspace() // m.backend checked it
+	return &loaded{cfg: cfg, scope: scope, backend: b, workspace: ws}, true
 }
 
 // makePlan plans against st.
@@ -128,6 +136,7 @@ func (m *meta) makePlan(o *output, l *loaded, st *state.State, f *planFlags) (*p
 	p, diags := planner.Plan(m.ctx, planner.Options{
 		Config: l.cfg, Scope: l.scope, State: st, Launcher: launcher{m},
 		Hooks: o.hooks(), Logger: m.logger, MaxDeletes: f.maxDeletes, MaxMissing: f.maxMissing, Version: version,
+		Workspace: l.workspace,
 	})
 	o.diags(diags)
 	if diags.HasErrors() || p == nil {
