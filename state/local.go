@@ -234,7 +234,10 @@ func (l *Local) Begin(ctx context.Context, s *State) (*Txn, error) {
 }
 
 // Write implements Backend: s becomes the snapshot (the previous one kept
-// as the backup) and any journal is removed.
+// as the backup) and any journal is removed. When s is of another lineage
+// than the snapshot it replaces (a forced state push), the replaced
+// snapshot is kept as ReplacedPath(its lineage) instead, since a backup of
+// another lineage makes Load refuse the state.
 func (l *Local) Write(ctx context.Context, s *State) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -242,7 +245,25 @@ func (l *Local) Write(ctx context.Context, s *State) error {
 	if s.Lineage == "" {
 		return fmt.Errorf("write %s: the state has no lineage", l.path)
 	}
-	return l.fold(s, true)
+	old, err := l.inspect()
+	if err != nil && !errors.Is(err, ErrLineageMismatch) {
+		return err
+	}
+	if err := l.fold(s, true); err != nil {
+		return err
+	}
+	if old.snapshot && old.lineage != "" && old.lineage != s.Lineage {
+		if err := os.Rename(l.BackupPath(), l.ReplacedPath(old.lineage)); err != nil {
+			return fmt.Errorf("keep the replaced state of lineage %s: %w", old.lineage, err)
+		}
+	}
+	return nil
+}
+
+// ReplacedPath is where Write keeps a snapshot of lineage that a state of
+// another lineage replaced: Path() + ".replaced-" + lineage.
+func (l *Local) ReplacedPath(lineage string) string {
+	return l.path + ".replaced-" + lineage
 }
 
 // fold makes s the snapshot and removes the journal. An empty s with no

@@ -262,7 +262,7 @@ func runStatePush(m *meta, args []string) int {
 		return exitError
 	}
 	if problem != "" {
-		fmt.Fprintf(m.stderr, "WARNING: -force: %s.\nWARNING: -force: replacing the state anyway (the replaced state stays in the history: %s).\n", problem, historyHint(b))
+		fmt.Fprintf(m.stderr, "WARNING: -force: %s.\nWARNING: -force: replacing the state anyway (the replaced state stays in the history: %s).\n", problem, historyHint(b, stored, pushed))
 	}
 	if !fresh {
 		pushed.Serial = max(pushed.Serial, stored.Serial+1)
@@ -282,12 +282,16 @@ func sameState(a, b *state.State) bool {
 	return state.Encode(&ea, a) == nil && state.Encode(&eb, b) == nil && bytes.Equal(ea.Bytes(), eb.Bytes())
 }
 
-// historyHint says where a backend keeps replaced states.
-func historyHint(b state.Backend) string {
-	if l, ok := b.(*state.Local); ok {
-		return "the backup " + l.BackupPath()
+// historyHint says where a backend keeps the state a push replaces.
+func historyHint(b state.Backend, stored, pushed *state.State) string {
+	l, ok := b.(*state.Local)
+	switch {
+	case !ok:
+		return "the versions table"
+	case stored.Lineage != pushed.Lineage:
+		return l.ReplacedPath(stored.Lineage)
 	}
-	return "the versions table"
+	return "the backup " + l.BackupPath()
 }
 
 func runForceUnlock(m *meta, args []string) int {

@@ -169,12 +169,12 @@ func runWorkspaceDelete(m *meta, args []string) int {
 	if !ok {
 		return exitError
 	}
-	if name == cur {
-		m.showDiags(errDiag("Cannot delete the workspace", fmt.Errorf("workspace %q is the current workspace", name), "Select another one first with adshift workspace select."))
-		return exitError
-	}
 	if name == state.DefaultWorkspace {
 		m.showDiags(errDiag("Cannot delete the workspace", errors.New("the default workspace cannot be deleted"), ""))
+		return exitError
+	}
+	if name == cur {
+		m.showDiags(errDiag("Cannot delete the workspace", fmt.Errorf("workspace %q is the current workspace", name), "Select another one first with adshift workspace select."))
 		return exitError
 	}
 	b, err := ws.Backend(m.ctx, name)

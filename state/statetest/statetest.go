@@ -293,6 +293,21 @@ func testWrite(t *testing.T, ws state.Workspaces) {
 	if diff := cmp.Diff(pushed, load(t, b)); diff != "" {
 		t.Errorf("after Write (-pushed +loaded):\n%s", diff)
 	}
+	// A state of another lineage (a forced push) replaces it too, and
+	// the backend goes on from it.
+	other := state.New()
+	other.Serial = 3
+	other.Objects[Object("x", 1).Address] = Object("x", 1)
+	u = lock(t, b, "state push")
+	check(t, b.Write(t.Context(), other))
+	check(t, u.Unlock())
+	if diff := cmp.Diff(other, load(t, b)); diff != "" {
+		t.Errorf("after Write of another lineage (-pushed +loaded):\n%s", diff)
+	}
+	apply(t, b, "x", 2)
+	if s := load(t, b); s.Lineage != other.Lineage || s.Serial != 6 {
+		t.Errorf("after an apply on the pushed state: lineage %s serial %d", s.Lineage, s.Serial)
+	}
 }
 
 func testMoveRemove(t *testing.T, ws state.Workspaces) {
