@@ -165,4 +165,28 @@ func TestPGBackend(t *testing.T) {
 	if r := must(run("default", "workspace", "list")); strings.Contains(r.stdout, "wave-3") {
 		t.Errorf("wave-3 still listed:\n%s", r.stdout)
 	}
+
+	// conn_str from a sensitive variable, given by -var or ADSHIFT_VAR_.
+	dir := dirs["default"]
+	main := filepath.Join(dir, "main.hcl")
+	src, err := os.ReadFile(main)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byVar := strings.Replace(string(src), `backend "pg" { schema = "qs" }`, `backend "pg" {
+    schema   = "qs"
+    conn_str = var.state_db
+  }`, 1) + "\nvariable \"state_db\" {\n  type      = string\n  sensitive = true\n}\n"
+	if err := os.WriteFile(main, []byte(byVar), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = runAdshift(t, bin, dir, []string{"ADSHIFT_WORKSPACE=default", "ADSHIFT_VAR_state_db=" + dsn}, "state", "list", "workflow.identities")
+	if r.code != 0 || !strings.Contains(r.stdout, `workflow.identities.user["abello"]`) {
+		t.Errorf("state list with conn_str = var.state_db: exit %d\n%s%s", r.code, tail(r.stdout, 3), r.stderr)
+	}
+	r = runAdshift(t, bin, dir, []string{"ADSHIFT_WORKSPACE=default"}, "plan", "-var", "state_db="+dsn, "-detailed-exitcode", "-out", plan)
+	if r.code != 0 {
+		t.Errorf("plan -var state_db=…: exit %d\n%s", r.code, r.stderr)
+	}
+	noSecret(t, pgSecret, []string{r.stdout, r.stderr}, dir)
 }
