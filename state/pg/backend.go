@@ -68,34 +68,42 @@ func (b *Backend) Load(ctx context.Context) (*state.State, error) {
 		return nil, err
 	}
 	defer release()
+	// One read-only snapshot for the version and the journal, so a fold
+	// committed in between cannot be seen half.
 	var s *state.State
-	var doc []byte
-	var id int64
-	err = conn.QueryRow(ctx, `SELECT id, state::text FROM `+b.store.q+`.versions WHERE workspace = $1 ORDER BY id DESC LIMIT 1`, b.workspace).Scan(&id, &doc)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-	case err != nil:
-		return nil, fmt.Errorf("read the state of %s: %w", b.name(), err)
-	default:
-		if s, err = state.Decode(fmt.Sprintf("state version %d of %s", id, b.name()), doc); err != nil {
-			return nil, err
-		}
-	}
-	rows, err := conn.Query(ctx, `SELECT record FROM `+b.store.q+`.journal WHERE workspace = $1 ORDER BY serial`, b.workspace)
-	if err != nil {
-		return nil, fmt.Errorf("read the journal of %s: %w", b.name(), err)
-	}
 	var journal bytes.Buffer
-	var rec string
-	_, err = pgx.ForEachRow(rows, []any{&rec}, func() error {
-		journal.WriteString(rec)
-		if len(rec) == 0 || rec[len(rec)-1] != '\n' {
-			journal.WriteByte('\n')
+	err = pgx.BeginTxFunc(ctx, conn, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		var doc []byte
+		var id int64
+		err := tx.QueryRow(ctx, `SELECT id, state::text FROM `+b.store.q+`.versions WHERE workspace = $1 ORDER BY id DESC LIMIT 1`, b.workspace).Scan(&id, &doc)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+		case err != nil:
+			return fmt.Errorf("read the state of %s: %w", b.name(), err)
+		default:
+			if s, err = state.Decode(fmt.Sprintf("state version %d of %s", id, b.name()), doc); err != nil {
+				return err
+			}
+		}
+		rows, err := tx.Query(ctx, `SELECT record FROM `+b.store.q+`.journal WHERE workspace = $1 ORDER BY serial`, b.workspace)
+		if err != nil {
+			return fmt.Errorf("read the journal of %s: %w", b.name(), err)
+		}
+		var rec string
+		_, err = pgx.ForEachRow(rows, []any{&rec}, func() error {
+			journal.WriteString(rec)
+			if len(rec) == 0 || rec[len(rec)-1] != '\n' {
+				journal.WriteByte('\n')
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("read the journal of %s: %w", b.name(), err)
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read the journal of %s: %w", b.name(), err)
+		return nil, err
 	}
 	if journal.Len() > 0 {
 		if s, err = state.Replay(s, journal.Bytes(), "journal of "+b.name(), "state of "+b.name()); err != nil {
@@ -250,6 +258,10 @@ func (j *journal) Close() error { return nil }
 
 func (j *journal) Fold(s *state.State) error { return j.b.fold(j.ctx, s) }
 
+// maxPlanKeys bounds the keys kept per workspace for lineages that were
+// never stored (plans of a workspace never written), as Local does.
+const maxPlanKeys = 32
+
 // PlanKey implements state.Backend. Keys are kept per lineage in the
 // schema's plan_keys table (a lineage is unique across workspaces).
 func (b *Backend) PlanKey(ctx context.Context, lineage string, create bool) ([]byte, error) {
@@ -280,6 +292,16 @@ func (b *Backend) PlanKey(ctx context.Context, lineage string, create bool) ([]b
 	}
 	if _, err := conn.Exec(ctx, `INSERT INTO `+b.store.q+`.plan_keys (lineage, workspace, key) VALUES ($1, $2, $3) ON CONFLICT (lineage) DO NOTHING`, lineage, b.workspace, key); err != nil {
 		return nil, fmt.Errorf("store a plan key for %s: %w", b.name(), err)
+	}
+	// Every plan of a workspace never written makes up a lineage: keep
+	// the keys of lineages stored in the workspace, and of the newest
+	// maxPlanKeys others.
+	if _, err := conn.Exec(ctx, `DELETE FROM `+b.store.q+`.plan_keys WHERE workspace = $1
+		AND lineage NOT IN (SELECT lineage FROM `+b.store.q+`.versions WHERE workspace = $1
+			UNION SELECT lineage FROM `+b.store.q+`.journal WHERE workspace = $1)
+		AND lineage NOT IN (SELECT lineage FROM `+b.store.q+`.plan_keys WHERE workspace = $1 ORDER BY created DESC LIMIT $2)`,
+		b.workspace, maxPlanKeys); err != nil {
+		return nil, fmt.Errorf("prune the plan keys of %s: %w", b.name(), err)
 	}
 	// Another run may have stored one first: use whichever is stored.
 	if err := conn.QueryRow(ctx, `SELECT key FROM `+b.store.q+`.plan_keys WHERE lineage = $1`, lineage).Scan(&key); err != nil {

@@ -295,3 +295,41 @@ func TestForceUnlock_liveSession(t *testing.T) {
 	}
 	u2.Unlock()
 }
+
+// TestPlanKeysPruned: keys of lineages never stored are bounded; the key
+// of the workspace's stored lineage is kept however many come after it.
+func TestPlanKeysPruned(t *testing.T) {
+	s := newStore(t)
+	ctx := t.Context()
+	bk, _ := s.Backend(ctx, state.DefaultWorkspace)
+	b := bk.(*Backend)
+	st := state.New()
+	st.Objects[statetest.Object("w", 1).Address] = statetest.Object("w", 1)
+	u, err := b.Lock(ctx, state.NewLockInfo("apply"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Write(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	u.Unlock()
+	keep, err := b.PlanKey(ctx, st.Lineage, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range maxPlanKeys + 10 {
+		if _, err := b.PlanKey(ctx, fmt.Sprintf("made-up-%d", i), true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := b.PlanKey(ctx, st.Lineage, false)
+	if err != nil || string(got) != string(keep) {
+		t.Fatalf("the stored lineage's key: %v", err)
+	}
+	if _, err := b.PlanKey(ctx, fmt.Sprintf("made-up-%d", maxPlanKeys+9), false); err != nil {
+		t.Errorf("the newest key: %v", err)
+	}
+	if _, err := b.PlanKey(ctx, "made-up-0", false); !errors.Is(err, state.ErrNoPlanKey) {
+		t.Errorf("the oldest made-up key: %v, want it pruned", err)
+	}
+}
