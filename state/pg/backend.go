@@ -226,34 +226,61 @@ func (b *Backend) fold(ctx context.Context, s *state.State) error {
 	return nil
 }
 
-// journal is a Backend's state.Journal: one row per record.
+// journal is a Backend's state.Journal: one row per record. Append only
+// queues a record; Sync inserts every queued record in one statement, so
+// records that finish together share one round trip and one commit (group
+// commit, as the local journal shares fsyncs).
 type journal struct {
 	b   *Backend
 	ctx context.Context // Begin's, without its cancellation
+
+	mu      sync.Mutex // guards pending
+	pending [][]byte
 }
 
-// Append inserts the record; the insert commits, so it is durable when
-// Append returns.
+// Append queues the record (a copy of it): the Txn reuses its buffer.
 func (j *journal) Append(rec []byte) error {
-	lineage, serial, err := state.RecordHeader(rec)
-	if err != nil {
-		return err
+	j.mu.Lock()
+	j.pending = append(j.pending, bytes.Clone(rec))
+	j.mu.Unlock()
+	return nil
+}
+
+// Sync inserts the queued records in one statement; when it returns they
+// are committed. The Txn serialises Syncs, so records go in in order.
+func (j *journal) Sync() error {
+	j.mu.Lock()
+	recs := j.pending
+	j.pending = nil
+	j.mu.Unlock()
+	if len(recs) == 0 {
+		return nil
+	}
+	serials := make([]int64, len(recs))
+	lineages := make([]string, len(recs))
+	texts := make([]string, len(recs))
+	for i, rec := range recs {
+		lineage, serial, err := state.RecordHeader(rec)
+		if err != nil {
+			return err
+		}
+		serials[i], lineages[i], texts[i] = int64(serial), lineage, string(rec)
 	}
 	conn, release, err := j.b.conn(j.ctx)
 	if err != nil {
 		return err
 	}
 	defer release()
-	if _, err := conn.Exec(j.ctx, `INSERT INTO `+j.b.store.q+`.journal (workspace, serial, lineage, record) VALUES ($1, $2, $3, $4)`,
-		j.b.workspace, int64(serial), lineage, string(rec)); err != nil {
-		return fmt.Errorf("record change %d in the journal of %s: %w", serial, j.b.name(), err)
+	if _, err := conn.Exec(j.ctx, `INSERT INTO `+j.b.store.q+`.journal (workspace, serial, lineage, record)
+		SELECT $1, s, l, r FROM unnest($2::bigint[], $3::text[], $4::text[]) AS t(s, l, r)`,
+		j.b.workspace, serials, lineages, texts); err != nil {
+		return fmt.Errorf("record changes %d to %d in the journal of %s: %w", serials[0], serials[len(serials)-1], j.b.name(), err)
 	}
 	return nil
 }
 
-// Sync does nothing: every Append committed.
-func (j *journal) Sync() error { return nil }
-
+// Close drops records never synced: the Txn syncs every record before
+// reporting it recorded, so there are none unless a Sync failed.
 func (j *journal) Close() error { return nil }
 
 func (j *journal) Fold(s *state.State) error { return j.b.fold(j.ctx, s) }

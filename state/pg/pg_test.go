@@ -333,3 +333,48 @@ func TestPlanKeysPruned(t *testing.T) {
 		t.Errorf("the oldest made-up key: %v, want it pruned", err)
 	}
 }
+
+// BenchmarkRecord measures recording changes from 8 goroutines, as the
+// apply walk does (group commit: concurrent records share a round trip).
+func BenchmarkRecord(b *testing.B) {
+	if skipWhy != nil {
+		b.Skip(skipWhy)
+	}
+	s, err := New(Options{ConnString: dsn, Schema: fmt.Sprintf("b%d_%d", os.Getpid(), schemas.Add(1))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := b.Context()
+	bk, err := s.Backend(ctx, state.DefaultWorkspace)
+	if err != nil {
+		b.Fatal(err)
+	}
+	u, err := bk.Lock(ctx, state.NewLockInfo("apply"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer u.Unlock()
+	st, err := bk.Load(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	txn, err := bk.Begin(ctx, st)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var n atomic.Int64
+	b.SetParallelism(4) // 2 cores × 4 = 8 goroutines
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := txn.PutObject(statetest.Object("w", int(n.Add(1)))); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	if err := txn.Commit(); err != nil {
+		b.Fatal(err)
+	}
+}
