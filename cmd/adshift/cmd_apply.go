@@ -85,7 +85,7 @@ func (m *meta) apply(o *output, l *loaded, st *state.State, p *plans.Plan, f *pl
 	if err := txn.Commit(); err != nil {
 		hint := "Nothing was recorded in the state journal, so there is nothing to replay: fix the problem and run again."
 		if n := txn.Durable(); n > 0 {
-			hint = fmt.Sprintf("The %d recorded changes are in the state journal beside the state file; the next run replays them.", n)
+			hint = fmt.Sprintf("The %d recorded changes are in the state journal (beside the state file, or in the pg backend's journal table); the next run replays them.", n)
 		}
 		diags = append(diags, errDiag("Cannot save state", err, hint)...)
 	}
