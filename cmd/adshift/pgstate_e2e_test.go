@@ -5,7 +5,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -141,6 +143,39 @@ func TestPGBackend(t *testing.T) {
 	r = must(run("wave-3", "apply", "-auto-approve", "-lock-timeout=60s"))
 	if !strings.Contains(r.stdout, "Apply complete!") {
 		t.Errorf("the apply after the killed one:\n%s", tail(r.stdout, 5))
+	}
+
+	// force-unlock of a hung holder (SIGSTOP) ends its database session:
+	// the next apply gets the lock, and the holder, once resumed, can no
+	// longer write state and fails.
+	must(run("default", "workspace", "new", "wave-4"))
+	dirs["wave-4"] = pgQuickstart(t)
+	hung := slowApply("wave-4")
+	eventually(t, "the apply records changes", func() string {
+		if n := journalRows(t, dsn, "wave-4"); n < 3 {
+			return fmt.Sprintf("%d journal rows", n)
+		}
+		return ""
+	})
+	if err := hung.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	r = run("wave-4", "apply", "-auto-approve")
+	m := regexp.MustCompile(`lock ID\s+([0-9a-f-]{36})`).FindStringSubmatch(r.stderr)
+	if r.code != 1 || m == nil {
+		t.Fatalf("apply while the holder hangs: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := must(run("wave-4", "force-unlock", m[1])); !strings.Contains(r.stdout, "unlocked") {
+		t.Errorf("force-unlock: %s", r.stdout)
+	}
+	must(run("wave-4", "apply", "-auto-approve", "-lock-timeout=60s"))
+	hung.cmd.Process.Signal(syscall.SIGCONT)
+	<-hung.done
+	if hung.code == 0 || !strings.Contains(hung.out.String(), "Cannot save state") {
+		t.Errorf("the force-unlocked apply, resumed: exit %d\n%s", hung.code, tail(hung.out.String(), 15))
+	}
+	if r := must(run("wave-4", "plan", "-detailed-exitcode")); !strings.Contains(r.stdout, "Plan: 0 to add, 0 to change") {
+		t.Errorf("after the force-unlocked apply resumed, the state must still be whole:\n%s", tail(r.stdout, 3))
 	}
 
 	// A saved plan names its workspace; pull shows the state; force-unlock
