@@ -49,8 +49,8 @@ var migrations = []string{
 	);`,
 }
 
-// SchemaVersion is the schema version this adshift migrates to.
-var SchemaVersion = len(migrations)
+// SchemaVersion returns the schema version this adshift migrates to.
+func SchemaVersion() int { return len(migrations) }
 
 // migrate brings the schema up to SchemaVersion, once per Store. A schema
 // of a newer adshift is refused.
