@@ -30,6 +30,7 @@ type Config struct {
 	Workflows      map[string]*Workflow
 	Repositories   map[string]*Repository
 	Proxies        map[string]*Proxy
+	Hubs           map[string]*Hub
 	DeviceCutovers map[string]*DeviceCutover
 }
 
@@ -42,6 +43,7 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "workflow", LabelNames: []string{"name"}},
 		{Type: "repository", LabelNames: []string{"name"}},
 		{Type: "proxy", LabelNames: []string{"name"}},
+		{Type: "hub", LabelNames: []string{"name"}},
 		{Type: "device_cutover", LabelNames: []string{"name"}},
 	},
 }
@@ -139,6 +141,7 @@ func newConfig() *Config {
 		Workflows:      map[string]*Workflow{},
 		Repositories:   map[string]*Repository{},
 		Proxies:        map[string]*Proxy{},
+		Hubs:           map[string]*Hub{},
 		DeviceCutovers: map[string]*DeviceCutover{},
 	}
 }
@@ -202,6 +205,12 @@ func Decode(files []*hcl.File) (*Config, hcl.Diagnostics) {
 				diags = append(diags, d...)
 				if px != nil {
 					diags = append(diags, addUnique(cfg.Proxies, px.Name, px, "proxy", block, func(x *Proxy) hcl.Range { return x.DeclRange })...)
+				}
+			case "hub":
+				h, d := decodeHub(block)
+				diags = append(diags, d...)
+				if h != nil {
+					diags = append(diags, addUnique(cfg.Hubs, h.Name, h, "hub", block, func(x *Hub) hcl.Range { return x.DeclRange })...)
 				}
 			case "device_cutover":
 				dc, d := decodeDeviceCutover(block)

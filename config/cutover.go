@@ -50,6 +50,10 @@ type DeviceCutover struct {
 	Identities *Ref
 	Repository *Ref
 	Proxy      *Ref
+	// Hub is the agent hub the device actions run through; without one
+	// the plan shows readiness from the directory alone and apply runs no
+	// device action.
+	Hub *Ref
 
 	// Device selection; set by Evaluate except Filter, which the planner
 	// evaluates per device over source.*.
@@ -69,6 +73,19 @@ type DeviceCutover struct {
 	BatchSize     int
 	BatchSizeExpr hcl.Expression
 
+	// MaxFailures is how many devices of the wave may fail before apply
+	// stops starting new ones (default 0: the first failure stops it).
+	MaxFailures     int
+	MaxFailuresExpr hcl.Expression
+	// NoticeSeconds is how long cutover warns the signed-in user before
+	// the restart (default 300).
+	NoticeSeconds     int
+	NoticeSecondsExpr hcl.Expression
+	// Download lists the files (relative to the repository) the download
+	// action copies onto each device.
+	Download     []string
+	DownloadExpr hcl.Expression
+
 	ReACLMode    string
 	Requirements Requirements
 	DeclRange    hcl.Range
@@ -84,13 +101,18 @@ type Requirements struct {
 	// cache_credentials).
 	Trust      bool
 	TrustRange hcl.Range
-	DeclRange  hcl.Range
+	// AgentSeenWithin is how recently a device's agent must have reported
+	// (default 30 minutes) for the device to be ready.
+	AgentSeenWithin     time.Duration
+	AgentSeenWithinExpr hcl.Expression
+	DeclRange           hcl.Range
 }
 
 var cutoverSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "workflow", Required: true}, {Name: "identities"}, {Name: "actions", Required: true},
-		{Name: "repository"}, {Name: "proxy"}, {Name: "not_before"}, {Name: "batch_size"},
+		{Name: "repository"}, {Name: "proxy"}, {Name: "hub"}, {Name: "not_before"}, {Name: "batch_size"},
+		{Name: "max_failures"}, {Name: "notice_seconds"}, {Name: "download"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "devices"}, {Type: "requirements"}, {Type: "reacl"}},
 }
@@ -102,6 +124,7 @@ var cutoverDevicesSchema = &hcl.BodySchema{
 var requirementsSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "operating_systems"}, {Name: "powershell"}, {Name: "dotnet"}, {Name: "ports"}, {Name: "trust"},
+		{Name: "agent_seen_within"},
 	},
 }
 
@@ -112,14 +135,16 @@ var ReACLModes = []string{"add", "replace", "remove"}
 
 func decodeDeviceCutover(block *hcl.Block) (*DeviceCutover, hcl.Diagnostics) {
 	dc := &DeviceCutover{
-		Name:      block.Labels[0],
-		BatchSize: 50,
-		ReACLMode: "add",
+		Name:          block.Labels[0],
+		BatchSize:     50,
+		NoticeSeconds: 300,
+		ReACLMode:     "add",
 		Requirements: Requirements{
 			OperatingSystems: SupportedOperatingSystems,
 			PowerShell:       "2.0",
 			DotNet:           "4.5.2",
 			Ports:            []int{80, 443, 3030},
+			AgentSeenWithin:  30 * time.Minute,
 		},
 		DeclRange: block.DefRange,
 	}
@@ -137,6 +162,7 @@ func decodeDeviceCutover(block *hcl.Block) (*DeviceCutover, hcl.Diagnostics) {
 		{"identities", "workflow", &dc.Identities},
 		{"repository", "repository", &dc.Repository},
 		{"proxy", "proxy", &dc.Proxy},
+		{"hub", "hub", &dc.Hub},
 	}
 	for _, r := range refs {
 		if attr, ok := content.Attributes[r.attr]; ok {
@@ -172,6 +198,15 @@ func decodeDeviceCutover(block *hcl.Block) (*DeviceCutover, hcl.Diagnostics) {
 	if attr, ok := content.Attributes["batch_size"]; ok {
 		dc.BatchSizeExpr = attr.Expr
 	}
+	if attr, ok := content.Attributes["max_failures"]; ok {
+		dc.MaxFailuresExpr = attr.Expr
+	}
+	if attr, ok := content.Attributes["notice_seconds"]; ok {
+		dc.NoticeSecondsExpr = attr.Expr
+	}
+	if attr, ok := content.Attributes["download"]; ok {
+		dc.DownloadExpr = attr.Expr
+	}
 	for _, b := range content.Blocks {
 		switch b.Type {
 		case "devices":
@@ -202,6 +237,9 @@ func decodeDeviceCutover(block *hcl.Block) (*DeviceCutover, hcl.Diagnostics) {
 			}
 			if attr, ok := rc.Attributes["ports"]; ok {
 				diags = append(diags, gohcl.DecodeExpression(attr.Expr, nil, &req.Ports)...)
+			}
+			if attr, ok := rc.Attributes["agent_seen_within"]; ok {
+				req.AgentSeenWithinExpr = attr.Expr
 			}
 			if attr, ok := rc.Attributes["trust"]; ok {
 				diags = append(diags, gohcl.DecodeExpression(attr.Expr, nil, &req.Trust)...)

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"strings"
+
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
@@ -23,7 +25,15 @@ type Environment struct {
 	IncludeOUs []string
 	ExcludeOUs []string
 
+	// DomainController is the host name of the DC that devices talk to
+	// ("dc1.source.test"); NetBIOSName the domain's NetBIOS name
+	// ("SOURCE"; default: the first label of Domain, upper-cased).
+	DomainController string
+	NetBIOSName      string
+
 	DomainExpr     hcl.Expression
+	DCExpr         hcl.Expression
+	NetBIOSExpr    hcl.Expression
 	BaseDNExpr     hcl.Expression
 	IncludeOUsExpr hcl.Expression
 	ExcludeOUsExpr hcl.Expression
@@ -43,6 +53,8 @@ var environmentSchema = &hcl.BodySchema{
 		{Name: "domain"},
 		{Name: "base_dn", Required: true},
 		{Name: "include"},
+		{Name: "domain_controller"},
+		{Name: "netbios_name"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "scope"}},
 }
@@ -67,6 +79,12 @@ func decodeEnvironment(block *hcl.Block) (*Environment, hcl.Diagnostics) {
 	}
 	if attr, ok := content.Attributes["domain"]; ok {
 		e.DomainExpr = attr.Expr
+	}
+	if attr, ok := content.Attributes["domain_controller"]; ok {
+		e.DCExpr = attr.Expr
+	}
+	if attr, ok := content.Attributes["netbios_name"]; ok {
+		e.NetBIOSExpr = attr.Expr
 	}
 	if attr, ok := content.Attributes["base_dn"]; ok {
 		e.BaseDNExpr = attr.Expr
@@ -114,4 +132,14 @@ func (e *Environment) Includes(kind string) bool {
 		}
 	}
 	return false
+}
+
+// NetBIOS returns the domain's NetBIOS name: netbios_name, or the first
+// label of domain upper-cased.
+func (e *Environment) NetBIOS() string {
+	if e.NetBIOSName != "" {
+		return e.NetBIOSName
+	}
+	first, _, _ := strings.Cut(e.Domain, ".")
+	return strings.ToUpper(first)
 }

@@ -36,7 +36,7 @@ func (c *Config) resolveReferences() hcl.Diagnostics {
 		return false
 	}
 	envs, wfs := sortedKeys(c.Environments), sortedKeys(c.Workflows)
-	repos, proxies := sortedKeys(c.Repositories), sortedKeys(c.Proxies)
+	repos, proxies, hubs := sortedKeys(c.Repositories), sortedKeys(c.Proxies), sortedKeys(c.Hubs)
 	for _, name := range wfs {
 		w := c.Workflows[name]
 		okS := check(w.Source, envs)
@@ -99,6 +99,9 @@ func (c *Config) resolveReferences() hcl.Diagnostics {
 		}
 		if dc.Proxy != nil {
 			check(dc.Proxy, proxies)
+		}
+		if dc.Hub != nil {
+			check(dc.Hub, hubs)
 		}
 	}
 	return diags

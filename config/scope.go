@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math/big"
 	"sort"
 	"strings"
 	"time"
@@ -343,6 +344,8 @@ func (c *Config) evalBlocks(s *Scope) hcl.Diagnostics {
 		e := c.Environments[name]
 		diags = append(diags, evalString(ctx, e.DomainExpr, "domain", &e.Domain)...)
 		diags = append(diags, evalString(ctx, e.BaseDNExpr, "base_dn", &e.BaseDN)...)
+		diags = append(diags, evalString(ctx, e.DCExpr, "domain_controller", &e.DomainController)...)
+		diags = append(diags, evalString(ctx, e.NetBIOSExpr, "netbios_name", &e.NetBIOSName)...)
 		diags = append(diags, evalStrings(ctx, e.IncludeOUsExpr, "include_ous", &e.IncludeOUs)...)
 		diags = append(diags, evalStrings(ctx, e.ExcludeOUsExpr, "exclude_ous", &e.ExcludeOUs)...)
 	}
@@ -404,28 +407,52 @@ func (c *Config) evalBlocks(s *Scope) hcl.Diagnostics {
 				dc.NotBefore = t
 			}
 		}
-		if dc.BatchSizeExpr != nil {
-			val, d := dc.BatchSizeExpr.Value(ctx)
-			diags = append(diags, d...)
-			if !d.HasErrors() && val.IsWhollyKnown() {
-				val, _ = val.Unmark()
-				conv, err := convert.Convert(val, cty.Number)
-				n, acc := 0, false
-				if err == nil && !conv.IsNull() {
-					bf := conv.AsBigFloat()
-					if bf.IsInt() {
-						i64, _ := bf.Int64()
-						n, acc = int(i64), true
-					}
-				}
-				if !acc || n < 1 {
-					diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid batch_size", Detail: "batch_size must be a whole number of devices, at least 1.", Subject: dc.BatchSizeExpr.Range().Ptr()})
-				} else {
-					dc.BatchSize = n
-				}
+		diags = append(diags, evalWhole(ctx, dc.BatchSizeExpr, "batch_size", "a whole number of devices, at least 1", 1, &dc.BatchSize)...)
+		diags = append(diags, evalWhole(ctx, dc.MaxFailuresExpr, "max_failures", "a whole number of devices, 0 or more", 0, &dc.MaxFailures)...)
+		diags = append(diags, evalWhole(ctx, dc.NoticeSecondsExpr, "notice_seconds", "a whole number of seconds, 0 or more", 0, &dc.NoticeSeconds)...)
+		diags = append(diags, evalStrings(ctx, dc.DownloadExpr, "download", &dc.Download)...)
+		var seen string
+		diags = append(diags, evalString(ctx, dc.Requirements.AgentSeenWithinExpr, "agent_seen_within", &seen)...)
+		if seen != "" {
+			d, err := time.ParseDuration(seen)
+			if err != nil || d <= 0 {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Invalid agent_seen_within",
+					Detail:   quote(seen) + ` is not a positive duration. Write it like "30m" or "2h".`,
+					Subject:  dc.Requirements.AgentSeenWithinExpr.Range().Ptr(),
+				})
+			} else {
+				dc.Requirements.AgentSeenWithin = d
 			}
 		}
 	}
+	return diags
+}
+
+// evalWhole evaluates a whole-number attribute of at least min into dst
+// (left alone when expr is nil or not known yet).
+func evalWhole(ctx *hcl.EvalContext, expr hcl.Expression, what, want string, min int, dst *int) hcl.Diagnostics {
+	if expr == nil {
+		return nil
+	}
+	val, diags := expr.Value(ctx)
+	if diags.HasErrors() || !val.IsWhollyKnown() {
+		return diags
+	}
+	val, _ = val.Unmark()
+	conv, err := convert.Convert(val, cty.Number)
+	n, ok := 0, false
+	if err == nil && !conv.IsNull() {
+		if bf := conv.AsBigFloat(); bf.IsInt() {
+			i64, acc := bf.Int64()
+			n, ok = int(i64), acc == big.Exact
+		}
+	}
+	if !ok || n < min {
+		return append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid " + what, Detail: what + " must be " + want + ".", Subject: expr.Range().Ptr()})
+	}
+	*dst = n
 	return diags
 }
 

@@ -37,8 +37,16 @@ type ApplyOptions struct {
 	// of writes is limited); 0 means DefaultParallelism.
 	Parallelism int
 	// Stop, when closed, starts nothing new; in-flight changes finish and
-	// are recorded (the first Ctrl-C).
+	// are recorded (the first Ctrl-C). A device wave stops watching its
+	// devices (their jobs go on on the hub).
 	Stop <-chan struct{}
+	// Wait bounds how long apply watches the devices of its waves; zero
+	// means until every device's job is final. Devices that did not
+	// finish stay pending.
+	Wait time.Duration
+	// Now is the time not_before is judged against; zero means
+	// time.Now().
+	Now time.Time
 
 	// beforeWait, when set (by tests), is called each time the walk is
 	// about to block for a result or the stop, with whether it has
@@ -79,25 +87,36 @@ func Apply(ctx context.Context, opts ApplyOptions) hcl.Diagnostics {
 	if len(opts.Plan.Changes) > 0 {
 		diags = append(diags, walk(ctx, opts, log)...)
 	}
-	if d := DeviceActionsNotApplied(opts.Plan); d != nil {
-		diags = append(diags, d)
+	if diags.HasErrors() {
+		if n := pendingDevices(opts.Plan); n > 0 {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagWarning,
+				Summary:  "Device actions not started",
+				Detail:   fmt.Sprintf("%d devices are ready, but directory changes of this plan failed, so no device action was started. Fix the failures and run plan and apply again.", n),
+			})
+		}
+		return diags
 	}
-	return diags
+	return append(diags, applyWaves(ctx, opts, log)...)
 }
 
-// DeviceActionsNotApplied is the warning apply gives while device actions
-// cannot be run yet (they need the device agents), or nil when no device is
-// ready for them.
-func DeviceActionsNotApplied(p *plans.Plan) *hcl.Diagnostic {
-	pending := pendingDevices(p)
-	if pending == 0 {
+// DevicesWithoutHub is the warning for devices that are ready but whose
+// wave names no hub, so that no agent runs their actions; nil when there
+// are none.
+func DevicesWithoutHub(p *plans.Plan) *hcl.Diagnostic {
+	n := 0
+	for _, d := range p.Devices {
+		if (d.Status == plans.DeviceReady || d.Status == plans.DeviceScheduled) && len(d.Job) == 0 {
+			n++
+		}
+	}
+	if n == 0 {
 		return nil
 	}
 	return &hcl.Diagnostic{
 		Severity: hcl.DiagWarning,
-		Summary:  "Device actions not applied",
-		Detail: fmt.Sprintf("%d devices are ready or scheduled for device actions. This version of adshift plans device cutovers but does not run device actions yet: "+
-			"they need the device agents and the device provider. Directory changes are applied; the device plans stay in the plan for review.", pending),
+		Summary:  "Device actions not run",
+		Detail:   fmt.Sprintf("%d devices are ready for device actions, but their device_cutover names no hub, so no agent runs them. Add hub = hub.NAME (and a hub block) to run them.", n),
 	}
 }
 

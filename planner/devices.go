@@ -3,9 +3,11 @@ package planner
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 
@@ -61,7 +63,10 @@ func (pl *planning) planDevices() {
 	for _, name := range config.SortedNames(pl.cfg.DeviceCutovers) {
 		dc := pl.cfg.DeviceCutovers[name]
 		w := pl.cfg.Workflows[dc.Workflow.Name]
-		sum := &plans.Cutover{Name: dc.Name, Workflow: w.Name, Actions: dc.Actions, NotBefore: dc.NotBefore, BatchSize: dc.BatchSize}
+		sum := &plans.Cutover{Name: dc.Name, Workflow: w.Name, Actions: dc.Actions, NotBefore: dc.NotBefore, BatchSize: dc.BatchSize, MaxFailures: dc.MaxFailures}
+		if dc.Hub != nil {
+			sum.Hub = dc.Hub.Name
+		}
 		idw := w
 		if dc.Identities != nil {
 			idw = pl.cfg.Workflows[dc.Identities.Name]
@@ -77,6 +82,7 @@ func (pl *planning) planDevices() {
 			ous = append(ous, d)
 		}
 		filterRefs := collectSourceRefs(dc.Filter)
+		idx := pl.newPrincipalIndex(idw)
 		for _, it := range pl.items {
 			if it.wf != w || it.ki.kind != providers.KindComputer {
 				continue
@@ -85,7 +91,7 @@ func (pl *planning) planDevices() {
 				continue
 			}
 			sum.Devices++
-			d := pl.devicePlan(dc, it, idw, gaps)
+			d := pl.devicePlan(dc, it, idw, gaps, idx)
 			switch d.Status {
 			case plans.DeviceReady:
 				sum.Ready++
@@ -100,6 +106,7 @@ func (pl *planning) planDevices() {
 		}
 		pl.plan.Cutovers = append(pl.plan.Cutovers, sum)
 	}
+	pl.checkRollbackAddrs()
 	pl.diags = append(pl.diags, pl.errs.diags()...)
 	pl.errs = evalErrors{}
 }
@@ -188,7 +195,7 @@ func (pl *planning) selects(dc *config.DeviceCutover, ous []dn.DN, refs sourceRe
 	return true
 }
 
-func (pl *planning) devicePlan(dc *config.DeviceCutover, it *item, idw *config.Workflow, gaps sidGaps) *plans.Device {
+func (pl *planning) devicePlan(dc *config.DeviceCutover, it *item, idw *config.Workflow, gaps sidGaps, idx *principalIndex) *plans.Device {
 	key := addrKey(it.src)
 	d := &plans.Device{
 		Address: fmt.Sprintf("device_cutover.%s[%q]", dc.Name, key),
@@ -197,7 +204,24 @@ func (pl *planning) devicePlan(dc *config.DeviceCutover, it *item, idw *config.W
 		Source:  identity(it.src),
 		OS:      OSName(it.src.Get("operatingsystem"), it.src.Get("operatingsystemversion"), it.src.Get("operatingsystemservicepack")),
 	}
+	d.Rollback = slices.Contains(pl.opts.Rollback, d.Address)
 	block := func(code, msg string) { d.Blockers = append(d.Blockers, plans.Blocker{Code: code, Message: msg}) }
+
+	sd := pl.opts.State.Devices[d.Address]
+	if d.Rollback {
+		d.Actions = []string{config.ActionRollback}
+		if sd == nil || !hasDone(sd, config.ActionCutover) && !hasDone(sd, config.ActionReACL) {
+			block("nothing_to_roll_back", "state records no finished cutover or reacl of this device")
+		}
+	} else {
+		for _, a := range dc.Actions {
+			if sd != nil && hasDone(sd, a) {
+				d.Done = append(d.Done, a)
+			} else {
+				d.Actions = append(d.Actions, a)
+			}
+		}
+	}
 
 	switch it.status {
 	case plans.Matched:
@@ -217,16 +241,20 @@ func (pl *planning) devicePlan(dc *config.DeviceCutover, it *item, idw *config.W
 	default:
 		block("no_target_account", fmt.Sprintf("no computer account in environment.%s matches it, and workflow.%s does not create devices", it.wf.Target.Name, it.wf.Name))
 	}
+	var dev *providers.DeviceInfo
+	if dc.Hub != nil {
+		dev = pl.agentReadiness(dc, d, it, idx, block)
+	}
 	switch {
 	case d.OS == "":
 		block("os_unknown", "the directory does not say which operating system it runs (operatingSystem is empty)")
 	case !containsFold(dc.Requirements.OperatingSystems, d.OS):
 		block("os_unsupported", d.OS+" is not a supported operating system (supported: "+strings.Join(dc.Requirements.OperatingSystems, ", ")+")")
 	}
-	if uac, err := strconv.ParseInt(it.src.Get("useraccountcontrol"), 10, 64); err == nil && uac&2 != 0 {
+	if uac, err := strconv.ParseInt(it.src.Get("useraccountcontrol"), 10, 64); err == nil && uac&2 != 0 && !d.Rollback && !hasDone(sd, config.ActionCutover) {
 		block("account_disabled", "its computer account is disabled in the source domain")
 	}
-	for _, a := range dc.Actions {
+	for _, a := range d.Actions {
 		switch a {
 		case config.ActionCacheCredentials:
 			w := pl.cfg.Workflows[dc.Workflow.Name]
@@ -235,9 +263,9 @@ func (pl *planning) devicePlan(dc *config.DeviceCutover, it *item, idw *config.W
 			} else {
 				d.Checks = append(d.Checks, tc.message)
 			}
-		case config.ActionReACL:
+		case config.ActionReACL, config.ActionCleanup:
 			if idw == nil || (!idw.Carries("users") && !idw.Carries("groups")) {
-				block("no_sid_map", "reacl needs the users and groups matched into the target; set identities = workflow.NAME to a workflow that carries them")
+				block("no_sid_map", a+" needs the users and groups matched into the target; set identities = workflow.NAME to a workflow that carries them")
 			} else {
 				if n := len(gaps.pending); n > 0 {
 					block("sid_map_incomplete", fmt.Sprintf("%d users and groups of workflow.%s are created by this plan (%s); apply it first", n, idw.Name, addrs(gaps.pending)))
@@ -248,37 +276,36 @@ func (pl *planning) devicePlan(dc *config.DeviceCutover, it *item, idw *config.W
 			}
 		}
 	}
-	if n := len(gaps.unmatched); n > 0 && contains(dc.Actions, config.ActionReACL) {
+	if n := len(gaps.unmatched); n > 0 && contains(d.Actions, config.ActionReACL) {
 		d.Checks = append(d.Checks, fmt.Sprintf("%d users and groups of workflow.%s have no target counterpart (%s); their permissions are not translated", n, idw.Name, addrs(gaps.unmatched)))
 	}
-	d.Checks = append(d.Checks, pl.agentChecks(dc)...)
+	if dc.Hub == nil {
+		d.Checks = append(d.Checks, pl.agentChecks(dc)...)
+	} else if len(d.Actions) > 0 {
+		pl.deviceJob(dc, d, sd, idx, dev, block)
+	}
 
-	done := map[string]bool{}
-	if sd := pl.opts.State.Devices[d.Address]; sd != nil {
-		for _, a := range sd.Actions {
-			if a.Status == state.ActionDone {
-				done[a.Name] = true
-			}
-		}
-	}
-	for _, a := range dc.Actions {
-		if done[a] {
-			d.Done = append(d.Done, a)
-		} else {
-			d.Actions = append(d.Actions, a)
-		}
-	}
 	switch {
 	case len(d.Actions) == 0:
 		d.Status = plans.DeviceDone
 	case len(d.Blockers) > 0:
 		d.Status = plans.DeviceBlocked
-	case !dc.NotBefore.IsZero() && pl.opts.Now.Before(dc.NotBefore):
+	case !dc.NotBefore.IsZero() && pl.opts.Now.Before(dc.NotBefore) && !d.Rollback:
 		d.Status = plans.DeviceScheduled
 	default:
 		d.Status = plans.DeviceReady
 	}
 	return d
+}
+
+// hasDone reports whether state's last outcome of the action on the
+// device is done (not failed, not rolled back).
+func hasDone(sd *state.Device, action string) bool {
+	if sd == nil {
+		return false
+	}
+	a, ok := sd.LastAction(action)
+	return ok && a.Status == state.ActionDone
 }
 
 // agentChecks are the prerequisites only a device's agent can confirm.
@@ -324,4 +351,26 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// checkRollbackAddrs reports every -rollback address that names no device
+// of the plan.
+func (pl *planning) checkRollbackAddrs() {
+	if len(pl.opts.Rollback) == 0 {
+		return
+	}
+	known := make([]string, 0, len(pl.plan.Devices))
+	for _, d := range pl.plan.Devices {
+		known = append(known, d.Address)
+	}
+	for _, a := range pl.opts.Rollback {
+		if slices.Contains(known, a) {
+			continue
+		}
+		detail := fmt.Sprintf("-rollback names %s, which is no device of any device_cutover.", a)
+		if s := config.Suggest(a, known); s != "" {
+			detail += " Did you mean " + s + "?"
+		}
+		pl.diags = append(pl.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown device", Detail: detail + ` Addresses look like device_cutover.wave1["WS001"]; adshift show lists them.`})
+	}
 }

@@ -72,7 +72,7 @@ func openEnvs(ctx context.Context, cfg *config.Config, scope *config.Scope, l La
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i], perEnv[i] = openEnv(ctx, cfg.Environments[name], scope, l, configure)
+			results[i], perEnv[i] = openEnv(ctx, cfg.Environments[name], "environment."+name, scope, l, configure)
 		}()
 	}
 	wg.Wait()
@@ -92,16 +92,16 @@ func openEnvs(ctx context.Context, cfg *config.Config, scope *config.Scope, l La
 }
 
 // openEnv launches, checks and (when configure is set) configures one
-// environment's provider. The returned conn is nil when it could not be
-// launched; otherwise the caller closes it.
-func openEnv(ctx context.Context, env *config.Environment, scope *config.Scope, l Launcher, configure bool) (*conn, hcl.Diagnostics) {
-	name := env.Name
+// environment's provider (or a hub's, see openHub); label names the block
+// in messages ("environment.source"). The returned conn is nil when it
+// could not be launched; otherwise the caller closes it.
+func openEnv(ctx context.Context, env *config.Environment, label string, scope *config.Scope, l Launcher, configure bool) (*conn, hcl.Diagnostics) {
 	p, err := l.Launch(ctx, env.Provider)
 	if err != nil {
 		return nil, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "Cannot start provider",
-			Detail:   fmt.Sprintf("environment.%s uses provider %q, which could not be started: %v.", name, env.Provider, err),
+			Detail:   fmt.Sprintf("%s uses provider %q, which could not be started: %v.", label, env.Provider, err),
 			Subject:  env.ProviderRange.Ptr(),
 		}}
 	}
@@ -130,7 +130,7 @@ func openEnv(ctx context.Context, env *config.Environment, scope *config.Scope, 
 		return c, append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Provider settings not known",
-			Detail:   fmt.Sprintf("Some settings of environment.%s depend on variables without a value. Set them with -var, -var-file or ADSHIFT_VAR_ names.", name),
+			Detail:   fmt.Sprintf("Some settings of %s depend on variables without a value. Set them with -var, -var-file or ADSHIFT_VAR_ names.", label),
 			Subject:  env.DeclRange.Ptr(),
 		})
 	}
@@ -139,7 +139,7 @@ func openEnv(ctx context.Context, env *config.Environment, scope *config.Scope, 
 		return c, append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Provider failed",
-			Detail:   fmt.Sprintf("Configuring provider %q for environment.%s failed: %v.", env.Provider, name, err),
+			Detail:   fmt.Sprintf("Configuring provider %q for %s failed: %v.", env.Provider, label, err),
 			Subject:  env.DeclRange.Ptr(),
 		})
 	}
@@ -212,5 +212,20 @@ func Validate(ctx context.Context, cfg *config.Config, scope *config.Scope, l La
 	if cs != nil {
 		cs.close(ctx)
 	}
+	for _, name := range config.SortedNames(cfg.Hubs) {
+		h := cfg.Hubs[name]
+		c, d := openHub(ctx, h, scope, l, false)
+		if c != nil {
+			conns{"hub." + name: c}.close(ctx)
+		}
+		diags = append(diags, d...)
+	}
 	return diags
+}
+
+// openHub launches and (when configure is set) configures the device
+// provider of a hub block.
+func openHub(ctx context.Context, h *config.Hub, scope *config.Scope, l Launcher, configure bool) (*conn, hcl.Diagnostics) {
+	env := &config.Environment{Name: h.Name, Provider: config.HubProvider, ProviderRange: h.DeclRange, Config: h.Config, DeclRange: h.DeclRange}
+	return openEnv(ctx, env, "hub."+h.Name, scope, l, configure)
 }

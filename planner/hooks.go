@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/adshift/adshift/planner/plans"
+	"github.com/adshift/adshift/providers"
 )
 
 // Hooks receive progress events. Implementations must be safe for
@@ -35,3 +36,23 @@ func (NoHooks) Skipped(*plans.Change, *plans.Change)        {}
 func (NoHooks) Recorded(int)                                {}
 
 var _ Hooks = NoHooks{}
+
+// DeviceHooks are the optional device-wave events of Hooks: an
+// implementation of Hooks that also implements DeviceHooks receives them.
+type DeviceHooks interface {
+	// WaveStarting is called before a wave's first batch, with the number
+	// of devices apply will run.
+	WaveStarting(c *plans.Cutover, devices int)
+	// DeviceEvent reports what happened to one device's job.
+	DeviceEvent(d *plans.Device, ev providers.DeviceEvent)
+	// WaveDone is called when a wave ends.
+	WaveDone(c *plans.Cutover, r WaveResult)
+}
+
+// WaveResult counts how a wave's devices ended.
+type WaveResult struct {
+	Succeeded, Failed, Pending, NotStarted int
+	// Stopped is set when the wave stopped because failures passed
+	// max_failures (or apply was interrupted).
+	Stopped bool
+}

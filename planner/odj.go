@@ -32,7 +32,7 @@ func ProvisionOfflineJoin(ctx context.Context, cfg *config.Config, scope *config
 		}
 		return res, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Unknown environment", Detail: detail}}
 	}
-	c, diags := openEnv(ctx, env, scope, l, true)
+	c, diags := openEnv(ctx, env, "environment."+envName, scope, l, true)
 	if c != nil {
 		defer conns{envName: c}.close(ctx)
 	}

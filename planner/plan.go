@@ -46,6 +46,9 @@ type Options struct {
 	// Workspace is the state workspace planned in, recorded in the plan
 	// ("" means the default one).
 	Workspace string
+	// Rollback lists device addresses (device_cutover.NAME["KEY"]) whose
+	// cutover this plan undoes instead of carrying on (plan -rollback).
+	Rollback []string
 }
 
 // kindInfo ties a configuration object kind to its provider kind and the
@@ -119,6 +122,11 @@ type planning struct {
 	// noTrustReads names the environments whose provider cannot read
 	// trusts (its schema lacks KindTrust).
 	noTrustReads map[string]bool
+	// hubs are the device lists of the hubs in use, by hub name.
+	hubs map[string]*hubView
+	// canProvision names the environments whose provider provisions
+	// offline domain join blobs.
+	canProvision map[string]bool
 }
 
 // dropUnservedTrusts removes KindTrust from the scopes of providers that
@@ -245,6 +253,13 @@ func Plan(ctx context.Context, opts Options) (*plans.Plan, hcl.Diagnostics) {
 	pl.checkMatchValues()
 	pl.planMembers()
 	pl.planRemoved()
+	pl.readHubs(ctx)
+	pl.canProvision = map[string]bool{}
+	for name, c := range cs {
+		if c.schema != nil && c.schema.Name == "ad" {
+			pl.canProvision[name] = true
+		}
+	}
 	pl.planDevices()
 	pl.finish()
 	pl.log.Debug("planned", "changes", len(pl.plan.Changes), "took", time.Since(start))

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/adshift/adshift/planner/plans"
+	"github.com/adshift/adshift/state"
 )
 
 // HTML review limits: what the page renders as static HTML, readable with
@@ -36,8 +37,15 @@ var reviewJS string
 // off; the script renders the rest, a page at a time, so a 100,000-object
 // plan opens and filters without freezing the browser.
 func HTML(w io.Writer, p *plans.Plan) error {
+	return HTMLReview(w, p, nil)
+}
+
+// HTMLReview is HTML with, per device, every result apply recorded in st,
+// the current state (nil: no results), and a note saying whether that
+// state is newer than the plan.
+func HTMLReview(w io.Writer, p *plans.Plan, st *state.State) error {
 	bw := bufio.NewWriterSize(w, 1<<16)
-	h := &htmlWriter{w: bw}
+	h := &htmlWriter{w: bw, res: reviewResults(p, st)}
 	s := p.Summary()
 	h.raw("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
 	h.raw("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">\n")
@@ -53,7 +61,11 @@ func HTML(w io.Writer, p *plans.Plan) error {
 	}
 	h.raw("<p class=\"summary-line\" id=\"summary-line\"><strong>")
 	h.text(summaryLine(s))
-	h.raw("</strong></p>\n</header>\n")
+	h.raw("</strong></p>\n")
+	if h.res.note != "" {
+		h.tag("p", "class=\"results-note\" id=\"results-note\"", h.res.note)
+	}
+	h.raw("</header>\n")
 
 	h.summary(p)
 	h.filters(p)
@@ -61,7 +73,7 @@ func HTML(w io.Writer, p *plans.Plan) error {
 	h.changes(p)
 
 	h.raw("<script type=\"application/json\" id=\"plan-data\">")
-	if err := json.NewEncoder(bw).Encode(reviewData(p)); err != nil {
+	if err := json.NewEncoder(bw).Encode(reviewData(p, h.res)); err != nil {
 		return err
 	}
 	h.raw("</script>\n<script>\n" + reviewJS + "</script>\n</body>\n</html>\n")
@@ -74,6 +86,7 @@ func HTML(w io.Writer, p *plans.Plan) error {
 type htmlWriter struct {
 	w   *bufio.Writer
 	err error
+	res results
 }
 
 func (h *htmlWriter) raw(s string) {
@@ -234,52 +247,103 @@ func (h *htmlWriter) waves(p *plans.Plan) {
 	}
 	h.raw("<section id=\"waves\">\n<h2>Device cutovers</h2>\n")
 	for _, co := range p.Cutovers {
-		devs := waveDevices(p, co.Name)
+		devs := waveDevices(p, co.Name, h.res)
 		h.raw("<section class=\"wave\" id=\"wave-" + html.EscapeString(co.Name) + "\">\n")
 		h.tag("h3", "", "Wave "+co.Name)
 		h.raw("<ul class=\"wave-facts\">")
 		h.tag("li", "", fmt.Sprintf("Schedule: %s, %d devices at a time", schedule(co), co.BatchSize))
 		h.tag("li", "", "Actions, in order: "+strings.Join(co.Actions, " → "))
+		h.tag("li", "", "Hub: "+waveHub(co))
 		h.tag("li", "", fmt.Sprintf("Devices: %d — %d ready, %d scheduled, %d blocked, %d done", co.Devices, co.Ready, co.Scheduled, co.Blocked, co.Done))
+		if h.res.devices != nil {
+			with, failed := h.res.wave(devs)
+			h.tag("li", "", fmt.Sprintf("Results recorded in state: %d of %d devices, %d of them with a failed action last", with, len(devs), failed))
+		}
 		if checks := waveChecks(devs); len(checks) > 0 {
 			h.tag("li", "", "Checked by the agent on each device before it runs: "+strings.Join(checks, "; "))
 		}
-		h.raw("</ul>\n<div class=\"static\">\n<table class=\"devices\"><thead><tr><th>device</th><th>operating system</th><th>readiness</th><th>actions to run</th><th>blockers</th></tr></thead>\n<tbody>\n")
+		h.raw("</ul>\n<div class=\"static\">\n<table class=\"devices\"><thead>" + h.deviceHead() + "</thead>\n<tbody>\n")
 		for i, d := range devs {
 			if i == htmlStaticDevices {
 				break
 			}
-			h.raw("<tr class=\"st-" + string(d.Status) + "\"><td>")
-			h.text(d.Name)
-			h.raw("</td><td>")
-			h.text(d.OS)
-			h.raw("</td><td><span class=\"badge " + string(d.Status) + "\">" + string(d.Status) + "</span></td><td>")
-			h.text(strings.Join(d.Actions, " → "))
-			h.raw("</td><td class=\"blockers\">")
-			if len(d.Blockers) > 0 {
-				h.raw("<ul>")
-				for _, b := range d.Blockers {
-					h.raw("<li>")
-					h.text(b.Message)
-					h.raw("</li>")
-				}
-				h.raw("</ul>")
-			}
-			h.raw("</td></tr>\n")
+			h.device(d)
 		}
 		h.raw("</tbody></table>\n")
 		if len(devs) > htmlStaticDevices {
-			h.tag("p", "class=\"note\"", fmt.Sprintf("Without scripts this page lists the first %d of %d devices (blocked first); with scripts it lists, searches and filters all of them. adshift show -json PLANFILE has every device.", htmlStaticDevices, len(devs)))
+			h.tag("p", "class=\"note\"", fmt.Sprintf("Without scripts this page lists the first %d of %d devices (blocked first, then failed ones); with scripts it lists, searches and filters all of them. adshift show -json PLANFILE has every device.", htmlStaticDevices, len(devs)))
 		}
 		h.raw("</div>\n")
 		// With scripts, this wave's devices are rendered here, a page at
 		// a time (review.js).
 		name := html.EscapeString(co.Name)
 		h.raw("<div class=\"devices-live\" data-wave=\"" + name + "\" hidden><div class=\"pager\" data-for=\"dev:" + name + "\"></div>")
-		h.raw("<table class=\"devices\"><thead><tr><th>device</th><th>operating system</th><th>readiness</th><th>actions to run</th><th>blockers</th></tr></thead><tbody></tbody></table></div>\n")
+		h.raw("<table class=\"devices\"><thead>" + h.deviceHead() + "</thead><tbody></tbody></table></div>\n")
 		h.raw("</section>\n")
 	}
 	h.raw("</section>\n")
+}
+
+// deviceHead is the header row of a wave's device table; review.js
+// renders the rows of the same columns (renderDevice).
+func (h *htmlWriter) deviceHead() string {
+	head := "<tr><th>device</th><th>operating system</th><th>readiness</th><th>agent</th><th>job (actions to run)</th><th>blockers</th>"
+	if h.res.devices != nil {
+		head += "<th>results recorded in state</th>"
+	}
+	return head + "</tr>"
+}
+
+// device writes one device's row as review.js renderDevice does.
+func (h *htmlWriter) device(d *plans.Device) {
+	h.raw("<tr class=\"st-" + string(d.Status) + "\"><td>")
+	h.text(d.Name)
+	h.raw("</td><td>")
+	h.text(d.OS)
+	h.raw("</td><td><span class=\"badge " + string(d.Status) + "\">" + string(d.Status) + "</span></td><td class=\"agent\">")
+	if d.Agent != nil {
+		h.text(agentFacts(d.Agent))
+	}
+	h.raw("</td><td class=\"job\">")
+	if d.Rollback {
+		h.raw("<span class=\"badge rollback\">rollback</span> ")
+	}
+	h.list("", jobSteps(d))
+	h.raw("</td><td class=\"blockers\">")
+	bl := make([]string, 0, len(d.Blockers))
+	for _, b := range d.Blockers {
+		bl = append(bl, b.Message)
+	}
+	h.list("", bl)
+	if h.res.devices != nil {
+		h.raw("</td><td class=\"results\">")
+		if sd := h.res.devices[d.Address]; sd != nil {
+			h.raw("<ul>")
+			for _, a := range sd.Actions {
+				h.raw("<li class=\"res-" + html.EscapeString(a.Status) + "\">")
+				h.text(resultText(a, -1))
+				h.raw("</li>")
+			}
+			h.raw("</ul>")
+		}
+	}
+	h.raw("</td></tr>\n")
+}
+
+// list writes items as a <ul>, nothing when there are none.
+func (h *htmlWriter) list(class string, items []string) {
+	if len(items) == 0 {
+		return
+	}
+	if class != "" {
+		h.raw("<ul class=\"" + class + "\">")
+	} else {
+		h.raw("<ul>")
+	}
+	for _, it := range items {
+		h.wrap("<li>", it, "</li>")
+	}
+	h.raw("</ul>")
 }
 
 func (h *htmlWriter) changes(p *plans.Plan) {
@@ -350,8 +414,13 @@ type reviewPayload struct {
 	// C: [id, address, kind, class, dn, new_dn, reason, attrs]; attrs:
 	// [name, op, [before...], [after...]]; -1 for no string.
 	C [][]any `json:"c"`
-	// D: [address, wave, name, os, status, [actions...], [blocker...], [done...]].
+	// D: [address, wave, name, os, status, [job steps...], [blocker...],
+	// [done...], agent, rollback (0 or 1), [results...]]; job steps are
+	// the remaining actions when the plan has no job for the device.
 	D [][]any `json:"d"`
+	// R is 1 when the page shows results recorded in state (a results
+	// column), else 0.
+	R int `json:"r"`
 }
 
 type interner struct {
@@ -379,9 +448,12 @@ func (in *interner) ids(ss []string) []int {
 	return out
 }
 
-func reviewData(p *plans.Plan) reviewPayload {
+func reviewData(p *plans.Plan, res results) reviewPayload {
 	in := &interner{idx: map[string]int{}}
 	out := reviewPayload{C: make([][]any, 0, len(p.Changes)), D: make([][]any, 0, len(p.Devices))}
+	if res.devices != nil {
+		out.R = 1
+	}
 	for _, c := range p.Changes {
 		attrs := make([][]any, 0, len(c.Attrs))
 		for _, a := range c.Attrs {
@@ -390,12 +462,27 @@ func reviewData(p *plans.Plan) reviewPayload {
 		out.C = append(out.C, []any{c.ID, in.id(c.Address), in.id(c.Kind), changeClass(c), in.id(c.DN), in.id(c.NewDN), in.id(c.Reason), attrs})
 	}
 	for _, co := range p.Cutovers {
-		for _, d := range waveDevices(p, co.Name) {
+		for _, d := range waveDevices(p, co.Name, res) {
 			bl := make([]string, 0, len(d.Blockers))
 			for _, b := range d.Blockers {
 				bl = append(bl, b.Message)
 			}
-			out.D = append(out.D, []any{in.id(d.Address), in.id(d.Cutover), in.id(d.Name), in.id(d.OS), string(d.Status), in.ids(d.Actions), in.ids(bl), in.ids(d.Done)})
+			agent, rollback := "", 0
+			if d.Agent != nil {
+				agent = agentFacts(d.Agent)
+			}
+			if d.Rollback {
+				rollback = 1
+			}
+			var rs []string
+			if sd := res.devices[d.Address]; sd != nil {
+				rs = make([]string, 0, 2*len(sd.Actions))
+				for _, a := range sd.Actions {
+					rs = append(rs, a.Status, resultText(a, -1))
+				}
+			}
+			out.D = append(out.D, []any{in.id(d.Address), in.id(d.Cutover), in.id(d.Name), in.id(d.OS), string(d.Status), in.ids(jobSteps(d)), in.ids(bl), in.ids(d.Done),
+				in.id(agent), rollback, in.ids(rs)})
 		}
 	}
 	out.S = in.list

@@ -20,6 +20,8 @@ type JSON struct {
 	W   io.Writer
 	mu  sync.Mutex
 	now func() time.Time
+	// steps is the last device_progress step per job and action.
+	steps map[string]int64
 }
 
 // NewJSON returns a JSON view writing to w.

@@ -5,6 +5,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/adshift/adshift/hub/api"
 	"github.com/adshift/adshift/planner/plans"
 )
 
@@ -123,6 +124,29 @@ type jsonDevice struct {
 	Done     []string      `json:"done"`
 	Blockers []jsonBlocker `json:"blockers"`
 	Checks   []string      `json:"checks"`
+	Agent    *jsonAgent    `json:"agent,omitempty"`
+	Job      []jsonJobStep `json:"job"`
+	Rollback bool          `json:"rollback"`
+}
+
+// jsonAgent is what a device's agent last reported, as the plan saw it.
+type jsonAgent struct {
+	ID            string `json:"id"`
+	LastSeen      string `json:"last_seen,omitempty"`
+	OS            string `json:"os,omitempty"`
+	PowerShell    string `json:"powershell,omitempty"`
+	DotNetRelease int    `json:"dotnet_release,omitempty"`
+	DotNetVersion string `json:"dotnet_version,omitempty"`
+	Domain        string `json:"domain,omitempty"`
+	Principals    int    `json:"principals"`
+	ActiveJob     string `json:"active_job,omitempty"`
+}
+
+// jsonJobStep is one action of the job apply sends to a device's agent,
+// with its parameters (never a SID map: the plan has none).
+type jsonJobStep struct {
+	Name   string            `json:"name"`
+	Params map[string]string `json:"params"`
 }
 
 func deviceJSON(d *plans.Device) jsonDevice {
@@ -130,9 +154,28 @@ func deviceJSON(d *plans.Device) jsonDevice {
 		Address: d.Address, Cutover: d.Cutover, Name: d.Name, Source: identityJSON(d.Source),
 		Target: identityJSON(d.Target), OS: d.OS, Status: string(d.Status), Actions: nonNil(d.Actions),
 		Done: nonNil(d.Done), Blockers: make([]jsonBlocker, 0, len(d.Blockers)), Checks: nonNil(d.Checks),
+		Job: make([]jsonJobStep, 0, len(d.Job)), Rollback: d.Rollback,
 	}
 	for _, b := range d.Blockers {
 		out.Blockers = append(out.Blockers, jsonBlocker(b))
+	}
+	if a := d.Agent; a != nil {
+		out.Agent = &jsonAgent{ID: a.ID, OS: a.OS, PowerShell: a.PowerShell, DotNetRelease: a.DotNetRelease, Domain: a.Domain, Principals: a.Principals, ActiveJob: a.ActiveJob}
+		if !a.LastSeen.IsZero() {
+			out.Agent.LastSeen = a.LastSeen.UTC().Format(time.RFC3339)
+		}
+		if a.DotNetRelease > 0 {
+			out.Agent.DotNetVersion = plans.DotNetVersion(a.DotNetRelease)
+		}
+	}
+	for _, a := range d.Job {
+		params := make(map[string]string, len(a.Params))
+		for k, v := range a.Params {
+			if k != api.ParamSIDMap {
+				params[k] = v
+			}
+		}
+		out.Job = append(out.Job, jsonJobStep{Name: a.Name, Params: params})
 	}
 	return out
 }
@@ -143,16 +186,20 @@ type jsonCutover struct {
 	Actions   []string `json:"actions"`
 	NotBefore string   `json:"not_before,omitempty"`
 	BatchSize int      `json:"batch_size"`
-	Devices   int      `json:"devices"`
-	Ready     int      `json:"ready"`
-	Blocked   int      `json:"blocked"`
-	Scheduled int      `json:"scheduled"`
-	Done      int      `json:"done"`
+	// MaxFailures is how many devices may fail before the wave stops; Hub
+	// the hub block it runs through (absent: none, its actions do not run).
+	MaxFailures int    `json:"max_failures"`
+	Hub         string `json:"hub,omitempty"`
+	Devices     int    `json:"devices"`
+	Ready       int    `json:"ready"`
+	Blocked     int    `json:"blocked"`
+	Scheduled   int    `json:"scheduled"`
+	Done        int    `json:"done"`
 }
 
 func cutoverJSON(c *plans.Cutover) jsonCutover {
 	out := jsonCutover{
-		Name: c.Name, Workflow: c.Workflow, Actions: nonNil(c.Actions), BatchSize: c.BatchSize,
+		Name: c.Name, Workflow: c.Workflow, Actions: nonNil(c.Actions), BatchSize: c.BatchSize, MaxFailures: c.MaxFailures, Hub: c.Hub,
 		Devices: c.Devices, Ready: c.Ready, Blocked: c.Blocked, Scheduled: c.Scheduled, Done: c.Done,
 	}
 	if !c.NotBefore.IsZero() {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/adshift/adshift/planner/plans"
+	"github.com/adshift/adshift/state"
 )
 
 // MarkdownLimit is the most characters a review part may have: GitHub caps
@@ -31,20 +32,35 @@ func Markdown(w io.Writer, p *plans.Plan) error {
 // MarkdownParts renders a plan as a change-board review for a merge request
 // comment, in parts of at most limit bytes each. The first part has the
 // summary, the counts, every wave's devices with their status and blockers
-// (blocked first; cut short with a count when they do not fit), warnings,
-// and then the attribute-level changes in collapsible <details> sections
-// until the part is full. Further parts carry the remaining changes. Each
+// (blocked first, then those whose last result failed; cut short with a
+// count when they do not fit), warnings, and then the attribute-level
+// changes in collapsible <details> sections until the part is full. Further parts carry the remaining changes. Each
 // part says which it is and what it leaves out; at most MarkdownMaxParts
 // parts are made, and changes beyond them are counted, not listed.
 func MarkdownParts(p *plans.Plan, limit int) []string {
+	return MarkdownReview(p, nil, limit)
+}
+
+// markdownResults is how many recorded results of one device the Markdown
+// review lists (the latest); the HTML review lists all.
+const markdownResults = 6
+
+// MarkdownReview is MarkdownParts with, per device, the results apply
+// recorded in st, the current state (nil: no results), and a note saying
+// whether that state is newer than the plan.
+func MarkdownReview(p *plans.Plan, st *state.State, limit int) []string {
 	const reserve = 1200 // room for a part's closing note
 	var b strings.Builder
 	s := p.Summary()
+	res := reviewResults(p, st)
 	b.WriteString("# adshift plan review\n\n")
 	if line := plannedLine(p); line != "" {
 		fmt.Fprintf(&b, "%s (state serial %d).\n\n", line, p.Serial)
 	}
 	fmt.Fprintf(&b, "**%s**\n\n", summaryLine(s))
+	if res.note != "" {
+		fmt.Fprintf(&b, "> %s\n\n", res.note)
+	}
 
 	kinds, counts := changeCounts(p)
 	if len(kinds) > 0 {
@@ -83,17 +99,35 @@ func MarkdownParts(p *plans.Plan, limit int) []string {
 		b.WriteString("\n")
 	}
 	for _, co := range p.Cutovers {
-		devs := waveDevices(p, co.Name)
+		devs := waveDevices(p, co.Name, res)
 		fmt.Fprintf(&b, "## Device cutover `%s`\n\n", co.Name)
-		fmt.Fprintf(&b, "- Schedule: %s, %d devices at a time\n- Actions, in order: %s\n- Devices: %d — %d ready, %d scheduled, %d blocked, %d done\n\n",
-			schedule(co), co.BatchSize, strings.Join(co.Actions, " → "), co.Devices, co.Ready, co.Scheduled, co.Blocked, co.Done)
+		fmt.Fprintf(&b, "- Schedule: %s, %d devices at a time\n- Actions, in order: %s\n- Hub: %s\n- Devices: %d — %d ready, %d scheduled, %d blocked, %d done\n",
+			schedule(co), co.BatchSize, strings.Join(co.Actions, " → "), waveHub(co), co.Devices, co.Ready, co.Scheduled, co.Blocked, co.Done)
+		if res.devices != nil {
+			with, failed := res.wave(devs)
+			fmt.Fprintf(&b, "- Results recorded in state: %d of %d devices, %d of them with a failed action last\n", with, len(devs), failed)
+		}
+		b.WriteString("\n")
 		if len(devs) == 0 {
 			continue
 		}
-		b.WriteString("| device | operating system | status | remaining actions | blockers |\n|---|---|---|---|---|\n")
+		b.WriteString("| device | operating system | status | agent | job (remaining actions) | blockers |")
+		if res.devices != nil {
+			b.WriteString(" results |\n|---|---|---|---|---|---|---|\n")
+		} else {
+			b.WriteString("\n|---|---|---|---|---|---|\n")
+		}
 		stop := tableBudget()
 		for i, d := range devs {
-			row := fmt.Sprintf("| %s | %s | %s | %s | %s |\n", mdCell(d.Name), mdCell(d.OS), d.Status, strings.Join(d.Actions, ", "), mdCell(blockerText(d)))
+			agent := ""
+			if d.Agent != nil {
+				agent = htmlText(agentFacts(d.Agent))
+			}
+			row := fmt.Sprintf("| %s | %s | %s | %s | %s | %s |", mdCell(d.Name), mdCell(d.OS), d.Status, mdCell(agent), mdCell(htmlText(jobText(d))), mdCell(blockerText(d)))
+			if res.devices != nil {
+				row += " " + mdResults(res.devices[d.Address]) + " |"
+			}
+			row += "\n"
 			if b.Len()+len(row) > stop {
 				blocked := 0
 				for _, x := range devs[i:] {
@@ -101,7 +135,12 @@ func MarkdownParts(p *plans.Plan, limit int) []string {
 						blocked++
 					}
 				}
-				fmt.Fprintf(&b, "\n_… and %d more devices, %d of them blocked (the comment limit): the HTML review (`adshift show -html PLANFILE`) lists them all._\n", len(devs)-i, blocked)
+				failed := ""
+				if res.devices != nil {
+					_, n := res.wave(devs[i:])
+					failed = fmt.Sprintf(", %d with a failed action last", n)
+				}
+				fmt.Fprintf(&b, "\n_… and %d more devices, %d of them blocked%s (the comment limit): the HTML review (`adshift show -html PLANFILE`) lists them all._\n", len(devs)-i, blocked, failed)
 				break
 			}
 			b.WriteString(row)
@@ -175,6 +214,23 @@ func MarkdownParts(p *plans.Plan, limit int) []string {
 		out[i] = title + "\n" + note.String() + rest
 	}
 	return out
+}
+
+// mdResults is a device's latest recorded results for a table cell.
+func mdResults(sd *state.Device) string {
+	if sd == nil {
+		return ""
+	}
+	acts := sd.Actions
+	var parts []string
+	if n := len(acts) - markdownResults; n > 0 {
+		parts = append(parts, fmt.Sprintf("_… %d earlier_", n))
+		acts = acts[n:]
+	}
+	for _, a := range acts {
+		parts = append(parts, mdCell(htmlText(resultText(a, 0))))
+	}
+	return strings.Join(parts, "<br>")
 }
 
 // changeDetails is one change as a collapsible section with its attribute

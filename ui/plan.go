@@ -304,6 +304,7 @@ func writeCutover(w io.Writer, pal palette, co *plans.Cutover, all []*plans.Devi
 	}
 	fmt.Fprintf(w, "  Schedule: %s, %d devices at a time\n", when, co.BatchSize)
 	fmt.Fprintf(w, "  Actions:  %s\n", strings.Join(co.Actions, " → "))
+	fmt.Fprintf(w, "  Hub:      %s\n", waveHub(co))
 	var devs []*plans.Device
 	for _, d := range all {
 		if d.Cutover == co.Name {
@@ -337,6 +338,12 @@ func writeCutover(w io.Writer, pal palette, co *plans.Cutover, all []*plans.Devi
 		}
 		line := fmt.Sprintf("  %s %-*s  %-*s  %-9s%s", mark, nameW, d.Name, osW, osName, d.Status, target)
 		fmt.Fprintln(w, strings.TrimRight(line, " "))
+		if d.Agent != nil {
+			fmt.Fprintf(w, "      agent: %s\n", agentFacts(d.Agent))
+		}
+		if len(d.Job) > 0 {
+			fmt.Fprintf(w, "      job: %s\n", jobText(d))
+		}
 		if len(d.Done) > 0 {
 			fmt.Fprintf(w, "      done: %s\n", strings.Join(d.Done, ", "))
 		}

@@ -4,7 +4,7 @@
   "use strict";
   var t0 = performance.now();
   var raw = JSON.parse(document.getElementById("plan-data").textContent);
-  var S = raw.s, C = raw.c, D = raw.d;
+  var S = raw.s, C = raw.c, D = raw.d, R = raw.r === 1;
   var PAGE = 100, VALUES = 20;
   var MARK = { replace: "~", add: "+", "delete": "\u2212" };
 
@@ -26,7 +26,8 @@
     dkeys = new Array(D.length);
     for (var j = 0; j < D.length; j++) {
       var d = D[j];
-      dkeys[j] = (s(d[0]) + "\n" + s(d[2]) + "\n" + s(d[3]) + "\n" + d[4] + "\n" + d[6].map(s).join("\n")).toLowerCase();
+      dkeys[j] = (s(d[0]) + "\n" + s(d[2]) + "\n" + s(d[3]) + "\n" + d[4] + "\n" + d[6].map(s).join("\n") + "\n" + s(d[8]) + "\n" +
+        d[5].map(s).join("\n") + "\n" + d[10].map(s).join("\n")).toLowerCase();
     }
   }
 
@@ -98,11 +99,22 @@
     return h + "</div>";
   }
 
+  function list(ids) {
+    return ids.length ? "<ul>" + ids.map(function (x) { return "<li>" + esc(s(x)) + "</li>"; }).join("") + "</ul>" : "";
+  }
+
+  // renderDevice writes what ui/html.go's device writes.
   function renderDevice(j) {
-    var d = D[j], bl = d[6];
-    return '<tr class="st-' + d[4] + '"><td>' + esc(s(d[2])) + "</td><td>" + esc(s(d[3])) +
-      '</td><td><span class="badge ' + d[4] + '">' + d[4] + "</span></td><td>" + d[5].map(function (x) { return esc(s(x)); }).join(" \u2192 ") +
-      '</td><td class="blockers">' + (bl.length ? "<ul>" + bl.map(function (x) { return "<li>" + esc(s(x)) + "</li>"; }).join("") + "</ul>" : "") + "</td></tr>";
+    var d = D[j], h = '<tr class="st-' + d[4] + '"><td>' + esc(s(d[2])) + "</td><td>" + esc(s(d[3])) +
+      '</td><td><span class="badge ' + d[4] + '">' + d[4] + '</span></td><td class="agent">' + esc(s(d[8])) +
+      '</td><td class="job">' + (d[9] ? '<span class="badge rollback">rollback</span> ' : "") + list(d[5]) +
+      '</td><td class="blockers">' + list(d[6]);
+    if (R) {
+      var rs = d[10], r = "";
+      for (var k = 0; k + 1 < rs.length; k += 2) r += '<li class="res-' + esc(s(rs[k])) + '">' + esc(s(rs[k + 1])) + "</li>";
+      h += '</td><td class="results">' + (r ? "<ul>" + r + "</ul>" : "");
+    }
+    return h + "</td></tr>";
   }
 
   function pager(name) {
@@ -126,7 +138,7 @@
       var key = "dev:" + w.getAttribute("data-wave"), v = view[key], dh = "";
       var dend = Math.min(v.rows.length, (v.page + 1) * PAGE);
       for (var j = v.page * PAGE; j < dend; j++) dh += renderDevice(v.rows[j]);
-      w.querySelector("tbody").innerHTML = dh || '<tr><td colspan="5" class="note">No device of this wave matches the filters.</td></tr>';
+      w.querySelector("tbody").innerHTML = dh || '<tr><td colspan="' + (R ? 7 : 6) + '" class="note">No device of this wave matches the filters.</td></tr>';
       pager(key);
     });
   }

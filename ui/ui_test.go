@@ -107,16 +107,7 @@ func TestPlanJSON(t *testing.T) {
 	// Every line, including the kinds of change the quickstart lacks (move,
 	// delete, an ambiguous match, a done device), is valid in the published
 	// schema.
-	s := compileSchema(t, "json-lines.schema.json")
-	for i, line := range bytes.Split(bytes.TrimSpace(out.Bytes()), []byte("\n")) {
-		v, err := jsonschema.UnmarshalJSON(bytes.NewReader(line))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Validate(v); err != nil {
-			t.Errorf("line %d: %v", i+1, err)
-		}
-	}
+	validateLines(t, out.Bytes())
 
 	out.Reset()
 	if err := PlanDocument(&out, samplePlan()); err != nil {
@@ -162,6 +153,29 @@ func TestJSONSchemaStrict(t *testing.T) {
 			t.Errorf("%s: the schema accepts it", name)
 		}
 	}
+}
+
+// validateLines checks every JSON line against the published schema and
+// returns the lines decoded.
+func validateLines(t *testing.T, out []byte) []map[string]any {
+	t.Helper()
+	s := compileSchema(t, "json-lines.schema.json")
+	var lines []map[string]any
+	for i, line := range bytes.Split(bytes.TrimSpace(out), []byte("\n")) {
+		v, err := jsonschema.UnmarshalJSON(bytes.NewReader(line))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Validate(v); err != nil {
+			t.Errorf("line %d: %v\n%s", i+1, err, line)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(line, &m); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, m)
+	}
+	return lines
 }
 
 func compileSchema(t *testing.T, name string) *jsonschema.Schema {

@@ -37,7 +37,7 @@ func runApply(m *meta, args []string) int {
 	}
 	defer unlock.Unlock()
 	if !p.HasChanges() {
-		if d := planner.DeviceActionsNotApplied(p); d != nil {
+		if d := planner.DevicesWithoutHub(p); d != nil {
 			o.diags(hcl.Diagnostics{d})
 		}
 		return exitOK
@@ -77,7 +77,7 @@ func (m *meta) apply(o *output, l *loaded, st *state.State, p *plans.Plan, f *pl
 	}
 	diags := planner.Apply(m.ctx, planner.ApplyOptions{
 		Plan: p, Config: l.cfg, Scope: l.scope, Txn: txn, Launcher: launcher{m},
-		Hooks: hooks, Logger: m.logger, Parallelism: f.parallelism, Stop: m.stop,
+		Hooks: hooks, Logger: m.logger, Parallelism: f.parallelism, Stop: m.stop, Wait: f.wait,
 	})
 	if bars != nil {
 		bars.Close()

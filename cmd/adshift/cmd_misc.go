@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"github.com/adshift/adshift/providers"
 	"github.com/adshift/adshift/providers/ad"
 	"github.com/adshift/adshift/providers/ldif"
+	"github.com/adshift/adshift/state"
 	"github.com/adshift/adshift/ui"
 )
 
@@ -130,9 +132,9 @@ func runShow(m *meta, args []string) int {
 	var jsonMode, noColor, markdown, htmlMode bool
 	fs := newFlags(m, "show", "show [options] [PLANFILE]")
 	fs.BoolVar(&jsonMode, "json", false, "Write one JSON document (docs/json-format.md): the saved plan, or the state")
-	fs.BoolVar(&markdown, "markdown", false, "Write a saved plan as a Markdown review for a merge request comment (at most 65,535 characters)")
+	fs.BoolVar(&markdown, "markdown", false, "Write a saved plan as a Markdown review for a merge request comment (at most 65,535 characters), with the device results recorded in the current state")
 	part := fs.Int("part", 1, "With -markdown: write part `N` of a review split to fit a comment (part 1 says how many there are)")
-	fs.BoolVar(&htmlMode, "html", false, "Write a saved plan as one self-contained HTML review page: show -html PLANFILE > review.html")
+	fs.BoolVar(&htmlMode, "html", false, "Write a saved plan as one self-contained HTML review page, with the device results recorded in the current state: show -html PLANFILE > review.html")
 	fs.BoolVar(&noColor, "no-color", false, "Do not colour the output (NO_COLOR is honoured too)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -160,13 +162,30 @@ func runShow(m *meta, args []string) int {
 			m.showDiags(d)
 			return exitError
 		}
+		// The reviews show, per device, the results apply recorded since:
+		// they are in the current state, as the plan file never changes.
+		var st *state.State
+		if (markdown || htmlMode) && len(p.Devices) > 0 {
+			var err error
+			b, d := m.backend(cfg, nil)
+			if d.HasErrors() {
+				err = errors.New(d[0].Summary)
+			} else {
+				st, err = b.Load(m.ctx)
+			}
+			if err != nil {
+				st = nil
+				m.showDiags(hcl.Diagnostics{{Severity: hcl.DiagWarning, Summary: "Device results not shown",
+					Detail: fmt.Sprintf("The review cannot read the current state (%v), so it shows no device results. Run show from the configuration directory, with the state reachable, to include them.", err)}})
+			}
+		}
 		switch {
 		case jsonMode:
 			if err := ui.PlanDocument(m.stdout, p); err != nil {
 				return exitError
 			}
 		case markdown:
-			parts := ui.MarkdownParts(p, ui.MarkdownLimit)
+			parts := ui.MarkdownReview(p, st, ui.MarkdownLimit)
 			if *part < 1 || *part > len(parts) {
 				m.view.Diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "No such part",
 					Detail: fmt.Sprintf("The review of this plan has %d part(s); -part takes 1 to %d.", len(parts), len(parts))}})
@@ -176,7 +195,7 @@ func runShow(m *meta, args []string) int {
 				return exitError
 			}
 		case htmlMode:
-			if err := ui.HTML(m.stdout, p); err != nil {
+			if err := ui.HTMLReview(m.stdout, p, st); err != nil {
 				m.view.Diagnostics(errDiag("Cannot write the review", err, ""))
 				return exitError
 			}

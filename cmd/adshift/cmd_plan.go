@@ -2,8 +2,10 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -25,13 +27,22 @@ type planFlags struct {
 	lockTimeout time.Duration
 	maxDeletes  int
 	maxMissing  int
+	wait        time.Duration
+	rollback    stringList
 }
+
+// stringList is a flag that may be given several times.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 func (f *planFlags) register(fs interface {
 	Name() string
 	BoolVar(*bool, string, bool, string)
 	IntVar(*int, string, int, string)
 	DurationVar(*time.Duration, string, time.Duration, string)
+	Var(flag.Value, string, string)
 }) {
 	parallelism := "Carry out up to `N` changes at once"
 	if fs.Name() == "plan" {
@@ -43,6 +54,8 @@ func (f *planFlags) register(fs interface {
 	fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "Wait up to `DURATION` (e.g. 30s, 5m) for the state lock (default: do not wait)")
 	fs.IntVar(&f.maxDeletes, "max-deletes", planner.DefaultMaxDeletes, "Refuse a plan that deletes more than `N` target objects (-1: no limit)")
 	fs.IntVar(&f.maxMissing, "max-missing", 0, "Refuse a plan when more than `N` source objects that state knows are missing from a workflow's source (0: half of them; -1: no limit)")
+	fs.DurationVar(&f.wait, "wait", 0, "Watch the devices of the waves for at most `DURATION` (e.g. 30m); devices not finished by then stay pending (default: until every device's job ends)")
+	fs.Var(&f.rollback, "rollback", "Plan to roll back the device at `ADDRESS` (device_cutover.NAME[\"KEY\"]) to its source domain instead of cutting it over; may be repeated")
 }
 
 // output bundles the human and JSON views of one command.
@@ -137,6 +150,7 @@ func (m *meta) makePlan(o *output, l *loaded, st *state.State, f *planFlags) (*p
 		Config: l.cfg, Scope: l.scope, State: st, Launcher: launcher{m},
 		Hooks: o.hooks(), Logger: m.logger, MaxDeletes: f.maxDeletes, MaxMissing: f.maxMissing, Version: version,
 		Workspace: l.workspace,
+		Rollback:  f.rollback,
 	})
 	o.diags(diags)
 	if diags.HasErrors() || p == nil {

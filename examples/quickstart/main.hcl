@@ -123,7 +123,7 @@ device_cutover "wave-1" {
   actions    = ["cache_credentials", "reacl", "offline_domain_join", "cutover", "upload_logs"]
   repository = repository.odj
   proxy      = proxy.corp
-  not_before = "2026-12-05T22:00:00Z"
+  not_before = "2030-12-05T22:00:00Z"
   batch_size = 10
   reacl { mode = "add" }
   # An LDIF export holds no trusts (they live under CN=System): state the

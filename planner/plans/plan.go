@@ -140,8 +140,40 @@ type Device struct {
 	Done     []string     `json:"done,omitempty"`
 	Blockers []Blocker    `json:"blockers,omitempty"`
 	// Checks are prerequisites only the device's agent can confirm
-	// (PowerShell, .NET, ports); listed so reviewers see them.
+	// (PowerShell, .NET, ports); listed so reviewers see them. With a hub,
+	// they are what the agent confirmed.
 	Checks []string `json:"checks,omitempty"`
+	// Agent is what the device's agent last reported (nil: no hub, or no
+	// agent enrolled for the device).
+	Agent *Agent `json:"agent,omitempty"`
+	// Job is what apply sends to the device's agent: the remaining actions
+	// with their parameters. The SID map of reacl and cleanup is left out
+	// (apply takes it from state, which the plan pins).
+	Job []DeviceAction `json:"job,omitempty"`
+	// Rollback is set when the plan was made with -rollback for this
+	// device: Job undoes its cutover.
+	Rollback bool `json:"rollback,omitempty"`
+}
+
+// Agent is a device's agent as the plan saw it.
+type Agent struct {
+	ID            string    `json:"id"`
+	LastSeen      time.Time `json:"last_seen,omitzero"`
+	OS            string    `json:"os,omitempty"`
+	PowerShell    string    `json:"powershell,omitempty"`
+	DotNetRelease int       `json:"dotnet_release,omitempty"`
+	Domain        string    `json:"domain,omitempty"`
+	// Principals counts the security principals the agent found.
+	Principals int `json:"principals"`
+	// ActiveJob is the ID of a job still running on the hub for this
+	// device; apply watches it instead of queuing another.
+	ActiveJob string `json:"active_job,omitempty"`
+}
+
+// DeviceAction is one action of a device's job.
+type DeviceAction struct {
+	Name   string            `json:"name"`
+	Params map[string]string `json:"params,omitempty"`
 }
 
 // Cutover summarises one device_cutover block.
@@ -151,11 +183,15 @@ type Cutover struct {
 	Actions   []string  `json:"actions"`
 	NotBefore time.Time `json:"not_before,omitempty"`
 	BatchSize int       `json:"batch_size"`
-	Devices   int       `json:"devices"`
-	Ready     int       `json:"ready"`
-	Blocked   int       `json:"blocked"`
-	Scheduled int       `json:"scheduled"`
-	Done      int       `json:"done"`
+	// MaxFailures is how many devices may fail before the wave stops.
+	MaxFailures int `json:"max_failures"`
+	// Hub names the hub block the wave runs through ("" when none).
+	Hub       string `json:"hub,omitempty"`
+	Devices   int    `json:"devices"`
+	Ready     int    `json:"ready"`
+	Blocked   int    `json:"blocked"`
+	Scheduled int    `json:"scheduled"`
+	Done      int    `json:"done"`
 }
 
 // Warning is a plan-time finding worth a reviewer's attention that does not
@@ -246,5 +282,17 @@ func (p *Plan) Summary() Summary {
 // state (device actions are not counted until adshift can run them).
 func (p *Plan) HasChanges() bool {
 	s := p.Summary()
-	return s.Add+s.Change+s.Move+s.Destroy+s.Record > 0
+	return s.Add+s.Change+s.Move+s.Destroy+s.Record > 0 || p.DeviceWork() > 0
+}
+
+// DeviceWork counts the devices apply will run actions on: ready or
+// scheduled, with a job (their wave names a hub).
+func (p *Plan) DeviceWork() int {
+	n := 0
+	for _, d := range p.Devices {
+		if (d.Status == DeviceReady || d.Status == DeviceScheduled) && len(d.Job) > 0 {
+			n++
+		}
+	}
+	return n
 }
