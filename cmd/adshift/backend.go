@@ -114,7 +114,15 @@ func (m *meta) connStr(cfg *config.Config, be *config.Backend, scope *config.Sco
 	if diags.HasErrors() {
 		return "", diags
 	}
-	v, _ = v.UnmarkDeep()
+	v, marks := v.UnmarkDeep()
+	if len(be.ConnStr.Variables()) > 0 && !marks.Has(config.Sensitive) {
+		return "", hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Connection string from a variable that is not sensitive",
+			Detail:   "conn_str refers to a variable not declared sensitive = true, so its value (with the database password) could be saved in plan files. Declare the variable sensitive, or set " + envPGConn + " instead.",
+			Subject:  be.ConnStr.Range().Ptr(),
+		}}
+	}
 	if !v.IsKnown() || v.IsNull() || v.Type() != cty.String || v.AsString() == "" {
 		return "", hcl.Diagnostics{{
 			Severity: hcl.DiagError,
