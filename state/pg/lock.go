@@ -18,6 +18,7 @@ import (
 type lock struct {
 	b    *Backend
 	info state.LockInfo
+	ctx  context.Context // Lock's, without its cancellation: Unlock has none
 
 	mu   sync.Mutex // serialises use of conn
 	conn *pgx.Conn
@@ -74,7 +75,7 @@ func (b *Backend) Lock(ctx context.Context, info state.LockInfo) (state.Unlocker
 		b.workspace, info.ID, info.Who, host, info.Operation, info.Created, info.PID); err != nil {
 		return fail(fmt.Errorf("lock %s: write the holder: %w", b.name(), err))
 	}
-	k := &lock{b: b, info: info, conn: conn}
+	k := &lock{b: b, info: info, conn: conn, ctx: try}
 	b.mu.Lock()
 	b.held = k
 	b.mu.Unlock()
@@ -111,7 +112,7 @@ func (k *lock) Unlock() error {
 	}
 	conn := k.conn
 	k.conn = nil
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(k.ctx, 30*time.Second)
 	defer cancel()
 	_, derr := conn.Exec(ctx, `DELETE FROM `+k.b.store.q+`.locks WHERE workspace = $1 AND id = $2`, k.b.workspace, k.info.ID)
 	// Released explicitly, so that it is free when Unlock returns (the
