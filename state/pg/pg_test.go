@@ -378,3 +378,42 @@ func BenchmarkRecord(b *testing.B) {
 		b.Fatal(err)
 	}
 }
+
+// TestSchemasIndependent: the same workspace in two schemas locks
+// independently, and two first runs migrating one new schema at once
+// both succeed.
+func TestSchemasIndependent(t *testing.T) {
+	ctx := t.Context()
+	a, b := newStore(t), newStore(t)
+	ba, _ := a.Backend(ctx, state.DefaultWorkspace)
+	bb, _ := b.Backend(ctx, state.DefaultWorkspace)
+	ua, err := ba.Lock(ctx, state.NewLockInfo("apply"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ua.Unlock()
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	ub, err := bb.Lock(done, state.NewLockInfo("apply"))
+	if err != nil {
+		t.Fatalf("default of another schema while this one's is locked: %v", err)
+	}
+	ub.Unlock()
+
+	schema := fmt.Sprintf("race%d_%d", os.Getpid(), schemas.Add(1))
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			s, err := New(Options{ConnString: dsn, Schema: schema})
+			if err == nil {
+				_, err = s.List(ctx)
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Errorf("concurrent first use: %v", err)
+		}
+	}
+}
