@@ -179,9 +179,9 @@ func (a *Agent) runJob(ctx context.Context, job *api.Job) {
 				log.Info("job interrupted", "action", i)
 				return
 			}
-			r = api.Report{ID: uuid.NewString(), JobID: job.ID, Action: i, Kind: api.ReportResult, Status: api.StatusOK, Output: out}
+			r = api.Report{ID: uuid.NewString(), JobID: job.ID, Action: i, Kind: api.ReportResult, Status: api.StatusOK, Output: api.TruncateOutput(out)}
 			if err != nil {
-				r.Status, r.Output = api.StatusFailed, err.Error()
+				r.Status, r.Output = api.StatusFailed, api.TruncateOutput(err.Error())
 			}
 			if err := a.journal.Record(r); err != nil {
 				log.Error("cannot record a result; stopping the job", "error", err)

@@ -110,28 +110,34 @@ func (s *Server) poll(w http.ResponseWriter, r *http.Request, dev api.Device) {
 		if !next.IsZero() {
 			recheck = min(recheck, max(next.Sub(now), time.Millisecond))
 		}
-		t := time.NewTimer(recheck)
-		select {
-		case <-woken:
-		case <-t.C:
-		case <-deadline.C:
-			t.Stop()
-			cancel()
-			w.WriteHeader(http.StatusNoContent)
-			return
-		case <-s.closing:
-			t.Stop()
-			cancel()
-			w.WriteHeader(http.StatusNoContent)
-			return
-		case <-r.Context().Done():
-			t.Stop()
-			cancel()
+		again := s.pause(r, woken, recheck, deadline.C)
+		cancel()
+		if !again {
+			if r.Context().Err() == nil {
+				w.WriteHeader(http.StatusNoContent)
+			}
 			return
 		}
-		t.Stop()
-		cancel()
 	}
+}
+
+// pause holds a long poll until woken or recheck passes (true: look
+// again), or until the poll ends (false): its deadline passed, the hub is
+// shutting down, or the caller went (r's context is then done).
+func (s *Server) pause(r *http.Request, woken <-chan struct{}, recheck time.Duration, deadline <-chan time.Time) bool {
+	t := time.NewTimer(recheck)
+	defer t.Stop()
+	select {
+	case <-woken:
+	case <-t.C:
+	case <-deadline:
+		return false
+	case <-s.closing:
+		return false
+	case <-r.Context().Done():
+		return false
+	}
+	return true
 }
 
 // seenEvery is how stale a device's last seen may get before a call
@@ -194,6 +200,9 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, dev api.Device) 
 	if err != nil {
 		s.fail(w, r, actor, "job.report", object, err)
 		return
+	}
+	if !ack.Duplicate {
+		s.reports.notify("")
 	}
 	writeJSON(w, http.StatusOK, ack)
 }

@@ -69,7 +69,8 @@ type Server struct {
 	tlsCert   tls.Certificate
 	adminHash [sha256.Size]byte
 	notify    *notifier
-	http      *http.Server
+	reports   *notifier    // key "": a report was recorded (changes long polls)
+	http      *http.Server // set by Serve under mu
 	closing   chan struct{}
 
 	mu  sync.Mutex
@@ -102,7 +103,7 @@ func New(opts Options) (*Server, error) {
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("hub data directory: %w", err)
 	}
-	s := &Server{opts: opts, store: opts.Store, log: opts.Logger, notify: newNotifier(), closing: make(chan struct{})}
+	s := &Server{opts: opts, store: opts.Store, log: opts.Logger, notify: newNotifier(), reports: newNotifier(), closing: make(chan struct{})}
 	var err error
 	if s.ca, err = LoadOrCreateCA(opts.DataDir, opts.Now()); err != nil {
 		return nil, err
@@ -191,7 +192,7 @@ func (s *Server) TLSConfig() *tls.Config {
 
 // Serve serves HTTPS on ln until Shutdown. It returns nil after Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
-	s.http = &http.Server{
+	srv := &http.Server{
 		Handler:           s.Handler(),
 		TLSConfig:         s.TLSConfig(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -199,12 +200,23 @@ func (s *Server) Serve(ln net.Listener) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          s.log.StandardLogger(&hclog.StandardLoggerOptions{ForceLevel: hclog.Debug}),
 	}
+	// Shutdown may run in another goroutine before or while Serve starts.
+	s.mu.Lock()
+	select {
+	case <-s.closing:
+		s.mu.Unlock()
+		ln.Close()
+		return nil
+	default:
+	}
+	s.http = srv
+	s.mu.Unlock()
 	if w, ok := s.store.(store.Watcher); ok {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		go s.watch(ctx, w)
 	}
-	err := s.http.Serve(tls.NewListener(ln, s.http.TLSConfig))
+	err := srv.Serve(tls.NewListener(ln, srv.TLSConfig))
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
@@ -242,11 +254,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if s.udp != nil {
 		s.udp.Close()
 	}
+	srv := s.http
 	s.mu.Unlock()
-	if s.http == nil {
+	if srv == nil {
 		return nil
 	}
-	return s.http.Shutdown(ctx)
+	return srv.Shutdown(ctx)
 }
 
 // Handler routes the API. Every request body is capped.
@@ -266,14 +279,23 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET "+api.PathDevices+"/{id}", s.admin(s.showDevice))
 	mux.HandleFunc("POST "+api.PathDevices+"/{id}/revoke", s.admin(s.revokeDevice))
 	mux.HandleFunc("POST "+api.PathJobs, s.admin(s.queueJob))
+	mux.HandleFunc("POST "+api.PathJobBatch, s.admin(s.queueJobBatch))
 	mux.HandleFunc("GET "+api.PathJobs+"/{id}", s.admin(s.showJob))
 	mux.HandleFunc("GET "+api.PathAudit, s.admin(s.auditLog))
+	mux.HandleFunc("GET "+api.PathFleet, s.admin(s.fleet))
+	mux.HandleFunc("GET "+api.PathChanges, s.admin(s.changes))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > api.MaxBodyBytes {
+		limit := int64(api.MaxBodyBytes)
+		if r.Method == http.MethodPost && (r.URL.Path == api.PathJobs || r.URL.Path == api.PathJobBatch) {
+			// Only a job request may be large (a SID map); the token is
+			// checked before the body is read.
+			limit = api.MaxJobBodyBytes
+		}
+		if r.ContentLength > limit {
 			s.refuse(r.Context(), w, "anonymous@"+remoteIP(r), "request", r.URL.Path, http.StatusRequestEntityTooLarge, api.CodeTooLarge, "the body is larger than the hub accepts")
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, api.MaxBodyBytes+1)
+		r.Body = http.MaxBytesReader(w, r.Body, limit+1)
 		mux.ServeHTTP(w, r)
 	})
 }

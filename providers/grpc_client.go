@@ -68,6 +68,7 @@ type grpcClient struct {
 var (
 	_ Provider               = (*grpcClient)(nil)
 	_ OfflineJoinProvisioner = (*grpcClient)(nil)
+	_ DeviceRunner           = (*grpcClient)(nil)
 )
 
 // protocolError reports a plugin that broke the protocol during call.
@@ -107,6 +108,15 @@ func (c *grpcClient) callError(ctx context.Context, call string, err error) erro
 	default:
 		return fmt.Errorf("provider %q: %s: %s (%s)", c.name, call, st.Message(), st.Code())
 	}
+}
+
+// optionalCallError is callError for an optional call: a plugin without
+// it (Unimplemented) gives an error wrapping ErrUnsupported.
+func (c *grpcClient) optionalCallError(ctx context.Context, call string, err error) error {
+	if st, _ := status.FromError(err); st.Code() == codes.Unimplemented && ctx.Err() == nil {
+		return fmt.Errorf("provider %q: %s: %w: %s", c.name, call, ErrUnsupported, st.Message())
+	}
+	return c.callError(ctx, call, err)
 }
 
 func (c *grpcClient) GetSchema(ctx context.Context) (*Schema, error) {
@@ -334,10 +344,7 @@ func (c *grpcClient) ProvisionOfflineJoin(ctx context.Context, req OfflineJoinRe
 		Computer: req.Computer, Ou: req.OU, Dir: req.Dir, FileName: req.FileName, Reuse: req.Reuse,
 	})
 	if err != nil {
-		if st, _ := status.FromError(err); st.Code() == codes.Unimplemented && ctx.Err() == nil {
-			return OfflineJoinResult{}, fmt.Errorf("provider %q: ProvisionOfflineJoin: %w: %s", c.name, ErrUnsupported, st.Message())
-		}
-		return OfflineJoinResult{}, c.callError(ctx, "ProvisionOfflineJoin", err)
+		return OfflineJoinResult{}, c.optionalCallError(ctx, "ProvisionOfflineJoin", err)
 	}
 	return OfflineJoinResult{
 		DN: resp.GetDn(), GUID: resp.GetGuid(), SID: resp.GetSid(), Created: resp.GetCreated(), Path: resp.GetPath(), DC: resp.GetDc(),

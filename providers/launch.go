@@ -112,6 +112,7 @@ func (c *Client) check(call string) error {
 var (
 	_ Provider               = (*Client)(nil)
 	_ OfflineJoinProvisioner = (*Client)(nil)
+	_ DeviceRunner           = (*Client)(nil)
 )
 
 // Launch starts the plugin process, completes the go-plugin handshake
@@ -289,4 +290,22 @@ func (c *Client) ProvisionOfflineJoin(ctx context.Context, req OfflineJoinReques
 		return OfflineJoinResult{}, err
 	}
 	return c.rpc.ProvisionOfflineJoin(ctx, req)
+}
+
+// ListDevices implements DeviceRunner; a plugin without the call gives
+// ErrUnsupported.
+func (c *Client) ListDevices(ctx context.Context) ([]DeviceInfo, error) {
+	if err := c.check("ListDevices"); err != nil {
+		return nil, err
+	}
+	return c.rpc.ListDevices(ctx)
+}
+
+// RunDevices implements DeviceRunner; a plugin without the call gives
+// ErrUnsupported.
+func (c *Client) RunDevices(ctx context.Context, run DeviceRun, emit func(DeviceEvent) error) error {
+	if err := c.check("RunDevices"); err != nil {
+		return err
+	}
+	return c.rpc.RunDevices(ctx, run, emit)
 }

@@ -18,7 +18,15 @@
 //	secrets.json     lab only: the passwords the device's platform would
 //	                 hold (domain join and leave, its users' logons); never
 //	                 sent to the hub
-//	journal/         the ReACL rollback journal and the action journal
+//	journal/         the ReACL rollback journal (reacl-NNNN.jnl, one per
+//	                 generation, and its reacl-NNNN.summary.json);
+//	                 join.json, the join actions' step journal; odj/, the
+//	                 offline domain join blob staged for cutover
+//	downloads/       files the download action fetched from the
+//	                 repository, under their relative paths
+//	credentials/     cached target credentials (cache.json, a Kerberos
+//	                 ticket cache per user) and the krb5.conf used
+//	restarts.log     one line per restart the device was told to make
 //	repository/…     not here: the repository is a directory elsewhere
 //	actions.log      one line per action run
 //
@@ -28,8 +36,6 @@ package lab
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -51,6 +57,8 @@ const (
 	SambaDir      = "samba"
 	SecretsFile   = "secrets.json"
 	JournalDir    = "journal"
+	CredentialDir = "credentials"
+	RestartsLog   = "restarts.log"
 )
 
 // actionFunc runs one device action on the lab device b.
@@ -62,33 +70,26 @@ var actions = map[string]actionFunc{}
 
 // Backend is a lab device. It is safe for concurrent use.
 type Backend struct {
-	dir string
-	mu  sync.Mutex
+	dir     string
+	hubURLs []string
+	mu      sync.Mutex // actions.log
+	// reaclMu serialises reacl, cleanup and reacl_rollback (one journal).
+	reaclMu sync.Mutex
+	// scan caches the SIDs named by disk/'s descriptors (principals.go).
+	scan principalScan
+
+	jmu       sync.Mutex // joinCache, probes
+	joinCache *joinCheck
+	probes    *probeCache
+
+	acts sync.Mutex // one join action at a time (they share journal/join.json)
 }
 
 var _ agent.Backend = (*Backend)(nil)
 
-// New returns the backend for the device directory dir.
-func New(dir string) *Backend { return &Backend{dir: dir} }
-
-// Inventory reads inventory.json (missing: only free disk is known).
-func (b *Backend) Inventory(ctx context.Context) (api.Inventory, error) {
-	var inv api.Inventory
-	data, err := os.ReadFile(filepath.Join(b.dir, InventoryFile))
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-	case err != nil:
-		return inv, fmt.Errorf("lab inventory: %w", err)
-	default:
-		if err := json.Unmarshal(data, &inv); err != nil {
-			return inv, fmt.Errorf("lab inventory %s: %w", filepath.Join(b.dir, InventoryFile), err)
-		}
-	}
-	if inv.FreeDiskBytes == 0 {
-		inv.FreeDiskBytes = freeDisk(b.dir)
-	}
-	return inv, nil
-}
+// New returns the backend for the device directory dir. hubURLs are the
+// hubs the device's agent talks to: inventory probes their ports.
+func New(dir string, hubURLs ...string) *Backend { return &Backend{dir: dir, hubURLs: hubURLs} }
 
 // Dir is the device directory.
 func (b *Backend) Dir() string { return b.dir }

@@ -39,6 +39,7 @@ func run() error {
 	dir := flag.String("dir", "", "work directory (default: a temp directory)")
 	pg := flag.String("postgres", "", "PostgreSQL DSN for the hub, or \"cluster\" for a throwaway local cluster (default SQLite)")
 	actions := flag.Int("actions", 5, "echo actions per job (each stores one result)")
+	provider := flag.Bool("provider", false, "run the wave through the device provider (one RunDevices call) instead of the admin API")
 	flag.Parse()
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
@@ -136,6 +137,14 @@ func run() error {
 	devices, err := admin.Devices(ctx)
 	if err != nil {
 		return err
+	}
+
+	if *provider {
+		store := "SQLite"
+		if *pg != "" {
+			store = "PostgreSQL"
+		}
+		return viaProvider(ctx, *adshift, hubDir, store, db, admin, devices, *actions)
 	}
 
 	// One echo job per agent, queued 16 at a time.

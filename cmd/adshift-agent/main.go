@@ -177,7 +177,7 @@ func cmdRun(ctx context.Context, args, environ []string, stdout, stderr io.Write
 		return 1
 	}
 	log := logger(environ, stderr)
-	a, err := agent.New(agent.Options{Settings: s, Identity: id, Backend: lab.New(s.DeviceDir), Logger: log})
+	a, err := agent.New(agent.Options{Settings: s, Identity: id, Backend: lab.New(s.DeviceDir, id.HubURL), Logger: log})
 	if err != nil {
 		fmt.Fprintf(stderr, "Error: %v\n", err)
 		return 1

@@ -17,6 +17,7 @@ import (
 	"github.com/adshift/adshift/planner"
 	"github.com/adshift/adshift/providers"
 	"github.com/adshift/adshift/providers/ad"
+	"github.com/adshift/adshift/providers/device"
 	"github.com/adshift/adshift/providers/ldif"
 	"github.com/adshift/adshift/state"
 	"github.com/adshift/adshift/ui"
@@ -265,6 +266,8 @@ func runProviderServe(m *meta, args []string) int {
 		p = ldif.New(logger)
 	case "ad":
 		p = ad.New(logger)
+	case "device":
+		p = device.New(logger)
 	default:
 		fmt.Fprintf(m.stderr, "adshift: no built-in provider %q\n", args[0])
 		return exitError

@@ -160,7 +160,7 @@ func (m *meta) lock(b state.Backend, op string, timeout time.Duration) (state.Un
 }
 
 // builtinProviders are served by this binary re-executed in plugin mode.
-var builtinProviders = map[string]bool{"ldif": true, "ad": true}
+var builtinProviders = map[string]bool{"ldif": true, "ad": true, "device": true}
 
 // launcher starts providers as separate processes: built-ins by
 // re-executing adshift, others as adshift-provider-NAME plugins.

@@ -196,11 +196,24 @@ func (c *Client) RevokeDevice(ctx context.Context, id string) error {
 }
 
 // QueueJob queues a job (admin); with a known idempotency key it returns
-// the job queued first.
+// the job queued first, with the reports recorded for it so far.
 func (c *Client) QueueJob(ctx context.Context, req JobRequest) (Job, error) {
 	var j Job
 	_, err := c.Do(ctx, http.MethodPost, PathJobs, req, &j)
 	return j, err
+}
+
+// QueueJobs queues up to MaxJobBatch jobs in one request (admin): one
+// JobResult per request, in order; a refused job does not stop the others.
+func (c *Client) QueueJobs(ctx context.Context, reqs []JobRequest) ([]JobResult, error) {
+	var r JobBatchResult
+	if _, err := c.Do(ctx, http.MethodPost, PathJobBatch, JobBatch{Jobs: reqs}, &r); err != nil {
+		return nil, err
+	}
+	if len(r.Results) != len(reqs) {
+		return nil, fmt.Errorf("POST %s: %d results for %d jobs", PathJobBatch, len(r.Results), len(reqs))
+	}
+	return r.Results, nil
 }
 
 // Job shows one job with its reports (admin).
@@ -215,4 +228,50 @@ func (c *Client) Audit(ctx context.Context, limit int) ([]AuditEntry, error) {
 	var es []AuditEntry
 	_, err := c.Do(ctx, http.MethodGet, PathAudit+"?limit="+strconv.Itoa(limit), nil, &es)
 	return es, err
+}
+
+// Fleet returns one page of devices with their inventory and newest jobs
+// (at most jobs each; 0 means the hub's default), by device ID after the
+// cursor after ("" for the first page); limit 0 means MaxFleetPage. Page
+// on with the answer's Next until it is empty (admin).
+func (c *Client) Fleet(ctx context.Context, after string, limit, jobs int) (FleetPage, error) {
+	q := url.Values{}
+	if after != "" {
+		q.Set("after", after)
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	if jobs > 0 {
+		q.Set("jobs", strconv.Itoa(jobs))
+	}
+	var p FleetPage
+	path := PathFleet
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	_, err := c.Do(ctx, http.MethodGet, path, nil, &p)
+	return p, err
+}
+
+// Changes waits up to wait (at most MaxPollWait) for reports after
+// cursor since, and returns at most limit of them (0: MaxChanges) with the
+// cursor to ask from next (admin). The empty cursor starts at the first
+// report ever recorded; ChangesHead gives the current end.
+func (c *Client) Changes(ctx context.Context, since string, wait time.Duration, limit int) (Changes, error) {
+	q := url.Values{"since": {since}, "wait": {wait.String()}}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	var ch Changes
+	_, err := c.Do(ctx, http.MethodGet, PathChanges+"?"+q.Encode(), nil, &ch)
+	return ch, err
+}
+
+// ChangesHead returns the cursor after the newest recorded report, from
+// which Changes reports only what is recorded later (admin).
+func (c *Client) ChangesHead(ctx context.Context) (string, error) {
+	var ch Changes
+	_, err := c.Do(ctx, http.MethodGet, PathChanges+"?since="+ChangesEnd, nil, &ch)
+	return ch.Cursor, err
 }

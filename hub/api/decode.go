@@ -8,6 +8,7 @@ import (
 	"io"
 	"regexp"
 	"time"
+	"unicode/utf8"
 )
 
 // ErrTooLarge is returned by Decode for a body over MaxBodyBytes.
@@ -16,12 +17,15 @@ var ErrTooLarge = errors.New("body too large")
 // Decode reads one JSON value of at most MaxBodyBytes from r into v,
 // strictly: unknown fields, trailing data and truncated input are errors.
 // It never panics on any input; callers then call the value's Validate.
-func Decode(r io.Reader, v any) error {
-	b, err := io.ReadAll(io.LimitReader(r, MaxBodyBytes+1))
+func Decode(r io.Reader, v any) error { return DecodeLimit(r, v, MaxBodyBytes) }
+
+// DecodeLimit is Decode with a cap of limit bytes (ErrTooLarge above).
+func DecodeLimit(r io.Reader, v any, limit int64) error {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
 		return fmt.Errorf("read body: %w", err)
 	}
-	if len(b) > MaxBodyBytes {
+	if int64(len(b)) > limit {
 		return ErrTooLarge
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
@@ -46,10 +50,30 @@ var (
 // Limits on single fields, below the body cap.
 const (
 	maxActions    = 100
-	maxOutput     = 16 << 10
+	maxOutput     = MaxOutputBytes
 	maxPrincipals = 1000
 	maxText       = 256
 )
+
+// MaxOutputBytes is the longest Output a report may carry.
+const MaxOutputBytes = 16 << 10
+
+// truncatedMark ends an output TruncateOutput cut.
+const truncatedMark = "\n… (output truncated)"
+
+// TruncateOutput returns s when it fits a report, else its start (cut at
+// a UTF-8 boundary) and a mark saying it was truncated, MaxOutputBytes in
+// all: an action's long output must not cost its result.
+func TruncateOutput(s string) string {
+	if len(s) <= MaxOutputBytes {
+		return s
+	}
+	cut := MaxOutputBytes - len(truncatedMark)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + truncatedMark
+}
 
 // ValidHostname reports whether s is acceptable as a device host name.
 func ValidHostname(s string) bool { return hostnameRE.MatchString(s) }
@@ -146,6 +170,14 @@ func (j *JobRequest) Validate() error {
 		if !ValidID(a.Name) {
 			return fmt.Errorf("job: action %d has an invalid name", i)
 		}
+	}
+	return nil
+}
+
+// Validate checks a batch's size; each job is checked on its own.
+func (b *JobBatch) Validate() error {
+	if len(b.Jobs) == 0 || len(b.Jobs) > MaxJobBatch {
+		return fmt.Errorf("job batch: between 1 and %d jobs needed", MaxJobBatch)
 	}
 	return nil
 }

@@ -15,12 +15,42 @@ const (
 	PathTokens  = "/v1/admin/tokens"  // GET list, POST create; /{id} DELETE revokes
 	PathDevices = "/v1/admin/devices" // GET list; /{id} GET shows; /{id}/revoke POST
 	PathJobs    = "/v1/admin/jobs"    // POST queues; /{id} GET shows
-	PathAudit   = "/v1/admin/audit"   // GET, ?limit=N
+	// PathJobBatch queues several jobs in one transaction: POST JobBatch,
+	// answered with JobBatchResult.
+	PathJobBatch = "/v1/admin/jobs/batch"
+	PathAudit    = "/v1/admin/audit" // GET, ?limit=N
+	// PathFleet lists devices with their inventory and newest jobs, a
+	// page at a time: GET ?after=DEVICE-ID&limit=N&jobs=N (FleetPage).
+	PathFleet = "/v1/admin/fleet"
+	// PathChanges is the admin long poll over recorded reports: GET
+	// ?since=CURSOR&wait=DURATION&limit=N (Changes). An empty since starts
+	// at the first report; since=end answers at once with no changes and
+	// the current end as the cursor.
+	PathChanges = "/v1/admin/changes"
 )
 
-// MaxBodyBytes caps every request body the hub reads; larger bodies are
-// refused with 413 before they are decoded.
+// MaxBodyBytes caps every request body the hub reads, except an admin's
+// job request (MaxJobBodyBytes); larger bodies are refused with 413 before
+// they are decoded.
 const MaxBodyBytes = 64 << 10
+
+// MaxJobBodyBytes caps an admin's job request: room for a reacl job whose
+// SID map has 100,000 lines with long domain SIDs (about 10 MB of JSON).
+// Agents never send bodies this large.
+const MaxJobBodyBytes = 32 << 20
+
+// Limits of the fleet listing and the changes long poll.
+const (
+	// MaxFleetPage is the most devices one FleetPage holds (the default).
+	MaxFleetPage = 500
+	// MaxFleetJobs is the most jobs listed per device; default 5.
+	MaxFleetJobs = 50
+	// MaxChanges is the most changes one answer holds (the default).
+	MaxChanges = 5000
+	// MaxJobBatch is the most jobs one JobBatch queues (its body is
+	// capped by MaxJobBodyBytes as well).
+	MaxJobBatch = 1000
+)
 
 // MaxPollWait is the longest a long poll is held open.
 const MaxPollWait = 60 * time.Second
@@ -122,6 +152,9 @@ type Job struct {
 	// Reports are the recorded progress and results, oldest first; only
 	// filled in for admin reads.
 	Reports []Report `json:"reports,omitempty"`
+	// Existing is set in the answer to a JobRequest whose idempotency key
+	// was queued before: the job is that earlier one.
+	Existing bool `json:"existing,omitempty"`
 }
 
 // ReportKind says whether a report is progress or an action's result.
@@ -237,12 +270,64 @@ type DeviceDetail struct {
 	Jobs []Job `json:"jobs"`
 }
 
+// FleetPage is one page of the fleet listing: devices by ID, each with
+// its inventory and newest jobs (newest first, with their reports).
+type FleetPage struct {
+	Devices []DeviceDetail `json:"devices"`
+	// Next is the after= of the following page; empty on the last page.
+	Next string `json:"next,omitempty"`
+}
+
+// Change is one report the hub recorded, in the order the changes feed
+// gives them (Seq, the report's number, need not increase along it).
+// DeviceID and JobState are the job's device and its state when the
+// change was read (not when recorded).
+type Change struct {
+	Seq      int64    `json:"seq"`
+	DeviceID string   `json:"device_id"`
+	JobState JobState `json:"job_state"`
+	Report
+}
+
+// Changes answers the changes long poll: the reports after the asked
+// cursor, in feed order, and the cursor to ask from next (opaque: pass it
+// back as since). An answer with no changes (the wait passed) keeps the
+// cursor. A report enters the feed once no report before it can still
+// appear, so a cursor never passes a report.
+type Changes struct {
+	Changes []Change `json:"changes"`
+	Cursor  string   `json:"cursor"`
+}
+
+// ChangesEnd is the since of a changes request that asks for the current
+// end of the feed.
+const ChangesEnd = "end"
+
 // JobRequest queues a job for a device. A second request with the same
 // device and idempotency key returns the first job instead of a new one.
 type JobRequest struct {
 	DeviceID       string   `json:"device_id"`
 	IdempotencyKey string   `json:"idempotency_key"`
 	Actions        []Action `json:"actions"`
+}
+
+// JobBatch queues several jobs at once, each as its JobRequest alone
+// would, in one transaction of the hub's store.
+type JobBatch struct {
+	Jobs []JobRequest `json:"jobs"`
+}
+
+// JobBatchResult answers a JobBatch: one JobResult per request, in order.
+type JobBatchResult struct {
+	Results []JobResult `json:"results"`
+}
+
+// JobResult is the job queued for one request of a batch (or the one
+// queued before with its key, with its reports and Existing set), or the
+// error refusing that request alone (Code as in StatusError).
+type JobResult struct {
+	Job   *Job   `json:"job,omitempty"`
+	Error *Error `json:"error,omitempty"`
 }
 
 // AuditEntry is one line of the audit log: who did what to which object,

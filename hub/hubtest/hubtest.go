@@ -29,16 +29,20 @@ type Hub struct {
 }
 
 // Start serves a hub until the test ends; opts may set LeaseDuration,
-// Backoff and Recheck (Store, DataDir and Logger are filled in).
-func Start(t *testing.T, opts hub.Options) *Hub {
+// Backoff and Recheck, and Store (the caller closes it; default a SQLite
+// store in a temp directory). DataDir and Logger are filled in.
+func Start(t testing.TB, opts hub.Options) *Hub {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(dir, "hub.db"))
-	if err != nil {
-		t.Fatal(err)
+	if opts.Store == nil {
+		st, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(dir, "hub.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		opts.Store = st
 	}
-	t.Cleanup(func() { st.Close() })
-	opts.Store, opts.DataDir, opts.Logger = st, dir, hclog.NewNullLogger()
+	opts.DataDir, opts.Logger = dir, hclog.NewNullLogger()
 	srv, err := hub.New(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +86,7 @@ func Start(t *testing.T, opts hub.Options) *Hub {
 }
 
 // Token creates an enrollment token for uses enrollments within an hour.
-func (h *Hub) Token(t *testing.T, uses int) api.TokenCreated {
+func (h *Hub) Token(t testing.TB, uses int) api.TokenCreated {
 	t.Helper()
 	tok, err := h.Admin.CreateToken(t.Context(), api.TokenRequest{Scope: "test", TTL: time.Hour, Uses: uses})
 	if err != nil {

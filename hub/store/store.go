@@ -32,6 +32,20 @@ type Lease struct {
 	Audit api.AuditEntry
 }
 
+// Cursor is a position in the changes feed, which orders reports by the
+// transaction that recorded them (Tx, increasing with transactions'
+// start on PostgreSQL; 0 on SQLite, whose one writer commits in Seq
+// order), then by Seq. The zero Cursor is before every report.
+type Cursor struct{ Tx, Seq int64 }
+
+// Queued is the outcome of one job of QueueJobs: the job queued (or the
+// one queued before with its key, Existing set), or Err refusing it.
+type Queued struct {
+	Job      api.Job
+	Existing bool
+	Err      error
+}
+
 // Store keeps the hub's data. Every method is atomic and safe for
 // concurrent use, also by several processes sharing one database.
 type Store interface {
@@ -71,6 +85,14 @@ type Store interface {
 	// QueueJob stores a queued job; a job with the same device and
 	// idempotency key is returned instead (existing true).
 	QueueJob(ctx context.Context, j api.Job) (job api.Job, existing bool, err error)
+	// QueueJobs queues several jobs in one transaction, each as QueueJob
+	// would, with its own outcome: ErrNotFound or ErrDeviceRevoked refuse
+	// one job, not the others, and so does ErrDeviceRevoked for an
+	// unfinished existing job of a revoked device (it would never end).
+	// Existing jobs come with their reports. audit, when its Action is
+	// set, is recorded per job in the same transaction (Object, Result
+	// "ok", "duplicate" or "refused", and Detail filled in).
+	QueueJobs(ctx context.Context, jobs []api.Job, audit api.AuditEntry) ([]Queued, error)
 	// LeaseJob hands the device's oldest available job out under l, nil
 	// when none is available.
 	LeaseJob(ctx context.Context, deviceID string, l Lease) (*api.Job, error)
@@ -91,6 +113,19 @@ type Store interface {
 	Job(ctx context.Context, id string) (api.Job, error)
 	// Jobs lists a device's jobs with their reports, newest first.
 	Jobs(ctx context.Context, deviceID string) ([]api.Job, error)
+	// Fleet returns at most limit devices whose ID sorts after after, by
+	// ID, each with its newest jobs (at most jobs of them, newest first,
+	// with their reports), in a fixed number of queries.
+	Fleet(ctx context.Context, after string, limit, jobs int) ([]api.DeviceDetail, error)
+	// Changes returns at most limit reports after cursor since, in
+	// cursor order, and the cursor to ask from next (since when there are
+	// none). A report is returned only once no report before it in cursor
+	// order can still commit: a cursor never passes a report.
+	Changes(ctx context.Context, since Cursor, limit int) ([]api.Change, Cursor, error)
+	// ChangesEnd returns the cursor after every report Changes could
+	// return now: reports not returned from it are those that commit
+	// after the call (or were in flight during it).
+	ChangesEnd(ctx context.Context) (Cursor, error)
 
 	// Audit appends an entry to the audit log (ID and, when zero, At are
 	// set by the store).

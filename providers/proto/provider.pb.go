@@ -731,6 +731,78 @@ func (*ProvisionOfflineJoin) Descriptor() ([]byte, []int) {
 	return file_provider_proto_rawDescGZIP(), []int{10}
 }
 
+type ListDevices struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDevices) Reset() {
+	*x = ListDevices{}
+	mi := &file_provider_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDevices) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDevices) ProtoMessage() {}
+
+func (x *ListDevices) ProtoReflect() protoreflect.Message {
+	mi := &file_provider_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDevices.ProtoReflect.Descriptor instead.
+func (*ListDevices) Descriptor() ([]byte, []int) {
+	return file_provider_proto_rawDescGZIP(), []int{11}
+}
+
+type RunDevices struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunDevices) Reset() {
+	*x = RunDevices{}
+	mi := &file_provider_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunDevices) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunDevices) ProtoMessage() {}
+
+func (x *RunDevices) ProtoReflect() protoreflect.Message {
+	mi := &file_provider_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunDevices.ProtoReflect.Descriptor instead.
+func (*RunDevices) Descriptor() ([]byte, []int) {
+	return file_provider_proto_rawDescGZIP(), []int{12}
+}
+
 type AttributePath_Step struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Selector:
@@ -745,7 +817,7 @@ type AttributePath_Step struct {
 
 func (x *AttributePath_Step) Reset() {
 	*x = AttributePath_Step{}
-	mi := &file_provider_proto_msgTypes[11]
+	mi := &file_provider_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -757,7 +829,7 @@ func (x *AttributePath_Step) String() string {
 func (*AttributePath_Step) ProtoMessage() {}
 
 func (x *AttributePath_Step) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[11]
+	mi := &file_provider_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -843,7 +915,7 @@ type Schema_Attribute struct {
 
 func (x *Schema_Attribute) Reset() {
 	*x = Schema_Attribute{}
-	mi := &file_provider_proto_msgTypes[12]
+	mi := &file_provider_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -855,7 +927,7 @@ func (x *Schema_Attribute) String() string {
 func (*Schema_Attribute) ProtoMessage() {}
 
 func (x *Schema_Attribute) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[12]
+	mi := &file_provider_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -917,7 +989,7 @@ type Schema_NestedBlock struct {
 
 func (x *Schema_NestedBlock) Reset() {
 	*x = Schema_NestedBlock{}
-	mi := &file_provider_proto_msgTypes[13]
+	mi := &file_provider_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -929,7 +1001,7 @@ func (x *Schema_NestedBlock) String() string {
 func (*Schema_NestedBlock) ProtoMessage() {}
 
 func (x *Schema_NestedBlock) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[13]
+	mi := &file_provider_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -976,7 +1048,7 @@ type Schema_Block struct {
 
 func (x *Schema_Block) Reset() {
 	*x = Schema_Block{}
-	mi := &file_provider_proto_msgTypes[14]
+	mi := &file_provider_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -988,7 +1060,7 @@ func (x *Schema_Block) String() string {
 func (*Schema_Block) ProtoMessage() {}
 
 func (x *Schema_Block) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[14]
+	mi := &file_provider_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1026,7 +1098,7 @@ type GetSchema_Request struct {
 
 func (x *GetSchema_Request) Reset() {
 	*x = GetSchema_Request{}
-	mi := &file_provider_proto_msgTypes[15]
+	mi := &file_provider_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1038,7 +1110,7 @@ func (x *GetSchema_Request) String() string {
 func (*GetSchema_Request) ProtoMessage() {}
 
 func (x *GetSchema_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[15]
+	mi := &file_provider_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1063,7 +1135,7 @@ type GetSchema_Response struct {
 
 func (x *GetSchema_Response) Reset() {
 	*x = GetSchema_Response{}
-	mi := &file_provider_proto_msgTypes[16]
+	mi := &file_provider_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1075,7 +1147,7 @@ func (x *GetSchema_Response) String() string {
 func (*GetSchema_Response) ProtoMessage() {}
 
 func (x *GetSchema_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[16]
+	mi := &file_provider_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1107,7 +1179,7 @@ type Configure_Request struct {
 
 func (x *Configure_Request) Reset() {
 	*x = Configure_Request{}
-	mi := &file_provider_proto_msgTypes[17]
+	mi := &file_provider_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1119,7 +1191,7 @@ func (x *Configure_Request) String() string {
 func (*Configure_Request) ProtoMessage() {}
 
 func (x *Configure_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[17]
+	mi := &file_provider_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1151,7 +1223,7 @@ type Configure_Response struct {
 
 func (x *Configure_Response) Reset() {
 	*x = Configure_Response{}
-	mi := &file_provider_proto_msgTypes[18]
+	mi := &file_provider_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1163,7 +1235,7 @@ func (x *Configure_Response) String() string {
 func (*Configure_Response) ProtoMessage() {}
 
 func (x *Configure_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[18]
+	mi := &file_provider_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1195,7 +1267,7 @@ type Discover_Request struct {
 
 func (x *Discover_Request) Reset() {
 	*x = Discover_Request{}
-	mi := &file_provider_proto_msgTypes[19]
+	mi := &file_provider_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1207,7 +1279,7 @@ func (x *Discover_Request) String() string {
 func (*Discover_Request) ProtoMessage() {}
 
 func (x *Discover_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[19]
+	mi := &file_provider_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1264,7 +1336,7 @@ type Discover_Batch struct {
 
 func (x *Discover_Batch) Reset() {
 	*x = Discover_Batch{}
-	mi := &file_provider_proto_msgTypes[20]
+	mi := &file_provider_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1276,7 +1348,7 @@ func (x *Discover_Batch) String() string {
 func (*Discover_Batch) ProtoMessage() {}
 
 func (x *Discover_Batch) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[20]
+	mi := &file_provider_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1359,7 +1431,7 @@ type Apply_AttrChange struct {
 
 func (x *Apply_AttrChange) Reset() {
 	*x = Apply_AttrChange{}
-	mi := &file_provider_proto_msgTypes[21]
+	mi := &file_provider_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1371,7 +1443,7 @@ func (x *Apply_AttrChange) String() string {
 func (*Apply_AttrChange) ProtoMessage() {}
 
 func (x *Apply_AttrChange) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[21]
+	mi := &file_provider_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1424,7 +1496,7 @@ type Apply_Change struct {
 
 func (x *Apply_Change) Reset() {
 	*x = Apply_Change{}
-	mi := &file_provider_proto_msgTypes[22]
+	mi := &file_provider_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1436,7 +1508,7 @@ func (x *Apply_Change) String() string {
 func (*Apply_Change) ProtoMessage() {}
 
 func (x *Apply_Change) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[22]
+	mi := &file_provider_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1523,7 +1595,7 @@ type Apply_Result struct {
 
 func (x *Apply_Result) Reset() {
 	*x = Apply_Result{}
-	mi := &file_provider_proto_msgTypes[23]
+	mi := &file_provider_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1535,7 +1607,7 @@ func (x *Apply_Result) String() string {
 func (*Apply_Result) ProtoMessage() {}
 
 func (x *Apply_Result) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[23]
+	mi := &file_provider_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1601,7 +1673,7 @@ type Stop_Request struct {
 
 func (x *Stop_Request) Reset() {
 	*x = Stop_Request{}
-	mi := &file_provider_proto_msgTypes[24]
+	mi := &file_provider_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1613,7 +1685,7 @@ func (x *Stop_Request) String() string {
 func (*Stop_Request) ProtoMessage() {}
 
 func (x *Stop_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[24]
+	mi := &file_provider_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1637,7 +1709,7 @@ type Stop_Response struct {
 
 func (x *Stop_Response) Reset() {
 	*x = Stop_Response{}
-	mi := &file_provider_proto_msgTypes[25]
+	mi := &file_provider_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1649,7 +1721,7 @@ func (x *Stop_Response) String() string {
 func (*Stop_Response) ProtoMessage() {}
 
 func (x *Stop_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[25]
+	mi := &file_provider_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1683,7 +1755,7 @@ type ProvisionOfflineJoin_Request struct {
 
 func (x *ProvisionOfflineJoin_Request) Reset() {
 	*x = ProvisionOfflineJoin_Request{}
-	mi := &file_provider_proto_msgTypes[26]
+	mi := &file_provider_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1695,7 +1767,7 @@ func (x *ProvisionOfflineJoin_Request) String() string {
 func (*ProvisionOfflineJoin_Request) ProtoMessage() {}
 
 func (x *ProvisionOfflineJoin_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[26]
+	mi := &file_provider_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1762,7 +1834,7 @@ type ProvisionOfflineJoin_Response struct {
 
 func (x *ProvisionOfflineJoin_Response) Reset() {
 	*x = ProvisionOfflineJoin_Response{}
-	mi := &file_provider_proto_msgTypes[27]
+	mi := &file_provider_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1774,7 +1846,7 @@ func (x *ProvisionOfflineJoin_Response) String() string {
 func (*ProvisionOfflineJoin_Response) ProtoMessage() {}
 
 func (x *ProvisionOfflineJoin_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[27]
+	mi := &file_provider_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1830,6 +1902,902 @@ func (x *ProvisionOfflineJoin_Response) GetDc() string {
 		return x.Dc
 	}
 	return ""
+}
+
+type ListDevices_Request struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDevices_Request) Reset() {
+	*x = ListDevices_Request{}
+	mi := &file_provider_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDevices_Request) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDevices_Request) ProtoMessage() {}
+
+func (x *ListDevices_Request) ProtoReflect() protoreflect.Message {
+	mi := &file_provider_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDevices_Request.ProtoReflect.Descriptor instead.
+func (*ListDevices_Request) Descriptor() ([]byte, []int) {
+	return file_provider_proto_rawDescGZIP(), []int{11, 0}
+}
+
+// Batch is a group of devices; senders keep a batch well below 1 MiB
+// when they can.
+type ListDevices_Batch struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Devices       []*ListDevices_Device  `protobuf:"bytes,1,rep,name=devices,proto3" json:"devices,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDevices_Batch) Reset() {
+	*x = ListDevices_Batch{}
+	mi := &file_provider_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDevices_Batch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDevices_Batch) ProtoMessage() {}
+
+func (x *ListDevices_Batch) ProtoReflect() protoreflect.Message {
+	mi := &file_provider_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDevices_Batch.ProtoReflect.Descriptor instead.
+func (*ListDevices_Batch) Descriptor() ([]byte, []int) {
+	return file_provider_proto_rawDescGZIP(), []int{11, 1}
+}
+
+func (x *ListDevices_Batch) GetDevices() []*ListDevices_Device {
+	if x != nil {
+		return x.Devices
+	}
+	return nil
+}
+
+type ListDevices_Device struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Id       string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Hostname string                 `protobuf:"bytes,2,opt,name=hostname,proto3" json:"hostname,omitempty"`
+	// state is "active" or "revoked".
+	State string `protobuf:"bytes,3,opt,name=state,proto3" json:"state,omitempty"`
+	// last_seen is Unix nanoseconds; 0 is never.
+	LastSeen int64 `protobuf:"varint,4,opt,name=last_seen,json=lastSeen,proto3" json:"last_seen,omitempty"`
+	// inventory is absent until the device's first heartbeat.
+	Inventory *ListDevices_Inventory `protobuf:"bytes,5,opt,name=inventory,proto3" json:"inventory,omitempty"`
+	// jobs are the device's newest jobs, newest first.
+	Jobs          []*ListDevices_JobStatus `protobuf:"bytes,6,rep,name=jobs,proto3" json:"jobs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDevices_Device) Reset() {
+	*x = ListDevices_Device{}
+	mi := &file_provider_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDevices_Device) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDevices_Device) ProtoMessage() {}
+
+func (x *ListDevices_Device) ProtoReflect() protoreflect.Message {
+	mi := &file_provider_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDevices_Device.ProtoReflect.Descriptor instead.
+func (*ListDevices_Device) Descriptor() ([]byte, []int) {
+	return file_provider_proto_rawDescGZIP(), []int{11, 2}
+}
+
+func (x *ListDevices_Device) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ListDevices_Device) GetHostname() string {
+	if x != nil {
+		return x.Hostname
+	}
+	return ""
+}
+
+func (x *ListDevices_Device) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *ListDevices_Device) GetLastSeen() int64 {
+	if x != nil {
+		return x.LastSeen
+	}
+	return 0
+}
+
+func (x *ListDevices_Device) GetInventory() *ListDevices_Inventory {
+	if x != nil {
+		return x.Inventory
+	}
+	return nil
+}
+
+func (x *ListDevices_Device) GetJobs() []*ListDevices_JobStatus {
+	if x != nil {
+		return x.Jobs
+	}
+	return nil
+}
+
+type ListDevices_Inventory struct {
+	state         protoimpl.MessageState             `protogen:"open.v1"`
+	Os            string                             `protobuf:"bytes,1,opt,name=os,proto3" json:"os,omitempty"`
+	OsVersion     string                             `protobuf:"bytes,2,opt,name=os_version,json=osVersion,proto3" json:"os_version,omitempty"`
+	OsBuild       string                             `protobuf:"bytes,3,opt,name=os_build,json=osBuild,proto3" json:"os_build,omitempty"`
+	ServicePack   string                             `protobuf:"bytes,4,opt,name=service_pack,json=servicePack,proto3" json:"service_pack,omitempty"`
+	Powershell    string                             `protobuf:"bytes,5,opt,name=powershell,proto3" json:"powershell,omitempty"`
+	DotnetRelease int64                              `protobuf:"varint,6,opt,name=dotnet_release,json=dotnetRelease,proto3" json:"dotnet_release,omitempty"`
+	Domain        string                             `protobuf:"bytes,7,opt,name=domain,proto3" json:"domain,omitempty"`
+	Principals    []*ListDevices_Inventory_Principal `protobuf:"bytes,8,rep,name=principals,proto3" json:"principals,omitempty"`
+	FreeDiskBytes uint64                             `protobuf:"varint,9,opt,name=free_disk_bytes,json=freeDiskBytes,proto3" json:"free_disk_bytes,omitempty"`
+	Reachable     []*ListDevices_Inventory_Probe     `protobuf:"bytes,10,rep,name=reachable,proto3" json:"reachable,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDevices_Inventory) Reset() {
+	*x = ListDevices_Inventory{}
+	mi := &file_provider_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDevices_Inventory) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDevices_Inventory) ProtoMessage() {}
+
+func (x *ListDevices_Inventory) ProtoReflect() protoreflect.Message {
+	mi := &file_provider_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDevices_Inventory.ProtoReflect.Descriptor instead.
+func (*ListDevices_Inventory) Descriptor() ([]byte, []int) {
+	return file_provider_proto_rawDescGZIP(), []int{11, 3}
+}
+
+func (x *ListDevices_Inventory) GetOs() string {
+	if x != nil {
+		return x.Os
+	}
+	return ""
+}
+
+func (x *ListDevices_Inventory) GetOsVersion() string {
+	if x != nil {
+		return x.OsVersion
+	}
+	return ""
+}
+
+func (x *ListDevices_Inventory) GetOsBuild() string {
+	if x != nil {
+		return x.OsBuild
+	}
+	return ""
+}
+
+func (x *ListDevices_Inventory) GetServicePack() string {
+	if x != nil {
+		return x.ServicePack
+	}
+	return ""
+}
+
+func (x *ListDevices_Inventory) GetPowershell() string {
+	if x != nil {
+		return x.Powershell
+	}
+	return ""
+}
+
+func (x *ListDevices_Inventory) GetDotnetRelease() int64 {
+	if x != nil {
+		return x.DotnetRelease
+	}
+	return 0
+}
+
+func (x *ListDevices_Inventory) GetDomain() string {
+	if x != nil {
+		return x.Domain
+	}
+	return ""
+}
+
+func (x *ListDevices_Inventory) GetPrincipals() []*ListDevices_Inventory_Principal {
+	if x != nil {
+		return x.Principals
+	}
+	return nil
+}
+
+func (x *ListDevices_Inventory) GetFreeDiskBytes() uint64 {
+	if x != nil {
+		return x.FreeDiskBytes
+	}
+	return 0
+}
+
+func (x *ListDevices_Inventory) GetReachable() []*ListDevices_Inventory_Probe {
+	if x != nil {
+		return x.Reachable
+	}
+	return nil
+}
+
+type ListDevices_JobStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Key   string                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	// state is "queued", "leased", "succeeded" or "failed".
+	State   string                          `protobuf:"bytes,3,opt,name=state,proto3" json:"state,omitempty"`
+	Actions []*ListDevices_JobStatus_Action `protobuf:"bytes,4,rep,name=actions,proto3" json:"actions,omitempty"`
+	// created and updated are Unix nanoseconds.
+	Created       int64 `protobuf:"varint,5,opt,name=created,proto3" json:"created,omitempty"`
+	Updated       int64 `protobuf:"varint,6,opt,name=updated,proto3" json:"updated,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDevices_JobStatus) Reset() {
+	*x = ListDevices_JobStatus{}
+	mi := &file_provider_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDevices_JobStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDevices_JobStatus) ProtoMessage() {}
+
+func (x *ListDevices_JobStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_provider_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDevices_JobStatus.ProtoReflect.Descriptor instead.
+func (*ListDevices_JobStatus) Descriptor() ([]byte, []int) {
+	return file_provider_proto_rawDescGZIP(), []int{11, 4}
+}
+
+func (x *ListDevices_JobStatus) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ListDevices_JobStatus) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *ListDevices_JobStatus) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *ListDevices_JobStatus) GetActions() []*ListDevices_JobStatus_Action {
+	if x != nil {
+		return x.Actions
+	}
+	return nil
+}
+
+func (x *ListDevices_JobStatus) GetCreated() int64 {
+	if x != nil {
+		return x.Created
+	}
+	return 0
+}
+
+func (x *ListDevices_JobStatus) GetUpdated() int64 {
+	if x != nil {
+		return x.Updated
+	}
+	return 0
+}
+
+type ListDevices_Inventory_Principal struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Sid           string                 `protobuf:"bytes,1,opt,name=sid,proto3" json:"sid,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Where         string                 `protobuf:"bytes,3,opt,name=where,proto3" json:"where,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDevices_Inventory_Principal) Reset() {
+	*x = ListDevices_Inventory_Principal{}
+	mi := &file_provider_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDevices_Inventory_Principal) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDevices_Inventory_Principal) ProtoMessage() {}
+
+func (x *ListDevices_Inventory_Principal) ProtoReflect() protoreflect.Message {
+	mi := &file_provider_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDevices_Inventory_Principal.ProtoReflect.Descriptor instead.
+func (*ListDevices_Inventory_Principal) Descriptor() ([]byte, []int) {
+	return file_provider_proto_rawDescGZIP(), []int{11, 3, 0}
+}
+
+func (x *ListDevices_Inventory_Principal) GetSid() string {
+	if x != nil {
+		return x.Sid
+	}
+	return ""
+}
+
+func (x *ListDevices_Inventory_Principal) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ListDevices_Inventory_Principal) GetWhere() string {
+	if x != nil {
+		return x.Where
+	}
+	return ""
+}
+
+type ListDevices_Inventory_Probe struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Target        string                 `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
+	Ok            bool                   `protobuf:"varint,2,opt,name=ok,proto3" json:"ok,omitempty"`
+	Detail        string                 `protobuf:"bytes,3,opt,name=detail,proto3" json:"detail,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDevices_Inventory_Probe) Reset() {
+	*x = ListDevices_Inventory_Probe{}
+	mi := &file_provider_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDevices_Inventory_Probe) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDevices_Inventory_Probe) ProtoMessage() {}
+
+func (x *ListDevices_Inventory_Probe) ProtoReflect() protoreflect.Message {
+	mi := &file_provider_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDevices_Inventory_Probe.ProtoReflect.Descriptor instead.
+func (*ListDevices_Inventory_Probe) Descriptor() ([]byte, []int) {
+	return file_provider_proto_rawDescGZIP(), []int{11, 3, 1}
+}
+
+func (x *ListDevices_Inventory_Probe) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *ListDevices_Inventory_Probe) GetOk() bool {
+	if x != nil {
+		return x.Ok
+	}
+	return false
+}
+
+func (x *ListDevices_Inventory_Probe) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+type ListDevices_JobStatus_Action struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// status is "" (not finished), "ok" or "failed".
+	Status        string `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
+	Output        string `protobuf:"bytes,3,opt,name=output,proto3" json:"output,omitempty"`
+	Done          int64  `protobuf:"varint,4,opt,name=done,proto3" json:"done,omitempty"`
+	Total         int64  `protobuf:"varint,5,opt,name=total,proto3" json:"total,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDevices_JobStatus_Action) Reset() {
+	*x = ListDevices_JobStatus_Action{}
+	mi := &file_provider_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDevices_JobStatus_Action) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDevices_JobStatus_Action) ProtoMessage() {}
+
+func (x *ListDevices_JobStatus_Action) ProtoReflect() protoreflect.Message {
+	mi := &file_provider_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDevices_JobStatus_Action.ProtoReflect.Descriptor instead.
+func (*ListDevices_JobStatus_Action) Descriptor() ([]byte, []int) {
+	return file_provider_proto_rawDescGZIP(), []int{11, 4, 0}
+}
+
+func (x *ListDevices_JobStatus_Action) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ListDevices_JobStatus_Action) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *ListDevices_JobStatus_Action) GetOutput() string {
+	if x != nil {
+		return x.Output
+	}
+	return ""
+}
+
+func (x *ListDevices_JobStatus_Action) GetDone() int64 {
+	if x != nil {
+		return x.Done
+	}
+	return 0
+}
+
+func (x *ListDevices_JobStatus_Action) GetTotal() int64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+type RunDevices_Action struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// params maps a parameter name to an index into Request.values: a
+	// wave's jobs share large values (a SID map), sent once.
+	Params        map[string]uint32 `protobuf:"bytes,2,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunDevices_Action) Reset() {
+	*x = RunDevices_Action{}
+	mi := &file_provider_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunDevices_Action) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunDevices_Action) ProtoMessage() {}
+
+func (x *RunDevices_Action) ProtoReflect() protoreflect.Message {
+	mi := &file_provider_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunDevices_Action.ProtoReflect.Descriptor instead.
+func (*RunDevices_Action) Descriptor() ([]byte, []int) {
+	return file_provider_proto_rawDescGZIP(), []int{12, 0}
+}
+
+func (x *RunDevices_Action) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RunDevices_Action) GetParams() map[string]uint32 {
+	if x != nil {
+		return x.Params
+	}
+	return nil
+}
+
+type RunDevices_Job struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DeviceId      string                 `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	Hostname      string                 `protobuf:"bytes,2,opt,name=hostname,proto3" json:"hostname,omitempty"`
+	Key           string                 `protobuf:"bytes,3,opt,name=key,proto3" json:"key,omitempty"`
+	Actions       []*RunDevices_Action   `protobuf:"bytes,4,rep,name=actions,proto3" json:"actions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunDevices_Job) Reset() {
+	*x = RunDevices_Job{}
+	mi := &file_provider_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunDevices_Job) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunDevices_Job) ProtoMessage() {}
+
+func (x *RunDevices_Job) ProtoReflect() protoreflect.Message {
+	mi := &file_provider_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunDevices_Job.ProtoReflect.Descriptor instead.
+func (*RunDevices_Job) Descriptor() ([]byte, []int) {
+	return file_provider_proto_rawDescGZIP(), []int{12, 1}
+}
+
+func (x *RunDevices_Job) GetDeviceId() string {
+	if x != nil {
+		return x.DeviceId
+	}
+	return ""
+}
+
+func (x *RunDevices_Job) GetHostname() string {
+	if x != nil {
+		return x.Hostname
+	}
+	return ""
+}
+
+func (x *RunDevices_Job) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *RunDevices_Job) GetActions() []*RunDevices_Action {
+	if x != nil {
+		return x.Actions
+	}
+	return nil
+}
+
+type RunDevices_Request struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Jobs  []*RunDevices_Job      `protobuf:"bytes,1,rep,name=jobs,proto3" json:"jobs,omitempty"`
+	// wait is in nanoseconds; 0 means until every job is final.
+	Wait int64 `protobuf:"varint,2,opt,name=wait,proto3" json:"wait,omitempty"`
+	// values are the distinct parameter values of all actions.
+	Values        []string `protobuf:"bytes,3,rep,name=values,proto3" json:"values,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunDevices_Request) Reset() {
+	*x = RunDevices_Request{}
+	mi := &file_provider_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunDevices_Request) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunDevices_Request) ProtoMessage() {}
+
+func (x *RunDevices_Request) ProtoReflect() protoreflect.Message {
+	mi := &file_provider_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunDevices_Request.ProtoReflect.Descriptor instead.
+func (*RunDevices_Request) Descriptor() ([]byte, []int) {
+	return file_provider_proto_rawDescGZIP(), []int{12, 2}
+}
+
+func (x *RunDevices_Request) GetJobs() []*RunDevices_Job {
+	if x != nil {
+		return x.Jobs
+	}
+	return nil
+}
+
+func (x *RunDevices_Request) GetWait() int64 {
+	if x != nil {
+		return x.Wait
+	}
+	return 0
+}
+
+func (x *RunDevices_Request) GetValues() []string {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+type RunDevices_Event struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// kind is "queued", "progress", "result", "done", "pending" or
+	// "error".
+	Kind       string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	Key        string `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	DeviceId   string `protobuf:"bytes,3,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	Hostname   string `protobuf:"bytes,4,opt,name=hostname,proto3" json:"hostname,omitempty"`
+	JobId      string `protobuf:"bytes,5,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	Action     int64  `protobuf:"varint,6,opt,name=action,proto3" json:"action,omitempty"`
+	ActionName string `protobuf:"bytes,7,opt,name=action_name,json=actionName,proto3" json:"action_name,omitempty"`
+	Done       int64  `protobuf:"varint,8,opt,name=done,proto3" json:"done,omitempty"`
+	Total      int64  `protobuf:"varint,9,opt,name=total,proto3" json:"total,omitempty"`
+	Status     string `protobuf:"bytes,10,opt,name=status,proto3" json:"status,omitempty"`
+	Output     string `protobuf:"bytes,11,opt,name=output,proto3" json:"output,omitempty"`
+	JobState   string `protobuf:"bytes,12,opt,name=job_state,json=jobState,proto3" json:"job_state,omitempty"`
+	// at is Unix nanoseconds.
+	At            int64 `protobuf:"varint,13,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunDevices_Event) Reset() {
+	*x = RunDevices_Event{}
+	mi := &file_provider_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunDevices_Event) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunDevices_Event) ProtoMessage() {}
+
+func (x *RunDevices_Event) ProtoReflect() protoreflect.Message {
+	mi := &file_provider_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunDevices_Event.ProtoReflect.Descriptor instead.
+func (*RunDevices_Event) Descriptor() ([]byte, []int) {
+	return file_provider_proto_rawDescGZIP(), []int{12, 3}
+}
+
+func (x *RunDevices_Event) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *RunDevices_Event) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *RunDevices_Event) GetDeviceId() string {
+	if x != nil {
+		return x.DeviceId
+	}
+	return ""
+}
+
+func (x *RunDevices_Event) GetHostname() string {
+	if x != nil {
+		return x.Hostname
+	}
+	return ""
+}
+
+func (x *RunDevices_Event) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
+func (x *RunDevices_Event) GetAction() int64 {
+	if x != nil {
+		return x.Action
+	}
+	return 0
+}
+
+func (x *RunDevices_Event) GetActionName() string {
+	if x != nil {
+		return x.ActionName
+	}
+	return ""
+}
+
+func (x *RunDevices_Event) GetDone() int64 {
+	if x != nil {
+		return x.Done
+	}
+	return 0
+}
+
+func (x *RunDevices_Event) GetTotal() int64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *RunDevices_Event) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *RunDevices_Event) GetOutput() string {
+	if x != nil {
+		return x.Output
+	}
+	return ""
+}
+
+func (x *RunDevices_Event) GetJobState() string {
+	if x != nil {
+		return x.JobState
+	}
+	return ""
+}
+
+func (x *RunDevices_Event) GetAt() int64 {
+	if x != nil {
+		return x.At
+	}
+	return 0
 }
 
 var File_provider_proto protoreflect.FileDescriptor
@@ -1963,14 +2931,99 @@ const file_provider_proto_rawDesc = "" +
 	"\x03sid\x18\x03 \x01(\tR\x03sid\x12\x18\n" +
 	"\acreated\x18\x04 \x01(\bR\acreated\x12\x12\n" +
 	"\x04path\x18\x05 \x01(\tR\x04path\x12\x0e\n" +
-	"\x02dc\x18\x06 \x01(\tR\x02dc2\xc1\x04\n" +
+	"\x02dc\x18\x06 \x01(\tR\x02dc\"\xd1\t\n" +
+	"\vListDevices\x1a\t\n" +
+	"\aRequest\x1aJ\n" +
+	"\x05Batch\x12A\n" +
+	"\adevices\x18\x01 \x03(\v2'.adshift.provider.v1.ListDevices.DeviceR\adevices\x1a\xf1\x01\n" +
+	"\x06Device\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
+	"\bhostname\x18\x02 \x01(\tR\bhostname\x12\x14\n" +
+	"\x05state\x18\x03 \x01(\tR\x05state\x12\x1b\n" +
+	"\tlast_seen\x18\x04 \x01(\x03R\blastSeen\x12H\n" +
+	"\tinventory\x18\x05 \x01(\v2*.adshift.provider.v1.ListDevices.InventoryR\tinventory\x12>\n" +
+	"\x04jobs\x18\x06 \x03(\v2*.adshift.provider.v1.ListDevices.JobStatusR\x04jobs\x1a\xb7\x04\n" +
+	"\tInventory\x12\x0e\n" +
+	"\x02os\x18\x01 \x01(\tR\x02os\x12\x1d\n" +
+	"\n" +
+	"os_version\x18\x02 \x01(\tR\tosVersion\x12\x19\n" +
+	"\bos_build\x18\x03 \x01(\tR\aosBuild\x12!\n" +
+	"\fservice_pack\x18\x04 \x01(\tR\vservicePack\x12\x1e\n" +
+	"\n" +
+	"powershell\x18\x05 \x01(\tR\n" +
+	"powershell\x12%\n" +
+	"\x0edotnet_release\x18\x06 \x01(\x03R\rdotnetRelease\x12\x16\n" +
+	"\x06domain\x18\a \x01(\tR\x06domain\x12T\n" +
+	"\n" +
+	"principals\x18\b \x03(\v24.adshift.provider.v1.ListDevices.Inventory.PrincipalR\n" +
+	"principals\x12&\n" +
+	"\x0ffree_disk_bytes\x18\t \x01(\x04R\rfreeDiskBytes\x12N\n" +
+	"\treachable\x18\n" +
+	" \x03(\v20.adshift.provider.v1.ListDevices.Inventory.ProbeR\treachable\x1aG\n" +
+	"\tPrincipal\x12\x10\n" +
+	"\x03sid\x18\x01 \x01(\tR\x03sid\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
+	"\x05where\x18\x03 \x01(\tR\x05where\x1aG\n" +
+	"\x05Probe\x12\x16\n" +
+	"\x06target\x18\x01 \x01(\tR\x06target\x12\x0e\n" +
+	"\x02ok\x18\x02 \x01(\bR\x02ok\x12\x16\n" +
+	"\x06detail\x18\x03 \x01(\tR\x06detail\x1a\xbc\x02\n" +
+	"\tJobStatus\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\x12\x14\n" +
+	"\x05state\x18\x03 \x01(\tR\x05state\x12K\n" +
+	"\aactions\x18\x04 \x03(\v21.adshift.provider.v1.ListDevices.JobStatus.ActionR\aactions\x12\x18\n" +
+	"\acreated\x18\x05 \x01(\x03R\acreated\x12\x18\n" +
+	"\aupdated\x18\x06 \x01(\x03R\aupdated\x1av\n" +
+	"\x06Action\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
+	"\x06status\x18\x02 \x01(\tR\x06status\x12\x16\n" +
+	"\x06output\x18\x03 \x01(\tR\x06output\x12\x12\n" +
+	"\x04done\x18\x04 \x01(\x03R\x04done\x12\x14\n" +
+	"\x05total\x18\x05 \x01(\x03R\x05total\"\xf7\x05\n" +
+	"\n" +
+	"RunDevices\x1a\xa3\x01\n" +
+	"\x06Action\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12J\n" +
+	"\x06params\x18\x02 \x03(\v22.adshift.provider.v1.RunDevices.Action.ParamsEntryR\x06params\x1a9\n" +
+	"\vParamsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\rR\x05value:\x028\x01\x1a\x92\x01\n" +
+	"\x03Job\x12\x1b\n" +
+	"\tdevice_id\x18\x01 \x01(\tR\bdeviceId\x12\x1a\n" +
+	"\bhostname\x18\x02 \x01(\tR\bhostname\x12\x10\n" +
+	"\x03key\x18\x03 \x01(\tR\x03key\x12@\n" +
+	"\aactions\x18\x04 \x03(\v2&.adshift.provider.v1.RunDevices.ActionR\aactions\x1an\n" +
+	"\aRequest\x127\n" +
+	"\x04jobs\x18\x01 \x03(\v2#.adshift.provider.v1.RunDevices.JobR\x04jobs\x12\x12\n" +
+	"\x04wait\x18\x02 \x01(\x03R\x04wait\x12\x16\n" +
+	"\x06values\x18\x03 \x03(\tR\x06values\x1a\xbd\x02\n" +
+	"\x05Event\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\x12\x1b\n" +
+	"\tdevice_id\x18\x03 \x01(\tR\bdeviceId\x12\x1a\n" +
+	"\bhostname\x18\x04 \x01(\tR\bhostname\x12\x15\n" +
+	"\x06job_id\x18\x05 \x01(\tR\x05jobId\x12\x16\n" +
+	"\x06action\x18\x06 \x01(\x03R\x06action\x12\x1f\n" +
+	"\vaction_name\x18\a \x01(\tR\n" +
+	"actionName\x12\x12\n" +
+	"\x04done\x18\b \x01(\x03R\x04done\x12\x14\n" +
+	"\x05total\x18\t \x01(\x03R\x05total\x12\x16\n" +
+	"\x06status\x18\n" +
+	" \x01(\tR\x06status\x12\x16\n" +
+	"\x06output\x18\v \x01(\tR\x06output\x12\x1b\n" +
+	"\tjob_state\x18\f \x01(\tR\bjobState\x12\x0e\n" +
+	"\x02at\x18\r \x01(\x03R\x02at2\x84\x06\n" +
 	"\bProvider\x12\\\n" +
 	"\tGetSchema\x12&.adshift.provider.v1.GetSchema.Request\x1a'.adshift.provider.v1.GetSchema.Response\x12\\\n" +
 	"\tConfigure\x12&.adshift.provider.v1.Configure.Request\x1a'.adshift.provider.v1.Configure.Response\x12X\n" +
 	"\bDiscover\x12%.adshift.provider.v1.Discover.Request\x1a#.adshift.provider.v1.Discover.Batch0\x01\x12Q\n" +
 	"\x05Apply\x12!.adshift.provider.v1.Apply.Change\x1a!.adshift.provider.v1.Apply.Result(\x010\x01\x12M\n" +
 	"\x04Stop\x12!.adshift.provider.v1.Stop.Request\x1a\".adshift.provider.v1.Stop.Response\x12}\n" +
-	"\x14ProvisionOfflineJoin\x121.adshift.provider.v1.ProvisionOfflineJoin.Request\x1a2.adshift.provider.v1.ProvisionOfflineJoin.ResponseB,Z*github.com/adshift/adshift/providers/protob\x06proto3"
+	"\x14ProvisionOfflineJoin\x121.adshift.provider.v1.ProvisionOfflineJoin.Request\x1a2.adshift.provider.v1.ProvisionOfflineJoin.Response\x12a\n" +
+	"\vListDevices\x12(.adshift.provider.v1.ListDevices.Request\x1a&.adshift.provider.v1.ListDevices.Batch0\x01\x12^\n" +
+	"\n" +
+	"RunDevices\x12'.adshift.provider.v1.RunDevices.Request\x1a%.adshift.provider.v1.RunDevices.Event0\x01B,Z*github.com/adshift/adshift/providers/protob\x06proto3"
 
 var (
 	file_provider_proto_rawDescOnce sync.Once
@@ -1985,72 +3038,100 @@ func file_provider_proto_rawDescGZIP() []byte {
 }
 
 var file_provider_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_provider_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_provider_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
 var file_provider_proto_goTypes = []any{
-	(Diagnostic_Severity)(0),              // 0: adshift.provider.v1.Diagnostic.Severity
-	(Apply_Op)(0),                         // 1: adshift.provider.v1.Apply.Op
-	(Apply_AttrOp)(0),                     // 2: adshift.provider.v1.Apply.AttrOp
-	(*DynamicValue)(nil),                  // 3: adshift.provider.v1.DynamicValue
-	(*AttributePath)(nil),                 // 4: adshift.provider.v1.AttributePath
-	(*Diagnostic)(nil),                    // 5: adshift.provider.v1.Diagnostic
-	(*Schema)(nil),                        // 6: adshift.provider.v1.Schema
-	(*GetSchema)(nil),                     // 7: adshift.provider.v1.GetSchema
-	(*Configure)(nil),                     // 8: adshift.provider.v1.Configure
-	(*Scope)(nil),                         // 9: adshift.provider.v1.Scope
-	(*Discover)(nil),                      // 10: adshift.provider.v1.Discover
-	(*Apply)(nil),                         // 11: adshift.provider.v1.Apply
-	(*Stop)(nil),                          // 12: adshift.provider.v1.Stop
-	(*ProvisionOfflineJoin)(nil),          // 13: adshift.provider.v1.ProvisionOfflineJoin
-	(*AttributePath_Step)(nil),            // 14: adshift.provider.v1.AttributePath.Step
-	(*Schema_Attribute)(nil),              // 15: adshift.provider.v1.Schema.Attribute
-	(*Schema_NestedBlock)(nil),            // 16: adshift.provider.v1.Schema.NestedBlock
-	(*Schema_Block)(nil),                  // 17: adshift.provider.v1.Schema.Block
-	(*GetSchema_Request)(nil),             // 18: adshift.provider.v1.GetSchema.Request
-	(*GetSchema_Response)(nil),            // 19: adshift.provider.v1.GetSchema.Response
-	(*Configure_Request)(nil),             // 20: adshift.provider.v1.Configure.Request
-	(*Configure_Response)(nil),            // 21: adshift.provider.v1.Configure.Response
-	(*Discover_Request)(nil),              // 22: adshift.provider.v1.Discover.Request
-	(*Discover_Batch)(nil),                // 23: adshift.provider.v1.Discover.Batch
-	(*Apply_AttrChange)(nil),              // 24: adshift.provider.v1.Apply.AttrChange
-	(*Apply_Change)(nil),                  // 25: adshift.provider.v1.Apply.Change
-	(*Apply_Result)(nil),                  // 26: adshift.provider.v1.Apply.Result
-	(*Stop_Request)(nil),                  // 27: adshift.provider.v1.Stop.Request
-	(*Stop_Response)(nil),                 // 28: adshift.provider.v1.Stop.Response
-	(*ProvisionOfflineJoin_Request)(nil),  // 29: adshift.provider.v1.ProvisionOfflineJoin.Request
-	(*ProvisionOfflineJoin_Response)(nil), // 30: adshift.provider.v1.ProvisionOfflineJoin.Response
+	(Diagnostic_Severity)(0),                // 0: adshift.provider.v1.Diagnostic.Severity
+	(Apply_Op)(0),                           // 1: adshift.provider.v1.Apply.Op
+	(Apply_AttrOp)(0),                       // 2: adshift.provider.v1.Apply.AttrOp
+	(*DynamicValue)(nil),                    // 3: adshift.provider.v1.DynamicValue
+	(*AttributePath)(nil),                   // 4: adshift.provider.v1.AttributePath
+	(*Diagnostic)(nil),                      // 5: adshift.provider.v1.Diagnostic
+	(*Schema)(nil),                          // 6: adshift.provider.v1.Schema
+	(*GetSchema)(nil),                       // 7: adshift.provider.v1.GetSchema
+	(*Configure)(nil),                       // 8: adshift.provider.v1.Configure
+	(*Scope)(nil),                           // 9: adshift.provider.v1.Scope
+	(*Discover)(nil),                        // 10: adshift.provider.v1.Discover
+	(*Apply)(nil),                           // 11: adshift.provider.v1.Apply
+	(*Stop)(nil),                            // 12: adshift.provider.v1.Stop
+	(*ProvisionOfflineJoin)(nil),            // 13: adshift.provider.v1.ProvisionOfflineJoin
+	(*ListDevices)(nil),                     // 14: adshift.provider.v1.ListDevices
+	(*RunDevices)(nil),                      // 15: adshift.provider.v1.RunDevices
+	(*AttributePath_Step)(nil),              // 16: adshift.provider.v1.AttributePath.Step
+	(*Schema_Attribute)(nil),                // 17: adshift.provider.v1.Schema.Attribute
+	(*Schema_NestedBlock)(nil),              // 18: adshift.provider.v1.Schema.NestedBlock
+	(*Schema_Block)(nil),                    // 19: adshift.provider.v1.Schema.Block
+	(*GetSchema_Request)(nil),               // 20: adshift.provider.v1.GetSchema.Request
+	(*GetSchema_Response)(nil),              // 21: adshift.provider.v1.GetSchema.Response
+	(*Configure_Request)(nil),               // 22: adshift.provider.v1.Configure.Request
+	(*Configure_Response)(nil),              // 23: adshift.provider.v1.Configure.Response
+	(*Discover_Request)(nil),                // 24: adshift.provider.v1.Discover.Request
+	(*Discover_Batch)(nil),                  // 25: adshift.provider.v1.Discover.Batch
+	(*Apply_AttrChange)(nil),                // 26: adshift.provider.v1.Apply.AttrChange
+	(*Apply_Change)(nil),                    // 27: adshift.provider.v1.Apply.Change
+	(*Apply_Result)(nil),                    // 28: adshift.provider.v1.Apply.Result
+	(*Stop_Request)(nil),                    // 29: adshift.provider.v1.Stop.Request
+	(*Stop_Response)(nil),                   // 30: adshift.provider.v1.Stop.Response
+	(*ProvisionOfflineJoin_Request)(nil),    // 31: adshift.provider.v1.ProvisionOfflineJoin.Request
+	(*ProvisionOfflineJoin_Response)(nil),   // 32: adshift.provider.v1.ProvisionOfflineJoin.Response
+	(*ListDevices_Request)(nil),             // 33: adshift.provider.v1.ListDevices.Request
+	(*ListDevices_Batch)(nil),               // 34: adshift.provider.v1.ListDevices.Batch
+	(*ListDevices_Device)(nil),              // 35: adshift.provider.v1.ListDevices.Device
+	(*ListDevices_Inventory)(nil),           // 36: adshift.provider.v1.ListDevices.Inventory
+	(*ListDevices_JobStatus)(nil),           // 37: adshift.provider.v1.ListDevices.JobStatus
+	(*ListDevices_Inventory_Principal)(nil), // 38: adshift.provider.v1.ListDevices.Inventory.Principal
+	(*ListDevices_Inventory_Probe)(nil),     // 39: adshift.provider.v1.ListDevices.Inventory.Probe
+	(*ListDevices_JobStatus_Action)(nil),    // 40: adshift.provider.v1.ListDevices.JobStatus.Action
+	(*RunDevices_Action)(nil),               // 41: adshift.provider.v1.RunDevices.Action
+	(*RunDevices_Job)(nil),                  // 42: adshift.provider.v1.RunDevices.Job
+	(*RunDevices_Request)(nil),              // 43: adshift.provider.v1.RunDevices.Request
+	(*RunDevices_Event)(nil),                // 44: adshift.provider.v1.RunDevices.Event
+	nil,                                     // 45: adshift.provider.v1.RunDevices.Action.ParamsEntry
 }
 var file_provider_proto_depIdxs = []int32{
-	14, // 0: adshift.provider.v1.AttributePath.steps:type_name -> adshift.provider.v1.AttributePath.Step
+	16, // 0: adshift.provider.v1.AttributePath.steps:type_name -> adshift.provider.v1.AttributePath.Step
 	0,  // 1: adshift.provider.v1.Diagnostic.severity:type_name -> adshift.provider.v1.Diagnostic.Severity
 	4,  // 2: adshift.provider.v1.Diagnostic.attribute:type_name -> adshift.provider.v1.AttributePath
-	17, // 3: adshift.provider.v1.Schema.config:type_name -> adshift.provider.v1.Schema.Block
-	17, // 4: adshift.provider.v1.Schema.NestedBlock.block:type_name -> adshift.provider.v1.Schema.Block
-	15, // 5: adshift.provider.v1.Schema.Block.attributes:type_name -> adshift.provider.v1.Schema.Attribute
-	16, // 6: adshift.provider.v1.Schema.Block.blocks:type_name -> adshift.provider.v1.Schema.NestedBlock
+	19, // 3: adshift.provider.v1.Schema.config:type_name -> adshift.provider.v1.Schema.Block
+	19, // 4: adshift.provider.v1.Schema.NestedBlock.block:type_name -> adshift.provider.v1.Schema.Block
+	17, // 5: adshift.provider.v1.Schema.Block.attributes:type_name -> adshift.provider.v1.Schema.Attribute
+	18, // 6: adshift.provider.v1.Schema.Block.blocks:type_name -> adshift.provider.v1.Schema.NestedBlock
 	6,  // 7: adshift.provider.v1.GetSchema.Response.schema:type_name -> adshift.provider.v1.Schema
 	3,  // 8: adshift.provider.v1.Configure.Request.config:type_name -> adshift.provider.v1.DynamicValue
 	5,  // 9: adshift.provider.v1.Configure.Response.diagnostics:type_name -> adshift.provider.v1.Diagnostic
 	9,  // 10: adshift.provider.v1.Discover.Request.scope:type_name -> adshift.provider.v1.Scope
 	2,  // 11: adshift.provider.v1.Apply.AttrChange.op:type_name -> adshift.provider.v1.Apply.AttrOp
 	1,  // 12: adshift.provider.v1.Apply.Change.op:type_name -> adshift.provider.v1.Apply.Op
-	24, // 13: adshift.provider.v1.Apply.Change.attrs:type_name -> adshift.provider.v1.Apply.AttrChange
-	18, // 14: adshift.provider.v1.Provider.GetSchema:input_type -> adshift.provider.v1.GetSchema.Request
-	20, // 15: adshift.provider.v1.Provider.Configure:input_type -> adshift.provider.v1.Configure.Request
-	22, // 16: adshift.provider.v1.Provider.Discover:input_type -> adshift.provider.v1.Discover.Request
-	25, // 17: adshift.provider.v1.Provider.Apply:input_type -> adshift.provider.v1.Apply.Change
-	27, // 18: adshift.provider.v1.Provider.Stop:input_type -> adshift.provider.v1.Stop.Request
-	29, // 19: adshift.provider.v1.Provider.ProvisionOfflineJoin:input_type -> adshift.provider.v1.ProvisionOfflineJoin.Request
-	19, // 20: adshift.provider.v1.Provider.GetSchema:output_type -> adshift.provider.v1.GetSchema.Response
-	21, // 21: adshift.provider.v1.Provider.Configure:output_type -> adshift.provider.v1.Configure.Response
-	23, // 22: adshift.provider.v1.Provider.Discover:output_type -> adshift.provider.v1.Discover.Batch
-	26, // 23: adshift.provider.v1.Provider.Apply:output_type -> adshift.provider.v1.Apply.Result
-	28, // 24: adshift.provider.v1.Provider.Stop:output_type -> adshift.provider.v1.Stop.Response
-	30, // 25: adshift.provider.v1.Provider.ProvisionOfflineJoin:output_type -> adshift.provider.v1.ProvisionOfflineJoin.Response
-	20, // [20:26] is the sub-list for method output_type
-	14, // [14:20] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	26, // 13: adshift.provider.v1.Apply.Change.attrs:type_name -> adshift.provider.v1.Apply.AttrChange
+	35, // 14: adshift.provider.v1.ListDevices.Batch.devices:type_name -> adshift.provider.v1.ListDevices.Device
+	36, // 15: adshift.provider.v1.ListDevices.Device.inventory:type_name -> adshift.provider.v1.ListDevices.Inventory
+	37, // 16: adshift.provider.v1.ListDevices.Device.jobs:type_name -> adshift.provider.v1.ListDevices.JobStatus
+	38, // 17: adshift.provider.v1.ListDevices.Inventory.principals:type_name -> adshift.provider.v1.ListDevices.Inventory.Principal
+	39, // 18: adshift.provider.v1.ListDevices.Inventory.reachable:type_name -> adshift.provider.v1.ListDevices.Inventory.Probe
+	40, // 19: adshift.provider.v1.ListDevices.JobStatus.actions:type_name -> adshift.provider.v1.ListDevices.JobStatus.Action
+	45, // 20: adshift.provider.v1.RunDevices.Action.params:type_name -> adshift.provider.v1.RunDevices.Action.ParamsEntry
+	41, // 21: adshift.provider.v1.RunDevices.Job.actions:type_name -> adshift.provider.v1.RunDevices.Action
+	42, // 22: adshift.provider.v1.RunDevices.Request.jobs:type_name -> adshift.provider.v1.RunDevices.Job
+	20, // 23: adshift.provider.v1.Provider.GetSchema:input_type -> adshift.provider.v1.GetSchema.Request
+	22, // 24: adshift.provider.v1.Provider.Configure:input_type -> adshift.provider.v1.Configure.Request
+	24, // 25: adshift.provider.v1.Provider.Discover:input_type -> adshift.provider.v1.Discover.Request
+	27, // 26: adshift.provider.v1.Provider.Apply:input_type -> adshift.provider.v1.Apply.Change
+	29, // 27: adshift.provider.v1.Provider.Stop:input_type -> adshift.provider.v1.Stop.Request
+	31, // 28: adshift.provider.v1.Provider.ProvisionOfflineJoin:input_type -> adshift.provider.v1.ProvisionOfflineJoin.Request
+	33, // 29: adshift.provider.v1.Provider.ListDevices:input_type -> adshift.provider.v1.ListDevices.Request
+	43, // 30: adshift.provider.v1.Provider.RunDevices:input_type -> adshift.provider.v1.RunDevices.Request
+	21, // 31: adshift.provider.v1.Provider.GetSchema:output_type -> adshift.provider.v1.GetSchema.Response
+	23, // 32: adshift.provider.v1.Provider.Configure:output_type -> adshift.provider.v1.Configure.Response
+	25, // 33: adshift.provider.v1.Provider.Discover:output_type -> adshift.provider.v1.Discover.Batch
+	28, // 34: adshift.provider.v1.Provider.Apply:output_type -> adshift.provider.v1.Apply.Result
+	30, // 35: adshift.provider.v1.Provider.Stop:output_type -> adshift.provider.v1.Stop.Response
+	32, // 36: adshift.provider.v1.Provider.ProvisionOfflineJoin:output_type -> adshift.provider.v1.ProvisionOfflineJoin.Response
+	34, // 37: adshift.provider.v1.Provider.ListDevices:output_type -> adshift.provider.v1.ListDevices.Batch
+	44, // 38: adshift.provider.v1.Provider.RunDevices:output_type -> adshift.provider.v1.RunDevices.Event
+	31, // [31:39] is the sub-list for method output_type
+	23, // [23:31] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_provider_proto_init() }
@@ -2058,7 +3139,7 @@ func file_provider_proto_init() {
 	if File_provider_proto != nil {
 		return
 	}
-	file_provider_proto_msgTypes[11].OneofWrappers = []any{
+	file_provider_proto_msgTypes[13].OneofWrappers = []any{
 		(*AttributePath_Step_AttributeName)(nil),
 		(*AttributePath_Step_ElementKeyString)(nil),
 		(*AttributePath_Step_ElementKeyInt)(nil),
@@ -2069,7 +3150,7 @@ func file_provider_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_provider_proto_rawDesc), len(file_provider_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   28,
+			NumMessages:   43,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

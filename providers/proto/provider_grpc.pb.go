@@ -31,6 +31,8 @@ const (
 	Provider_Apply_FullMethodName                = "/adshift.provider.v1.Provider/Apply"
 	Provider_Stop_FullMethodName                 = "/adshift.provider.v1.Provider/Stop"
 	Provider_ProvisionOfflineJoin_FullMethodName = "/adshift.provider.v1.Provider/ProvisionOfflineJoin"
+	Provider_ListDevices_FullMethodName          = "/adshift.provider.v1.Provider/ListDevices"
+	Provider_RunDevices_FullMethodName           = "/adshift.provider.v1.Provider/RunDevices"
 )
 
 // ProviderClient is the client API for Provider service.
@@ -53,6 +55,15 @@ type ProviderClient interface {
 	// provider that cannot answers Unimplemented. The machine password never
 	// crosses the call; it exists in the provider and in the file only.
 	ProvisionOfflineJoin(ctx context.Context, in *ProvisionOfflineJoin_Request, opts ...grpc.CallOption) (*ProvisionOfflineJoin_Response, error)
+	// ListDevices streams every device the agent hub knows, in batches.
+	// Optional (device providers): a provider that cannot answers
+	// Unimplemented.
+	ListDevices(ctx context.Context, in *ListDevices_Request, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ListDevices_Batch], error)
+	// RunDevices queues one job per device (a known idempotency key is not
+	// queued again) and streams what happens to each job until every job is
+	// final, the wait passes, or the call is cancelled. Optional, like
+	// ListDevices.
+	RunDevices(ctx context.Context, in *RunDevices_Request, opts ...grpc.CallOption) (grpc.ServerStreamingClient[RunDevices_Event], error)
 }
 
 type providerClient struct {
@@ -135,6 +146,44 @@ func (c *providerClient) ProvisionOfflineJoin(ctx context.Context, in *Provision
 	return out, nil
 }
 
+func (c *providerClient) ListDevices(ctx context.Context, in *ListDevices_Request, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ListDevices_Batch], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Provider_ServiceDesc.Streams[2], Provider_ListDevices_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ListDevices_Request, ListDevices_Batch]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Provider_ListDevicesClient = grpc.ServerStreamingClient[ListDevices_Batch]
+
+func (c *providerClient) RunDevices(ctx context.Context, in *RunDevices_Request, opts ...grpc.CallOption) (grpc.ServerStreamingClient[RunDevices_Event], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Provider_ServiceDesc.Streams[3], Provider_RunDevices_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[RunDevices_Request, RunDevices_Event]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Provider_RunDevicesClient = grpc.ServerStreamingClient[RunDevices_Event]
+
 // ProviderServer is the server API for Provider service.
 // All implementations must embed UnimplementedProviderServer
 // for forward compatibility.
@@ -155,6 +204,15 @@ type ProviderServer interface {
 	// provider that cannot answers Unimplemented. The machine password never
 	// crosses the call; it exists in the provider and in the file only.
 	ProvisionOfflineJoin(context.Context, *ProvisionOfflineJoin_Request) (*ProvisionOfflineJoin_Response, error)
+	// ListDevices streams every device the agent hub knows, in batches.
+	// Optional (device providers): a provider that cannot answers
+	// Unimplemented.
+	ListDevices(*ListDevices_Request, grpc.ServerStreamingServer[ListDevices_Batch]) error
+	// RunDevices queues one job per device (a known idempotency key is not
+	// queued again) and streams what happens to each job until every job is
+	// final, the wait passes, or the call is cancelled. Optional, like
+	// ListDevices.
+	RunDevices(*RunDevices_Request, grpc.ServerStreamingServer[RunDevices_Event]) error
 	mustEmbedUnimplementedProviderServer()
 }
 
@@ -182,6 +240,12 @@ func (UnimplementedProviderServer) Stop(context.Context, *Stop_Request) (*Stop_R
 }
 func (UnimplementedProviderServer) ProvisionOfflineJoin(context.Context, *ProvisionOfflineJoin_Request) (*ProvisionOfflineJoin_Response, error) {
 	return nil, status.Error(codes.Unimplemented, "method ProvisionOfflineJoin not implemented")
+}
+func (UnimplementedProviderServer) ListDevices(*ListDevices_Request, grpc.ServerStreamingServer[ListDevices_Batch]) error {
+	return status.Error(codes.Unimplemented, "method ListDevices not implemented")
+}
+func (UnimplementedProviderServer) RunDevices(*RunDevices_Request, grpc.ServerStreamingServer[RunDevices_Event]) error {
+	return status.Error(codes.Unimplemented, "method RunDevices not implemented")
 }
 func (UnimplementedProviderServer) mustEmbedUnimplementedProviderServer() {}
 func (UnimplementedProviderServer) testEmbeddedByValue()                  {}
@@ -294,6 +358,28 @@ func _Provider_ProvisionOfflineJoin_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Provider_ListDevices_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(ListDevices_Request)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ProviderServer).ListDevices(m, &grpc.GenericServerStream[ListDevices_Request, ListDevices_Batch]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Provider_ListDevicesServer = grpc.ServerStreamingServer[ListDevices_Batch]
+
+func _Provider_RunDevices_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(RunDevices_Request)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ProviderServer).RunDevices(m, &grpc.GenericServerStream[RunDevices_Request, RunDevices_Event]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Provider_RunDevicesServer = grpc.ServerStreamingServer[RunDevices_Event]
+
 // Provider_ServiceDesc is the grpc.ServiceDesc for Provider service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -329,6 +415,16 @@ var Provider_ServiceDesc = grpc.ServiceDesc{
 			Handler:       _Provider_Apply_Handler,
 			ServerStreams: true,
 			ClientStreams: true,
+		},
+		{
+			StreamName:    "ListDevices",
+			Handler:       _Provider_ListDevices_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "RunDevices",
+			Handler:       _Provider_RunDevices_Handler,
+			ServerStreams: true,
 		},
 	},
 	Metadata: "provider.proto",

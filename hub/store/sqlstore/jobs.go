@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/adshift/adshift/hub/api"
@@ -30,43 +31,113 @@ func scanJob(row interface{ Scan(...any) error }) (api.Job, error) {
 
 // QueueJob implements store.Store.
 func (s *Store) QueueJob(ctx context.Context, j api.Job) (api.Job, bool, error) {
-	actions, err := json.Marshal(j.Actions)
-	if err != nil {
-		return j, false, fmt.Errorf("queue job %s: %w", j.ID, err)
-	}
 	existing := false
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		old, err := scanJob(tx.QueryRowContext(ctx, s.q(`SELECT `+jobCols+` FROM jobs WHERE device_id = ? AND idem_key = ?`), j.DeviceID, j.IdempotencyKey))
-		if err == nil {
-			j, existing = old, true
-			return nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		var state string
-		err = tx.QueryRowContext(ctx, s.q(`SELECT state FROM devices WHERE id = ?`), j.DeviceID).Scan(&state)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("device %s: %w", j.DeviceID, store.ErrNotFound)
-		}
-		if err != nil {
-			return err
-		}
-		if state != string(api.DeviceActive) {
-			return fmt.Errorf("device %s: %w", j.DeviceID, store.ErrDeviceRevoked)
-		}
-		j.State, j.Attempt, j.UpdatedAt = api.JobQueued, 0, j.CreatedAt
-		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO jobs (id, device_id, idem_key, actions, state, available_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-			j.ID, j.DeviceID, j.IdempotencyKey, string(actions), j.State, nanos(j.CreatedAt), nanos(j.CreatedAt), nanos(j.CreatedAt))
-		if err == nil && s.d.notify != "" {
-			_, err = tx.ExecContext(ctx, s.d.notify, j.DeviceID)
-		}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		j, existing, err = s.queueTx(ctx, tx, j)
 		return err
 	})
 	if err != nil {
 		return j, false, fmt.Errorf("queue job %s: %w", j.ID, err)
 	}
 	return j, existing, nil
+}
+
+// queueTx queues j in tx, or returns the job queued before with its
+// device and key (existing true).
+func (s *Store) queueTx(ctx context.Context, tx *sql.Tx, j api.Job) (api.Job, bool, error) {
+	actions, err := json.Marshal(j.Actions)
+	if err != nil {
+		return j, false, err
+	}
+	existing := func() (api.Job, bool, error) {
+		old, err := scanJob(tx.QueryRowContext(ctx, s.q(`SELECT `+jobCols+` FROM jobs WHERE device_id = ? AND idem_key = ?`), j.DeviceID, j.IdempotencyKey))
+		return old, err == nil, err
+	}
+	if old, ok, err := existing(); ok || !errors.Is(err, sql.ErrNoRows) {
+		return old, ok, err
+	}
+	var state string
+	err = tx.QueryRowContext(ctx, s.q(`SELECT state FROM devices WHERE id = ?`), j.DeviceID).Scan(&state)
+	if errors.Is(err, sql.ErrNoRows) {
+		return j, false, fmt.Errorf("device %s: %w", j.DeviceID, store.ErrNotFound)
+	}
+	if err != nil {
+		return j, false, err
+	}
+	if state != string(api.DeviceActive) {
+		return j, false, fmt.Errorf("device %s: %w", j.DeviceID, store.ErrDeviceRevoked)
+	}
+	j.State, j.Attempt, j.UpdatedAt = api.JobQueued, 0, j.CreatedAt
+	// Another hub process may queue the same key meanwhile: its job wins.
+	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO jobs (id, device_id, idem_key, actions, state, available_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device_id, idem_key) DO NOTHING`),
+		j.ID, j.DeviceID, j.IdempotencyKey, string(actions), j.State, nanos(j.CreatedAt), nanos(j.CreatedAt), nanos(j.CreatedAt))
+	if err != nil {
+		return j, false, err
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return existing()
+	}
+	if s.d.notify != "" {
+		if _, err := tx.ExecContext(ctx, s.d.notify, j.DeviceID); err != nil {
+			return j, false, err
+		}
+	}
+	return j, false, nil
+}
+
+// QueueJobs implements store.Store.
+func (s *Store) QueueJobs(ctx context.Context, jobs []api.Job, audit api.AuditEntry) ([]store.Queued, error) {
+	out := make([]store.Queued, len(jobs))
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		for i, j := range jobs {
+			job, existing, err := s.queueTx(ctx, tx, j)
+			if err == nil && existing && (job.State == api.JobQueued || job.State == api.JobLeased) {
+				// An unfinished job of a revoked device never ends.
+				var state string
+				if err = tx.QueryRowContext(ctx, s.q(`SELECT state FROM devices WHERE id = ?`), job.DeviceID).Scan(&state); err == nil && state != string(api.DeviceActive) {
+					err = fmt.Errorf("device %s: %w", job.DeviceID, store.ErrDeviceRevoked)
+				}
+			}
+			if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrDeviceRevoked) {
+				return fmt.Errorf("job %s: %w", j.ID, err)
+			}
+			out[i] = store.Queued{Job: job, Existing: existing, Err: err}
+			if audit.Action == "" {
+				continue
+			}
+			e := audit
+			switch {
+			case err != nil:
+				e.Object, e.Result, e.Detail = "device:"+j.DeviceID, "refused", err.Error()
+			case existing:
+				e.Object, e.Result = "job:"+job.ID, "duplicate"
+			default:
+				e.Object, e.Result = "job:"+job.ID, "ok"
+			}
+			if err := s.audit(ctx, tx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("queue %d jobs: %w", len(jobs), err)
+	}
+	var old []api.Job
+	var at []int
+	for i, q := range out {
+		if q.Existing && q.Err == nil {
+			old, at = append(old, q.Job), append(at, i)
+		}
+	}
+	if err := s.addReports(ctx, old); err != nil {
+		return nil, err
+	}
+	for k, i := range at {
+		out[i].Job = old[k]
+	}
+	return out, nil
 }
 
 // LeaseJob implements store.Store.
@@ -245,47 +316,67 @@ func (s *Store) Job(ctx context.Context, id string) (api.Job, error) {
 
 // Jobs implements store.Store.
 func (s *Store) Jobs(ctx context.Context, deviceID string) ([]api.Job, error) {
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT `+jobCols+` FROM jobs WHERE device_id = ? ORDER BY created_at DESC, id`), deviceID)
+	jobs, err := s.queryJobs(ctx, `SELECT `+jobCols+` FROM jobs WHERE device_id = ? ORDER BY created_at DESC, id`, deviceID)
 	if err != nil {
-		return nil, fmt.Errorf("jobs of device %s: %w", deviceID, err)
-	}
-	var jobs []api.Job
-	for rows.Next() {
-		j, err := scanJob(rows)
-		if err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("jobs of device %s: %w", deviceID, err)
-		}
-		jobs = append(jobs, j)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("jobs of device %s: %w", deviceID, err)
 	}
 	return jobs, s.addReports(ctx, jobs)
 }
 
-// addReports fills in each job's reports, oldest first.
-func (s *Store) addReports(ctx context.Context, jobs []api.Job) error {
-	for i := range jobs {
-		rows, err := s.r.QueryContext(ctx, s.q(`SELECT id, action, kind, done, total, status, output, at FROM reports WHERE job_id = ? ORDER BY seq`), jobs[i].ID)
+// queryJobs reads the jobs a query of jobCols selects (without reports).
+func (s *Store) queryJobs(ctx context.Context, query string, args ...any) ([]api.Job, error) {
+	rows, err := s.r.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var jobs []api.Job
+	for rows.Next() {
+		j, err := scanJob(rows)
 		if err != nil {
-			return fmt.Errorf("reports of job %s: %w", jobs[i].ID, err)
+			return nil, err
+		}
+		jobs = append(jobs, j)
+	}
+	return jobs, rows.Err()
+}
+
+// addReports fills in each job's reports, oldest first, in one query per
+// chunk of jobs.
+func (s *Store) addReports(ctx context.Context, jobs []api.Job) error {
+	const chunk = 500
+	for start := 0; start < len(jobs); start += chunk {
+		part := jobs[start:min(start+chunk, len(jobs))]
+		byID := make(map[string]*api.Job, len(part))
+		args := make([]any, len(part))
+		for i := range part {
+			byID[part[i].ID] = &part[i]
+			args[i] = part[i].ID
+		}
+		rows, err := s.r.QueryContext(ctx, s.q(`SELECT job_id, id, action, kind, done, total, status, output, at FROM reports WHERE job_id IN (`+placeholders(len(part))+`) ORDER BY seq`), args...)
+		if err != nil {
+			return fmt.Errorf("reports of job %s: %w", part[0].ID, err)
 		}
 		for rows.Next() {
-			r := api.Report{JobID: jobs[i].ID}
+			var r api.Report
 			var at int64
-			if err := rows.Scan(&r.ID, &r.Action, &r.Kind, &r.Done, &r.Total, &r.Status, &r.Output, &at); err != nil {
+			if err := rows.Scan(&r.JobID, &r.ID, &r.Action, &r.Kind, &r.Done, &r.Total, &r.Status, &r.Output, &at); err != nil {
 				rows.Close()
-				return fmt.Errorf("reports of job %s: %w", jobs[i].ID, err)
+				return fmt.Errorf("reports of job %s: %w", part[0].ID, err)
 			}
 			r.At = fromNanos(at)
-			jobs[i].Reports = append(jobs[i].Reports, r)
+			j := byID[r.JobID]
+			j.Reports = append(j.Reports, r)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return fmt.Errorf("reports of job %s: %w", jobs[i].ID, err)
+			return fmt.Errorf("reports of job %s: %w", part[0].ID, err)
 		}
 	}
 	return nil
+}
+
+// placeholders is n comma-separated ? placeholders.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }

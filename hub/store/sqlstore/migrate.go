@@ -10,7 +10,8 @@ import (
 // migrations are applied in order, each once, in its own transaction;
 // schema_migrations records the version reached. Never edit a released
 // migration: append a new one. {{ID}} and {{BLOB}} are the dialect's
-// auto-increment key and byte-string types.
+// auto-increment key and byte-string types, {{TX}} the recording
+// transaction's ID.
 var migrations = []string{
 	// 1: tokens, devices, jobs, reports, audit.
 	`CREATE TABLE tokens (
@@ -81,6 +82,10 @@ var migrations = []string{
 	ALTER TABLE devices ADD COLUMN next_expires BIGINT NOT NULL DEFAULT 0`,
 	// 4: devices by host name, revoked ones included (device show).
 	`CREATE INDEX devices_hostname ON devices (hostname, enrolled_at)`,
+	// 5: the transaction that recorded each report, the changes feed's
+	// order.
+	`ALTER TABLE reports ADD COLUMN tx BIGINT NOT NULL DEFAULT {{TX}};
+	CREATE INDEX reports_feed ON reports (tx, seq)`,
 }
 
 // migrate brings the schema up to the newest version.
@@ -103,7 +108,7 @@ func (s *Store) migrate(ctx context.Context) error {
 			if n > 0 {
 				return nil
 			}
-			ddl := strings.NewReplacer("{{ID}}", s.d.serial, "{{BLOB}}", s.d.blob).Replace(m)
+			ddl := strings.NewReplacer("{{ID}}", s.d.serial, "{{BLOB}}", s.d.blob, "{{TX}}", s.d.txDefault).Replace(m)
 			for _, stmt := range strings.Split(ddl, ";") {
 				if strings.TrimSpace(stmt) == "" {
 					continue

@@ -18,6 +18,8 @@ var postgres = dialect{
 	name: "postgres", dollar: true, serial: "BIGSERIAL PRIMARY KEY", blob: "BYTEA", maxConns: 16,
 	forUpdate: " FOR UPDATE", skipLocked: " FOR UPDATE SKIP LOCKED",
 	lockMigrations: `SELECT pg_advisory_xact_lock(7201512)`,
+	txDefault:      `(pg_current_xact_id()::text::bigint)`,
+	finished:       `r.tx < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint)`,
 	notify:         `SELECT pg_notify('` + jobsChannel + `', $1)`,
 }
 

@@ -26,12 +26,19 @@ type dialect struct {
 	forUpdate, skipLocked string
 	// lockMigrations serialises migrations of several processes.
 	lockMigrations string
+	// txDefault is the reports.tx column's default: the recording
+	// transaction's ID (0 on SQLite, whose one writer commits in seq
+	// order). finished is a condition on r.tx that holds for transactions
+	// that ended, and no later-starting one ("" on SQLite): the changes
+	// feed returns only their reports, so its cursor never passes a
+	// report still to commit.
+	txDefault, finished string
 	// notify, when set, tells other hub processes a job was queued for
 	// the device in the one argument.
 	notify string
 }
 
-var sqlite = dialect{name: "sqlite", serial: "INTEGER PRIMARY KEY AUTOINCREMENT", blob: "BLOB", maxConns: 1}
+var sqlite = dialect{name: "sqlite", serial: "INTEGER PRIMARY KEY AUTOINCREMENT", blob: "BLOB", maxConns: 1, txDefault: "0"}
 
 // Store is a store.Store on a SQL database. It is safe for concurrent use.
 type Store struct {

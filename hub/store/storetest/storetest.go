@@ -22,6 +22,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Reports", func(t *testing.T) { testReports(t, open(t)) })
 	t.Run("Audit", func(t *testing.T) { testAudit(t, open(t)) })
 	t.Run("Renew", func(t *testing.T) { testRenew(t, open(t)) })
+	t.Run("Fleet", func(t *testing.T) { testFleet(t, open(t)) })
+	t.Run("Changes", func(t *testing.T) { testChanges(t, open(t)) })
+	t.Run("QueueJobs", func(t *testing.T) { testQueueJobs(t, open(t)) })
 }
 
 var t0 = time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
@@ -365,4 +368,184 @@ func testRenew(t *testing.T, s store.Store) {
 		t.Errorf("after first use: serial %q next %q expires %v", d.CertSerial, d.NextSerial, d.CertExpires)
 	}
 	wantErr(t, s.UseNextCert(ctx, "d1", "n1"), store.ErrConflict)
+}
+
+func testFleet(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	enrolled(t, s, "d1", "d2", "d3")
+	for i, j := range []api.Job{job("j1", "d1", "k1", 1, t0), job("j2", "d1", "k2", 1, t0.Add(time.Second)), job("j3", "d1", "k3", 1, t0.Add(2*time.Second)), job("j4", "d3", "k1", 1, t0)} {
+		if _, _, err := s.QueueJob(ctx, j); err != nil {
+			t.Fatalf("job %d: %v", i, err)
+		}
+	}
+	if _, err := s.LeaseJob(ctx, "d1", lease("l1", t0)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Report(ctx, "d1", report("r1", "j1", "l1", 0, api.ReportResult, api.StatusOK), t0, api.AuditEntry{}); err != nil {
+		t.Fatal(err)
+	}
+	page, err := s.Fleet(ctx, "", 2, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type row struct {
+		ID      string
+		Jobs    []string
+		Reports int
+	}
+	summary := func(ds []api.DeviceDetail) []row {
+		var out []row
+		for _, d := range ds {
+			r := row{ID: d.ID, Jobs: []string{}}
+			for _, j := range d.Jobs {
+				r.Jobs = append(r.Jobs, j.ID)
+				r.Reports += len(j.Reports)
+			}
+			out = append(out, r)
+		}
+		return out
+	}
+	if diff := cmp.Diff([]row{{"d1", []string{"j3", "j2"}, 0}, {"d2", []string{}, 0}}, summary(page)); diff != "" {
+		t.Errorf("first page (-want +got):\n%s", diff)
+	}
+	page, err = s.Fleet(ctx, "d2", 2, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]row{{"d3", []string{"j4"}, 0}}, summary(page)); diff != "" {
+		t.Errorf("second page (-want +got):\n%s", diff)
+	}
+	page, err = s.Fleet(ctx, "", 10, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]row{{"d1", []string{"j3", "j2", "j1"}, 1}, {"d2", []string{}, 0}, {"d3", []string{"j4"}, 0}}, summary(page)); diff != "" {
+		t.Errorf("all (-want +got):\n%s", diff)
+	}
+	if page, err = s.Fleet(ctx, "d3", 10, 3); err != nil || len(page) != 0 {
+		t.Errorf("after the last = %v, %v; want none", page, err)
+	}
+}
+
+func testChanges(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	enrolled(t, s, "d1")
+	chs, _, err := s.Changes(ctx, store.Cursor{}, 10)
+	if err != nil || len(chs) != 0 {
+		t.Fatalf("changes of an empty store = %v, %v", chs, err)
+	}
+	if _, _, err := s.QueueJob(ctx, job("j1", "d1", "k1", 3, t0)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.LeaseJob(ctx, "d1", lease("l1", t0)); err != nil {
+		t.Fatal(err)
+	}
+	record := func(rs ...api.Report) {
+		t.Helper()
+		for _, r := range rs {
+			if _, err := s.Report(ctx, "d1", r, t0.Add(time.Second), api.AuditEntry{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	record(api.Report{ID: "p1", JobID: "j1", LeaseID: "l1", Action: 0, Kind: api.ReportProgress, Done: 1, Total: 2},
+		report("r1", "j1", "l1", 0, api.ReportResult, api.StatusOK))
+	end, err := s.ChangesEnd(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	record(report("r2", "j1", "l1", 1, api.ReportResult, api.StatusOK), report("r3", "j1", "l1", 2, api.ReportResult, api.StatusOK))
+	ids := func(chs []api.Change) []string {
+		var out []string
+		for _, c := range chs {
+			out = append(out, c.ID+" "+c.DeviceID+" "+string(c.JobState))
+		}
+		return out
+	}
+	chs, c1, err := s.Changes(ctx, store.Cursor{}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"p1 d1 succeeded", "r1 d1 succeeded"}, ids(chs)); diff != "" {
+		t.Errorf("first changes (-want +got):\n%s", diff)
+	}
+	if chs[0].Done != 1 || chs[0].Total != 2 || chs[1].Output != "out r1" || chs[1].JobID != "j1" || !chs[1].At.Equal(t0.Add(time.Second)) || c1.Seq != chs[1].Seq {
+		t.Errorf("changes %+v, cursor %+v", chs, c1)
+	}
+	chs, c2, err := s.Changes(ctx, c1, 10)
+	if diff := cmp.Diff([]string{"r2 d1 succeeded", "r3 d1 succeeded"}, ids(chs)); err != nil || diff != "" {
+		t.Fatalf("changes after %+v (-want +got):\n%s%v", c1, diff, err)
+	}
+	if chs, c3, err := s.Changes(ctx, c2, 10); err != nil || len(chs) != 0 || c3 != c2 {
+		t.Errorf("changes at the end = %v, %+v, %v; want none, the cursor kept", chs, c3, err)
+	}
+	// From the end taken between them: what was recorded after.
+	chs, _, err = s.Changes(ctx, end, 10)
+	if diff := cmp.Diff([]string{"r2 d1 succeeded", "r3 d1 succeeded"}, ids(chs)); err != nil || diff != "" {
+		t.Errorf("changes after the end taken (-want +got):\n%s%v", diff, err)
+	}
+}
+
+func testQueueJobs(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	enrolled(t, s, "d1", "d2", "d3")
+	if _, _, err := s.QueueJob(ctx, job("old", "d1", "k1", 2, t0)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.QueueJob(ctx, job("stuck", "d3", "k1", 1, t0)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.LeaseJob(ctx, "d1", lease("l1", t0)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Report(ctx, "d1", report("r1", "old", "l1", 0, api.ReportResult, api.StatusOK), t0, api.AuditEntry{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeDevice(ctx, "d3"); err != nil {
+		t.Fatal(err)
+	}
+	audit := api.AuditEntry{At: t0, Actor: "admin", Action: "job.queue"}
+	got, err := s.QueueJobs(ctx, []api.Job{
+		job("new1", "d1", "k2", 1, t0),   // new
+		job("again", "d1", "k1", 1, t0),  // known key: the old job, with its report
+		job("new2", "d2", "k1", 1, t0),   // new, another device
+		job("nope", "d9", "k1", 1, t0),   // unknown device
+		job("stuck2", "d3", "k1", 1, t0), // known key, device revoked since
+		job("rev", "d3", "k2", 1, t0),    // revoked device
+	}, audit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum []string
+	for _, q := range got {
+		line := fmt.Sprintf("%s existing=%v reports=%d", q.Job.ID, q.Existing, len(q.Job.Reports))
+		switch {
+		case errors.Is(q.Err, store.ErrNotFound):
+			line = "not found"
+		case errors.Is(q.Err, store.ErrDeviceRevoked):
+			line = "revoked"
+		case q.Err != nil:
+			line = q.Err.Error()
+		}
+		sum = append(sum, line)
+	}
+	want := []string{"new1 existing=false reports=0", "old existing=true reports=1", "new2 existing=false reports=0", "not found", "revoked", "revoked"}
+	if diff := cmp.Diff(want, sum); diff != "" {
+		t.Errorf("QueueJobs (-want +got):\n%s", diff)
+	}
+	if j, err := s.Job(ctx, "new2"); err != nil || j.State != api.JobQueued {
+		t.Errorf("new2 = %+v, %v; want queued", j, err)
+	}
+	entries, err := s.AuditLog(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var audited []string
+	for _, e := range entries {
+		audited = append([]string{e.Object + " " + e.Result}, audited...)
+	}
+	wantAudit := []string{"job:new1 ok", "job:old duplicate", "job:new2 ok", "device:d9 refused", "device:d3 refused", "device:d3 refused"}
+	if diff := cmp.Diff(wantAudit, audited[len(audited)-6:]); diff != "" {
+		t.Errorf("audited (-want +got):\n%s", diff)
+	}
 }
