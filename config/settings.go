@@ -14,12 +14,27 @@ type Settings struct {
 	Backend *Backend
 }
 
-// Backend is a backend "TYPE" { ... } block.
+// Backend types.
+const (
+	BackendLocal = "local"
+	BackendPG    = "pg"
+)
+
+// Backend is a backend "TYPE" { ... } block: "local" (Path) or "pg"
+// (ConnStr, Schema).
 type Backend struct {
 	Type string
-	// Path is the local backend's state file, relative to the configuration
-	// directory.
-	Path      string
+	// Path is the local backend's state file of the default workspace,
+	// relative to the configuration directory ("" means adshift.state).
+	Path string
+	// ConnStr is the pg backend's connection string expression, or nil
+	// when the block sets none (the environment variables
+	// ADSHIFT_PG_CONN_STR or PG_CONN_STR then give it). It may refer to
+	// variables (a sensitive one, typically), so it stays an expression
+	// until the CLI evaluates it; its value is never shown.
+	ConnStr hcl.Expression
+	// Schema is the pg backend's schema name ("" means adshift).
+	Schema    string
 	DeclRange hcl.Range
 }
 
@@ -30,6 +45,10 @@ var settingsSchema = &hcl.BodySchema{
 
 var localBackendSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{{Name: "path"}},
+}
+
+var pgBackendSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "conn_str"}, {Name: "schema"}},
 }
 
 func decodeSettings(block *hcl.Block) (*Settings, hcl.Diagnostics) {
@@ -44,23 +63,65 @@ func decodeSettings(block *hcl.Block) (*Settings, hcl.Diagnostics) {
 			diags = append(diags, duplicate("backend block", "", b.DefRange, s.Backend.DeclRange))
 			continue
 		}
-		be := &Backend{Type: b.Labels[0], DeclRange: b.DefRange}
+		be, d := decodeBackend(b)
+		diags = append(diags, d...)
 		s.Backend = be
-		switch be.Type {
-		case "local":
-			bc, d := b.Body.Content(localBackendSchema)
-			diags = append(diags, d...)
-			if attr, ok := bc.Attributes["path"]; ok {
-				diags = append(diags, gohcl.DecodeExpression(attr.Expr, nil, &be.Path)...)
-			}
-		default:
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Unsupported backend type",
-				Detail:   `The backend "` + be.Type + `" is not known. Use backend "local" { path = "adshift.state" }.`,
-				Subject:  b.LabelRanges[0].Ptr(),
-			})
-		}
 	}
 	return s, diags
+}
+
+// decodeBackend decodes one backend "TYPE" block.
+func decodeBackend(b *hcl.Block) (*Backend, hcl.Diagnostics) {
+	be := &Backend{Type: b.Labels[0], DeclRange: b.DefRange}
+	var diags hcl.Diagnostics
+	switch be.Type {
+	case BackendLocal:
+		bc, d := b.Body.Content(localBackendSchema)
+		diags = append(diags, d...)
+		if attr, ok := bc.Attributes["path"]; ok {
+			diags = append(diags, gohcl.DecodeExpression(attr.Expr, nil, &be.Path)...)
+		}
+	case BackendPG:
+		bc, d := b.Body.Content(pgBackendSchema)
+		diags = append(diags, d...)
+		if attr, ok := bc.Attributes["conn_str"]; ok {
+			be.ConnStr = attr.Expr
+		}
+		if attr, ok := bc.Attributes["schema"]; ok {
+			diags = append(diags, gohcl.DecodeExpression(attr.Expr, nil, &be.Schema)...)
+			if be.Schema != "" && !validSchemaName(be.Schema) {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Invalid schema name",
+					Detail:   `The pg backend's schema must be a lower-case SQL identifier: a letter or "_", then letters, digits or "_", at most 63 characters.`,
+					Subject:  attr.Expr.Range().Ptr(),
+				})
+			}
+		}
+	default:
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Unsupported backend type",
+			Detail:   `The backend "` + be.Type + `" is not known. Use backend "local" { path = "adshift.state" } or backend "pg" { schema = "adshift" } with the connection string in ADSHIFT_PG_CONN_STR.`,
+			Subject:  b.LabelRanges[0].Ptr(),
+		})
+	}
+	return be, diags
+}
+
+// validSchemaName reports whether s is a plain lower-case SQL identifier,
+// safe to use unquoted.
+func validSchemaName(s string) bool {
+	if len(s) == 0 || len(s) > 63 {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case c == '_' || c >= 'a' && c <= 'z':
+		case i > 0 && c >= '0' && c <= '9':
+		default:
+			return false
+		}
+	}
+	return true
 }

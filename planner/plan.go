@@ -43,6 +43,9 @@ type Options struct {
 	MaxMissing int
 	// Version is stamped into the plan.
 	Version string
+	// Workspace is the state workspace planned in, recorded in the plan
+	// ("" means the default one).
+	Workspace string
 	// Rollback lists device addresses (device_cutover.NAME["KEY"]) whose
 	// cutover this plan undoes instead of carrying on (plan -rollback).
 	Rollback []string
@@ -193,6 +196,7 @@ func Plan(ctx context.Context, opts Options) (*plans.Plan, hcl.Diagnostics) {
 			ConfigHash:    opts.Config.Hash,
 			Lineage:       opts.State.Lineage,
 			Serial:        opts.State.Serial,
+			Workspace:     opts.Workspace,
 		},
 	}
 	for _, o := range opts.State.Objects {

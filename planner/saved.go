@@ -103,10 +103,14 @@ func SavedPlanInputs(p *plans.Plan, path string, given config.Inputs) (config.In
 
 // CheckSavedPlan decides whether a saved plan, read by ReadPlan, still
 // applies to the configuration and the state (loaded under the lock): the
-// configuration hash, the state's lineage and serial. A state that was
-// never written takes the plan's lineage (st is changed). The error is a
-// *StaleError naming what moved.
-func CheckSavedPlan(p *plans.Plan, cfg *config.Config, st *state.State) error {
+// configuration hash, the workspace, the state's lineage and serial. A
+// state that was never written takes the plan's lineage (st is changed).
+// The error is a *StaleError naming what moved; workspace is the current
+// one ("" and "default" are the same).
+func CheckSavedPlan(p *plans.Plan, cfg *config.Config, st *state.State, workspace string) error {
+	if made, now := workspaceName(p.Workspace), workspaceName(workspace); made != now {
+		return &StaleError{What: fmt.Sprintf("the plan was made in workspace %q, but the current workspace is %q; select it with adshift workspace select %s (or set ADSHIFT_WORKSPACE=%s) to apply it", made, now, made, made)}
+	}
 	if cfg.Hash != p.ConfigHash {
 		return &StaleError{What: "the configuration changed since the plan was made, so the plan may no longer say what the configuration asks for"}
 	}
@@ -122,6 +126,13 @@ func CheckSavedPlan(p *plans.Plan, cfg *config.Config, st *state.State) error {
 		return &StaleError{What: fmt.Sprintf("the state moved from serial %d to %d since the plan was made (it was applied already, or another apply ran since)", p.Serial, st.Serial)}
 	}
 	return nil
+}
+
+func workspaceName(ws string) string {
+	if ws == "" {
+		return state.DefaultWorkspace
+	}
+	return ws
 }
 
 // checkProviderVersions refuses a saved plan when a provider now reports

@@ -21,17 +21,21 @@ func TestCheckSavedPlan(t *testing.T) {
 		p    *plans.Plan
 		cfg  *config.Config
 		st   *state.State
+		ws   string
 		want string // "" for applicable
 	}{
-		{"applicable", plan(), cfg, &state.State{Lineage: "L1", Serial: 4}, ""},
-		{"config moved", plan(), &config.Config{Hash: "h2"}, &state.State{Lineage: "L1", Serial: 4}, "the configuration changed"},
-		{"serial moved", plan(), cfg, &state.State{Lineage: "L1", Serial: 5}, "from serial 4 to 5"},
-		{"other lineage", plan(), cfg, &state.State{Lineage: "L2", Serial: 4}, "lineage L1, but the state is lineage L2"},
-		{"never written state takes the plan's lineage", &plans.Plan{ConfigHash: "h1", Lineage: "L1"}, cfg, &state.State{Lineage: "fresh"}, ""},
+		{"applicable", plan(), cfg, &state.State{Lineage: "L1", Serial: 4}, "", ""},
+		{"config moved", plan(), &config.Config{Hash: "h2"}, &state.State{Lineage: "L1", Serial: 4}, "", "the configuration changed"},
+		{"serial moved", plan(), cfg, &state.State{Lineage: "L1", Serial: 5}, "", "from serial 4 to 5"},
+		{"other lineage", plan(), cfg, &state.State{Lineage: "L2", Serial: 4}, "", "lineage L1, but the state is lineage L2"},
+		{"never written state takes the plan's lineage", &plans.Plan{ConfigHash: "h1", Lineage: "L1"}, cfg, &state.State{Lineage: "fresh"}, "", ""},
+		{"default workspace by name", plan(), cfg, &state.State{Lineage: "L1", Serial: 4}, "default", ""},
+		{"other workspace", plan(), cfg, &state.State{Lineage: "L1", Serial: 4}, "wave2", `made in workspace "default", but the current workspace is "wave2"`},
+		{"made in a workspace", &plans.Plan{ConfigHash: "h1", Lineage: "L1", Serial: 4, Workspace: "wave2"}, cfg, &state.State{Lineage: "L1", Serial: 4}, "wave2", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := CheckSavedPlan(tt.p, tt.cfg, tt.st)
+			err := CheckSavedPlan(tt.p, tt.cfg, tt.st, tt.ws)
 			if tt.want == "" {
 				if err != nil {
 					t.Fatal(err)

@@ -11,8 +11,9 @@ import (
 	"github.com/google/uuid"
 )
 
-// Backend stores one State. Implementations: Local (a file and its journal);
-// a PostgreSQL backend comes later.
+// Backend stores one State (one workspace's). Implementations: Local (a
+// file and its journal) and state/pg (PostgreSQL: versions and a journal
+// table).
 //
 // A run that changes the state holds the lock around Load, Begin and the
 // Txn's Commit:
@@ -43,6 +44,12 @@ type Backend interface {
 	// without, a missing key is an error wrapping ErrNoPlanKey. Plan holds
 	// the lock when it creates a key.
 	PlanKey(ctx context.Context, lineage string, create bool) ([]byte, error)
+	// Write stores s whole as the new state (a new snapshot, and on
+	// backends that keep history a new version), discarding a journal
+	// left from an earlier run: what state push does. The caller holds the
+	// lock and has decided that s may replace what is stored (same
+	// lineage and a serial not below, or a forced push).
+	Write(ctx context.Context, s *State) error
 }
 
 // Unlocker releases a lock taken by Backend.Lock.
@@ -76,6 +83,10 @@ func NewLockInfo(operation string) LockInfo {
 		PID:       os.Getpid(),
 	}
 }
+
+// Fill sets the fields of info left empty the way NewLockInfo does;
+// backends call it in Lock.
+func (info *LockInfo) Fill() { info.fill() }
 
 // fill sets the fields of info left empty the way NewLockInfo does.
 func (info *LockInfo) fill() {

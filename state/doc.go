@@ -34,6 +34,11 @@
 // state locked. Callers hold the lock around Load, Begin and Commit: a Load
 // without it, while another run commits, may see an older state or fail.
 //
-// This package is a leaf: it imports nothing of adshift. A PostgreSQL
-// backend will implement the same Backend interface.
+// Workspaces: a backend configuration holds one state per workspace
+// (Workspaces; LocalWorkspaces keeps "default" at the configured path and
+// the others under .adshift/workspaces/NAME/). The PostgreSQL backend,
+// state/pg, implements the same interfaces; state/statetest is the suite
+// both pass.
+//
+// This package is a leaf: it imports nothing of adshift.
 package state

@@ -216,3 +216,27 @@ func scanJournal(data []byte, journalName string) (journalHeader, error) {
 	}
 	return h, nil
 }
+
+// Replay applies the journal records in data (JSON lines as a Txn writes
+// them through Journal.Append) to s and returns the resulting State, for
+// backends other than Local; s nil means there is no base state. It
+// follows the rules Local's Load does: a torn last line is ignored,
+// records already in s are skipped by serial, a gap or another lineage is
+// an error. journalName and stateName name the two in errors.
+func Replay(s *State, data []byte, journalName, stateName string) (*State, error) {
+	s, _, err := replay(s, data, journalName, stateName)
+	return s, err
+}
+
+// RecordHeader returns the lineage and serial of one journal record (a
+// line given to Journal.Append), without decoding its object.
+func RecordHeader(rec []byte) (lineage string, serial uint64, err error) {
+	var r struct {
+		Lineage string `json:"lineage"`
+		Serial  uint64 `json:"serial"`
+	}
+	if err := json.Unmarshal(rec, &r); err != nil {
+		return "", 0, fmt.Errorf("decode journal record: %w", err)
+	}
+	return r.Lineage, r.Serial, nil
+}

@@ -233,6 +233,39 @@ func (l *Local) Begin(ctx context.Context, s *State) (*Txn, error) {
 	return NewTxn(s, &localJournal{local: l}), nil
 }
 
+// Write implements Backend: s becomes the snapshot (the previous one kept
+// as the backup) and any journal is removed. When s is of another lineage
+// than the snapshot it replaces (a forced state push), the replaced
+// snapshot is kept as ReplacedPath(its lineage) instead, since a backup of
+// another lineage makes Load refuse the state.
+func (l *Local) Write(ctx context.Context, s *State) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.Lineage == "" {
+		return fmt.Errorf("write %s: the state has no lineage", l.path)
+	}
+	old, err := l.inspect()
+	if err != nil && !errors.Is(err, ErrLineageMismatch) {
+		return err
+	}
+	if err := l.fold(s, true); err != nil {
+		return err
+	}
+	if old.snapshot && old.lineage != "" && old.lineage != s.Lineage {
+		if err := os.Rename(l.BackupPath(), l.ReplacedPath(old.lineage)); err != nil {
+			return fmt.Errorf("keep the replaced state of lineage %s: %w", old.lineage, err)
+		}
+	}
+	return nil
+}
+
+// ReplacedPath is where Write keeps a snapshot of lineage that a state of
+// another lineage replaced: Path() + ".replaced-" + lineage.
+func (l *Local) ReplacedPath(lineage string) string {
+	return l.path + ".replaced-" + lineage
+}
+
 // fold makes s the snapshot and removes the journal. An empty s with no
 // snapshot on disk is not written (a state is not created until its first
 // change).
@@ -370,16 +403,39 @@ func (l *Local) Lock(ctx context.Context, info LockInfo) (Unlocker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", l.path, describeFSError(err, path))
 	}
-	delay := l.pollMin
-	var timer *time.Timer
-	for {
+	err = pollLock(ctx, l.pollMin, l.pollMax, func() (bool, error) {
 		ok, err := tryLock(f)
 		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, err)
+			return false, fmt.Errorf("lock %s: %w", path, err)
 		}
-		if ok {
-			break
+		return ok, nil
+	})
+	if err != nil {
+		f.Close()
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			holder, _ := readLockInfo(path)
+			return nil, &LockError{Info: holder, Path: path, Err: err}
+		}
+		return nil, err
+	}
+	if err := writeLockInfo(f, info); err != nil {
+		unlockFile(f)
+		f.Close()
+		return nil, fmt.Errorf("lock %s: write holder: %w", path, err)
+	}
+	return &localLock{f: f, info: info}, nil
+}
+
+// pollLock calls try until it reports the lock taken, waiting between
+// attempts from lo doubling up to hi. It tries at least once, even when
+// ctx is already done; once ctx is done it returns ctx.Err().
+func pollLock(ctx context.Context, lo, hi time.Duration, try func() (bool, error)) error {
+	delay := lo
+	var timer *time.Timer
+	for {
+		ok, err := try()
+		if err != nil || ok {
+			return err
 		}
 		if timer == nil {
 			timer = time.NewTimer(delay)
@@ -389,19 +445,19 @@ func (l *Local) Lock(ctx context.Context, info LockInfo) (Unlocker, error) {
 		}
 		select {
 		case <-ctx.Done():
-			f.Close()
-			holder, _ := readLockInfo(path)
-			return nil, &LockError{Info: holder, Path: path, Err: ctx.Err()}
+			return ctx.Err()
 		case <-timer.C:
 		}
-		delay = min(2*delay, l.pollMax)
+		delay = min(2*delay, hi)
 	}
-	if err := writeLockInfo(f, info); err != nil {
-		unlockFile(f)
-		f.Close()
-		return nil, fmt.Errorf("lock %s: write holder: %w", path, err)
-	}
-	return &localLock{f: f, info: info}, nil
+}
+
+// PollLock is the retry loop of Local's Lock, for other backends: it calls
+// try at least once (even when ctx is already done: -lock-timeout 0), then
+// every 20ms to 1s, doubling, until try reports the lock taken or fails;
+// once ctx is done it returns ctx.Err().
+func PollLock(ctx context.Context, try func() (bool, error)) error {
+	return pollLock(ctx, 20*time.Millisecond, time.Second, try)
 }
 
 // ForceUnlock clears the lock whose ID is id. Since the OS releases a lock

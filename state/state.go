@@ -255,3 +255,7 @@ func (s *State) SIDMap() map[string]string {
 func sidMapped(o *Object) bool {
 	return (o.Kind == KindUser || o.Kind == KindGroup) && o.Source.SID != "" && o.Target.SID != ""
 }
+
+// Empty reports whether s records nothing: serial 0, no objects or devices
+// (a state that was never written).
+func (s *State) Empty() bool { return s.empty() }

@@ -21,7 +21,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/adshift/adshift/hub/api"
-	"github.com/adshift/adshift/hub/store/pgtest"
+	"github.com/adshift/adshift/internal/pgtest"
 )
 
 func main() {

@@ -85,7 +85,7 @@ func (m *meta) apply(o *output, l *loaded, st *state.State, p *plans.Plan, f *pl
 	if err := txn.Commit(); err != nil {
 		hint := "Nothing was recorded in the state journal, so there is nothing to replay: fix the problem and run again."
 		if n := txn.Durable(); n > 0 {
-			hint = fmt.Sprintf("The %d recorded changes are in the state journal beside the state file; the next run replays them.", n)
+			hint = fmt.Sprintf("The %d recorded changes are in the state journal (beside the state file, or in the pg backend's journal table); the next run replays them.", n)
 		}
 		diags = append(diags, errDiag("Cannot save state", err, hint)...)
 	}
@@ -124,12 +124,16 @@ func applySaved(m *meta, o *output, f *planFlags, path string) int {
 		o.diags(diags)
 		return exitError
 	}
-	p, err := planner.ReadPlan(m.ctx, path, m.backend(cfg))
-	if err != nil {
-		o.diags(hcl.Diagnostics{planner.StaleDiag(err)})
+	given, d := m.inputs(&f.vars)
+	if d.HasErrors() {
+		o.diags(append(diags, d...))
 		return exitError
 	}
-	given, d := m.inputs(&f.vars)
+	p, d := m.readPlan(cfg, given, path)
+	if d.HasErrors() {
+		o.diags(d)
+		return exitError
+	}
 	diags = append(diags, d...)
 	in, d := planner.SavedPlanInputs(p, path, given)
 	diags = append(diags, d...)
@@ -146,7 +150,7 @@ func applySaved(m *meta, o *output, f *planFlags, path string) int {
 		return exitError
 	}
 	defer unlock.Unlock()
-	if err := planner.CheckSavedPlan(p, l.cfg, st); err != nil {
+	if err := planner.CheckSavedPlan(p, l.cfg, st, l.workspace); err != nil {
 		o.diags(hcl.Diagnostics{planner.StaleDiag(err)})
 		return exitError
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -114,8 +115,17 @@ func runInit(m *meta, args []string) int {
 		o.diags(errDiag("Cannot create .adshift", err, ""))
 		return exitError
 	}
-	b := m.backend(cfg).(*state.Local)
-	fmt.Fprintf(m.stdout, "- state: local file %s\n\nadshift has been initialized. Run adshift plan to see what the migration needs.\n", b.Path())
+	ws, d := m.workspaces(cfg, nil)
+	if d.HasErrors() {
+		o.diags(d)
+		return exitError
+	}
+	cur, _, err := m.workspace()
+	if err != nil {
+		o.diags(errDiag("Invalid workspace", err, ""))
+		return exitError
+	}
+	fmt.Fprintf(m.stdout, "- state: %s, workspace %s\n\nadshift has been initialized. Run adshift plan to see what the migration needs.\n", ws.Describe(), cur)
 	return exitOK
 }
 
@@ -146,18 +156,27 @@ func runShow(m *meta, args []string) int {
 	}
 	if fs.NArg() == 1 {
 		cfg, _ := m.loadConfig()
-		p, err := planner.ReadPlan(m.ctx, fs.Arg(0), m.backend(cfg))
-		if err != nil {
-			m.view.Diagnostics(hcl.Diagnostics{planner.StaleDiag(err)})
+		in := config.Inputs{}
+		in.AddEnv(os.Environ())
+		p, d := m.readPlan(cfg, in, fs.Arg(0))
+		if d.HasErrors() {
+			m.showDiags(d)
 			return exitError
 		}
 		// The reviews show, per device, the results apply recorded since:
 		// they are in the current state, as the plan file never changes.
 		var st *state.State
 		if (markdown || htmlMode) && len(p.Devices) > 0 {
-			if st, err = m.backend(cfg).Load(m.ctx); err != nil {
+			var err error
+			b, d := m.backend(cfg, nil)
+			if d.HasErrors() {
+				err = errors.New(d[0].Summary)
+			} else {
+				st, err = b.Load(m.ctx)
+			}
+			if err != nil {
 				st = nil
-				m.view.Diagnostics(hcl.Diagnostics{{Severity: hcl.DiagWarning, Summary: "Device results not shown",
+				m.showDiags(hcl.Diagnostics{{Severity: hcl.DiagWarning, Summary: "Device results not shown",
 					Detail: fmt.Sprintf("The review cannot read the current state (%v), so it shows no device results. Run show from the configuration directory, with the state reachable, to include them.", err)}})
 			}
 		}
@@ -186,10 +205,8 @@ func runShow(m *meta, args []string) int {
 		}
 		return exitOK
 	}
-	cfg, _ := m.loadConfig()
-	st, err := m.backend(cfg).Load(m.ctx)
-	if err != nil {
-		m.view.Diagnostics(errDiag("Cannot read state", err, ""))
+	st, ok := m.readState()
+	if !ok {
 		return exitError
 	}
 	if jsonMode {
@@ -203,81 +220,6 @@ func runShow(m *meta, args []string) int {
 		return exitOK
 	}
 	m.view.StateSummary(st)
-	return exitOK
-}
-
-// stateSubcommands are the state subcommands that exist, with their usage.
-var stateSubcommands = map[string]string{
-	"list": "state list [ADDRESS-PREFIX...]",
-	"show": "state show ADDRESS",
-}
-
-func stateUsage(w io.Writer) {
-	fmt.Fprintf(w, "Usage: adshift state list [ADDRESS-PREFIX...]\n       adshift state show ADDRESS\n\n%s.\n\n", synopses["state"])
-	fmt.Fprintf(w, "Subcommands:\n")
-	for _, sub := range config.SortedNames(stateSubcommands) {
-		fmt.Fprintf(w, "  %-6s  %s\n", sub, synopses["state "+sub])
-	}
-}
-
-func runState(m *meta, args []string) int {
-	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
-		stateUsage(m.stdout)
-		return exitOK
-	}
-	if len(args) == 0 {
-		stateUsage(m.stderr)
-		return exitError
-	}
-	sub := args[0]
-	help, ok := stateSubcommands[sub]
-	if !ok {
-		fmt.Fprintf(m.stderr, "Error: unknown state subcommand %q%s\n\n", sub, didYouMean(sub, config.SortedNames(stateSubcommands)))
-		stateUsage(m.stderr)
-		return exitError
-	}
-	fs := newFlags(m, "state "+sub, help)
-	if code, ok := parseFlags(fs, args[1:]); !ok {
-		return code
-	}
-	if sub == "show" && !m.oneArg(fs, "state show ADDRESS", "an address") {
-		return exitError
-	}
-	cfg, _ := m.loadConfig()
-	st, err := m.backend(cfg).Load(m.ctx)
-	if err != nil {
-		m.view.Diagnostics(errDiag("Cannot read state", err, ""))
-		return exitError
-	}
-	if sub == "list" {
-		m.view.StateList(st, fs.Args())
-		return exitOK
-	}
-	if !m.view.StateObject(st, fs.Arg(0)) {
-		m.view.Diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "No such address in state", Detail: fmt.Sprintf("%s is not in the state. Run adshift state list to see the addresses.", fs.Arg(0))}})
-		return exitError
-	}
-	return exitOK
-}
-
-func runForceUnlock(m *meta, args []string) int {
-	fs := newFlags(m, "force-unlock", "force-unlock LOCK_ID")
-	if code, ok := parseFlags(fs, args); !ok {
-		return code
-	}
-	if !m.oneArg(fs, "force-unlock LOCK_ID", "the lock ID") {
-		return exitError
-	}
-	cfg, _ := m.loadConfig()
-	b, ok := m.backend(cfg).(*state.Local)
-	if !ok {
-		return exitError
-	}
-	if err := b.ForceUnlock(fs.Arg(0)); err != nil {
-		m.view.Diagnostics(errDiag("Cannot unlock", err, ""))
-		return exitError
-	}
-	fmt.Fprintln(m.stdout, "The state has been unlocked.")
 	return exitOK
 }
 

@@ -104,6 +104,8 @@ type loaded struct {
 	cfg     *config.Config
 	scope   *config.Scope
 	backend state.Backend
+	// workspace is the current state workspace.
+	workspace string
 }
 
 // load reads and evaluates the configuration with the given inputs.
@@ -133,7 +135,13 @@ func (m *meta) evaluate(o *output, cfg *config.Config, diags hcl.Diagnostics, in
 	if diags.HasErrors() {
 		return nil, false
 	}
-	return &loaded{cfg: cfg, scope: scope, backend: m.backend(cfg)}, true
+	b, d := m.backend(cfg, scope)
+	if d.HasErrors() {
+		o.diags(d)
+		return nil, false
+	}
+	ws, _, _ := m.workspace() // m.backend checked it
+	return &loaded{cfg: cfg, scope: scope, backend: b, workspace: ws}, true
 }
 
 // makePlan plans against st.
@@ -141,7 +149,8 @@ func (m *meta) makePlan(o *output, l *loaded, st *state.State, f *planFlags) (*p
 	p, diags := planner.Plan(m.ctx, planner.Options{
 		Config: l.cfg, Scope: l.scope, State: st, Launcher: launcher{m},
 		Hooks: o.hooks(), Logger: m.logger, MaxDeletes: f.maxDeletes, MaxMissing: f.maxMissing, Version: version,
-		Rollback: f.rollback,
+		Workspace: l.workspace,
+		Rollback:  f.rollback,
 	})
 	o.diags(diags)
 	if diags.HasErrors() || p == nil {

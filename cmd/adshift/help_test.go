@@ -13,7 +13,10 @@ import (
 // checks that it succeeds, names the command, and describes every option
 // it lists (a flag line is followed by its description).
 func TestHelpEveryCommand(t *testing.T) {
-	names := append(visibleCommands(), "state list", "state show", "provider-serve")
+	names := append(visibleCommands(), "provider-serve")
+	for sub := range usages {
+		names = append(names, sub)
+	}
 	flagLine := regexp.MustCompile(`^  -[a-z-]+( [A-Za-z=]+)?$`)
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
@@ -82,7 +85,7 @@ func TestREADMECommands(t *testing.T) {
 		for _, m := range cmdRE.FindAllStringSubmatch(cell, -1) {
 			rows++
 			name := m[1]
-			if name == "state" || name == "odj" {
+			if name == "state" || name == "odj" || name == "workspace" {
 				name += " " + strings.Fields(m[2])[0]
 			}
 			var out, errb bytes.Buffer

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/adshift/adshift/hub/api"
-	"github.com/adshift/adshift/hub/store/pgtest"
 	"github.com/adshift/adshift/hub/store/sqlstore"
+	"github.com/adshift/adshift/internal/pgtest"
 )
 
 // The hub and agent acceptance tests: adshift hub serve, the adshift hub

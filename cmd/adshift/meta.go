@@ -150,18 +150,6 @@ func (m *meta) inputs(v *varFlags) (config.Inputs, hcl.Diagnostics) {
 	return in, diags
 }
 
-// backend returns the state backend the configuration asks for.
-func (m *meta) backend(cfg *config.Config) state.Backend {
-	path := "adshift.state"
-	if cfg != nil && cfg.Settings.Backend != nil && cfg.Settings.Backend.Path != "" {
-		path = cfg.Settings.Backend.Path
-	}
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(m.dir, path)
-	}
-	return state.NewLocal(path)
-}
-
 // lock takes the state lock, waiting up to timeout.
 func (m *meta) lock(b state.Backend, op string, timeout time.Duration) (state.Unlocker, error) {
 	ctx := m.ctx

@@ -215,6 +215,10 @@ type Plan struct {
 	ConfigHash string `json:"config_hash"`
 	Lineage    string `json:"lineage"`
 	Serial     uint64 `json:"serial"`
+	// Workspace is the state workspace the plan was made in ("" in plans
+	// from before workspaces: the default one); apply refuses the plan
+	// in another workspace.
+	Workspace string `json:"workspace,omitempty"`
 	// Variables holds the non-sensitive variable values given from
 	// outside, JSON-encoded; Sensitive names the sensitive ones, whose
 	// values are never saved and must be given again to apply.

@@ -7,8 +7,8 @@ import (
 
 	"github.com/adshift/adshift/hub/api"
 	"github.com/adshift/adshift/hub/store"
-	"github.com/adshift/adshift/hub/store/pgtest"
 	"github.com/adshift/adshift/hub/store/storetest"
+	"github.com/adshift/adshift/internal/pgtest"
 )
 
 func TestSQLite(t *testing.T) {

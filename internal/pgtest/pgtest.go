@@ -18,7 +18,6 @@ import (
 	"sort"
 	"strconv"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -75,7 +74,7 @@ func Start(ctx context.Context) (*Cluster, error) {
 	// so that Stop's signal reaches it.
 	c.cmd = exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-p", strconv.Itoa(port), "-k", dir,
 		"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=200")
-	c.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
+	c.cmd.SysProcAttr = runAs(uid, gid)
 	c.cmd.Dir = dir
 	if err := c.cmd.Start(); err != nil {
 		c.Stop()
@@ -99,7 +98,7 @@ func Start(ctx context.Context) (*Cluster, error) {
 
 // NewDatabase creates an empty database and returns its DSN.
 func (c *Cluster) NewDatabase(ctx context.Context) (string, error) {
-	name := fmt.Sprintf("hub_%d_%d", os.Getpid(), c.n.Add(1))
+	name := fmt.Sprintf("t_%d_%d", os.Getpid(), c.n.Add(1))
 	conn, err := pgx.Connect(ctx, c.base)
 	if err != nil {
 		return "", err
