@@ -20,8 +20,8 @@ import (
 	"github.com/adshift/adshift/hub"
 	"github.com/adshift/adshift/hub/api"
 	"github.com/adshift/adshift/hub/hubtest"
-	"github.com/adshift/adshift/internal/pgtest"
 	"github.com/adshift/adshift/hub/store/sqlstore"
+	"github.com/adshift/adshift/internal/pgtest"
 	"github.com/adshift/adshift/providers"
 )
 
