@@ -285,6 +285,21 @@ func (pl *planning) devicePlan(dc *config.DeviceCutover, it *item, idw *config.W
 		pl.deviceJob(dc, d, sd, idx, dev, block)
 	}
 
+	// A job this plan would queue is on the hub already (an apply was
+	// interrupted, or the device finished after apply stopped watching):
+	// apply only watches it and records its results, so what the device
+	// looks like now (already in the target, its source account
+	// disabled) blocks nothing.
+	if dev != nil && len(d.Actions) > 0 {
+		key := jobKey(pl.opts.State.Lineage, d, sd)
+		for _, j := range dev.Jobs {
+			if j.Key == key {
+				d.Blockers = nil
+				d.Checks = append(d.Checks, "job "+j.ID+" for this device is on the hub already ("+j.State+"); apply records its results instead of queuing another")
+				break
+			}
+		}
+	}
 	switch {
 	case len(d.Actions) == 0:
 		d.Status = plans.DeviceDone

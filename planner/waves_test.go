@@ -459,3 +459,22 @@ func TestPlanApply_rollback(t *testing.T) {
 		t.Errorf("after rollback: %v", d.Actions)
 	}
 }
+
+func TestPlan_jobOnTheHubAlreadyBlocksNothing(t *testing.T) {
+	src, tgt := hubLab(1)
+	moved := goodInventory
+	moved.Domain = "target.test" // the device finished its cutover after apply stopped watching
+	dev := agentDev("ws01", moved, planNow.Add(-time.Minute))
+	hub := newFakeHub(dev)
+	_, st := localState(t)
+	p, _ := hubPlan(t, src, tgt, hub, st)
+	if d := p.Devices[0]; d.Status != plans.DeviceBlocked || blockerCodes(d) != "blocked wrong_domain" {
+		t.Fatalf("without a job on the hub: %s", blockerCodes(d))
+	}
+	hub.devices[0].Jobs = []providers.DeviceJobStatus{{ID: "job1", Key: jobKey(st.Lineage, p.Devices[0], nil), State: "succeeded"}}
+	p, _ = hubPlan(t, src, tgt, hub, st)
+	d := p.Devices[0]
+	if d.Status != plans.DeviceReady || !strings.Contains(strings.Join(d.Checks, "\n"), "job job1 for this device is on the hub already (succeeded)") {
+		t.Fatalf("with its job on the hub: %s %v", blockerCodes(d), d.Checks)
+	}
+}

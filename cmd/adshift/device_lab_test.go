@@ -373,7 +373,7 @@ func TestLabDeviceCutover(t *testing.T) {
 	// The review lists every device of the wave with its readiness,
 	// blockers and results.
 	r = run.step(0, "show", "-markdown", "wave.plan")
-	for _, want := range []string{"CUT001", "CUT021", "neither matched nor staged", `SOURCE\Guest`, "CUT022", "is not a supported operating system", "cutover"} {
+	for _, want := range []string{"CUT001", "CUT021", "neither matched nor staged", "Guest (", "CUT022", "is not a supported operating system", "cutover"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("the review does not show %q", want)
 		}
