@@ -53,7 +53,11 @@ dc_wait() {
 	local i
 	for ((i = 0; i < $2 * 4; i++)); do
 		dc_ldaps_ok "$1" && return 0
-		dc_running "$1" || { log "$1: samba exited; see $(dc_dir "$1")/log*"; return 1; }
+		# No pid file yet: the daemon is still starting (dc_start removes
+		# a stale one first, so a pid file names this run's process).
+		if [ -s "$(dc_dir "$1")/pid/samba.pid" ]; then
+			dc_running "$1" || { log "$1: samba exited; see $(dc_dir "$1")/log*"; return 1; }
+		fi
 		sleep 0.25
 	done
 	return 1
@@ -63,6 +67,7 @@ dc_wait() {
 # file descriptors beyond stdio: a daemon that inherits, say, a flock(1) lock
 # holds it for as long as it runs.
 dc_start() {
+	rm -f "$(dc_dir "$1")/pid/samba.pid"
 	(
 		for fd in /proc/$BASHPID/fd/*; do
 			n=${fd##*/}

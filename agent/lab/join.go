@@ -294,18 +294,17 @@ func cutover(ctx context.Context, b *Backend, a api.Action, progress func(done, 
 	}
 	progress(2, total)
 
-	// 3. Join the target.
+	// 3. Join the target. Until the journal records this step, the join
+	// is made (again): applying the staged blob, or joining online, is
+	// safe to repeat, while net ads testjoin is no proof that it was made
+	// — on the lab it has answered "Join is OK" for a device whose join
+	// to the target was never made (an NTLM fallback), which would skip
+	// the offline domain join.
 	if !r.done("join_target") {
-		ok, _, err := b.testJoin(ctx, target, false)
-		if err != nil {
-			return "", err
+		if how, err = b.joinTarget(ctx, r.j.Staged, target, secrets); err != nil {
+			return "", fmt.Errorf("cutover: %w", err)
 		}
-		if !ok {
-			if how, err = b.joinTarget(ctx, r.j.Staged, target, secrets); err != nil {
-				return "", fmt.Errorf("cutover: %w", err)
-			}
-			r.entry.Join = how
-		}
+		r.entry.Join = how
 		if err := r.mark("join_target"); err != nil {
 			return "", err
 		}
@@ -549,20 +548,16 @@ func rollback(ctx context.Context, b *Backend, a api.Action, progress func(done,
 	}
 	progress(2, total)
 
-	// 3. Rejoin the source; net ads join enables the kept account.
+	// 3. Rejoin the source; net ads join enables the kept account. Made
+	// until the journal records it, never skipped on net ads testjoin's
+	// word (see cutover's step 3).
 	if !r.done("join_source") {
-		ok, _, err := b.testJoin(ctx, src, false)
+		d, err := secrets.Domain(src.Domain())
 		if err != nil {
-			return "", err
+			return "", fmt.Errorf("rollback: %w", err)
 		}
-		if !ok {
-			d, err := secrets.Domain(src.Domain())
-			if err != nil {
-				return "", fmt.Errorf("rollback: %w", err)
-			}
-			if err := b.joinOnline(ctx, src, d); err != nil {
-				return "", fmt.Errorf("rollback: %w", err)
-			}
+		if err := b.joinOnline(ctx, src, d); err != nil {
+			return "", fmt.Errorf("rollback: %w", err)
 		}
 		// The target account is disabled now: a staged blob for it
 		// would not join. A new cutover joins online or gets a new blob.

@@ -336,6 +336,13 @@ func TestLabDeviceCutover(t *testing.T) {
 				t.Errorf("%s: state records %s %d times, want once; state has:\n%s", d.Name, action, n, stateActions(st, d.Name))
 			}
 		}
+		// The target join is the offline domain join file apply
+		// provisioned, not the online fallback.
+		if sd := st.Devices[`device_cutover.wave1["`+d.Name+`"]`]; sd != nil {
+			if a, ok := sd.LastAction("cutover"); !ok || !strings.Contains(a.Detail, "offline domain join blob applied") {
+				t.Errorf("%s: cutover did not apply the provisioned offline domain join file: %q", d.Name, a.Detail)
+			}
+		}
 		for path, raw := range before[d.Name] {
 			if strings.HasPrefix(path, "disk") {
 				want[filepath.Join(d.Dir, path)] = translated(t, raw, sidMap)
