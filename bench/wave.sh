@@ -99,12 +99,19 @@ device_cutover "wave" {
 }
 EOF
 export ADSHIFT_VAR_hub_token="$(cat "$work/hub/admin.token")"
+# Every agent must have reported its inventory (they start over -ramp):
+# plan until all N devices are ready, then time the last plan.
+for _ in $(seq 60); do
+	"$work/adshift" -chdir="$work/config" plan -no-color >"$work/plan.txt" || true
+	grep -q "Devices: $N ready" "$work/plan.txt" && break
+	sleep 2
+done
 t0=$(date +%s.%N)
 "$work/adshift" -chdir="$work/config" plan -out wave.plan -no-color >"$work/plan.txt"
 t1=$(date +%s.%N)
 "$work/adshift" -chdir="$work/config" apply -json wave.plan >"$work/apply.jsonl"
 t2=$(date +%s.%N)
-grep -q "Devices: $N ready" "$work/plan.txt" || { tail -5 "$work/plan.txt" >&2; echo "not every device is ready" >&2; exit 1; }
+grep -q "Devices: $N ready" "$work/plan.txt" || { grep "^Plan:" "$work/plan.txt" >&2; echo "not every device is ready" >&2; exit 1; }
 ok=$(grep '"type":"device_done"' "$work/apply.jsonl" | grep -c '"status":"succeeded"' || true)
 results=$(grep -c '"type":"device_action"' "$work/apply.jsonl" || true)
 [ "$ok" = "$N" ] || { tail -5 "$work/apply.jsonl" >&2; echo "$ok of $N devices succeeded" >&2; exit 1; }
