@@ -39,27 +39,36 @@ func ProvisionOfflineJoin(ctx context.Context, cfg *config.Config, scope *config
 	if diags.HasErrors() {
 		return res, diags
 	}
-	unsupported := &hcl.Diagnostic{
+	res, d := provisionWith(ctx, c, req)
+	return res, append(diags, d...)
+}
+
+// provisionWith provisions one offline domain join through an open
+// environment's provider.
+func provisionWith(ctx context.Context, c *conn, req providers.OfflineJoinRequest) (providers.OfflineJoinResult, hcl.Diagnostics) {
+	var res providers.OfflineJoinResult
+	env := c.env
+	unsupported := hcl.Diagnostics{{
 		Severity: hcl.DiagError,
 		Summary:  "Provider cannot provision offline domain join",
-		Detail:   fmt.Sprintf("environment.%s uses provider %q, which cannot provision offline domain join blobs; use an environment of provider \"ad\".", envName, env.Provider),
+		Detail:   fmt.Sprintf("environment.%s uses provider %q, which cannot provision offline domain join blobs; use an environment of provider \"ad\".", env.Name, env.Provider),
 		Subject:  env.ProviderRange.Ptr(),
-	}
+	}}
 	odj, ok := c.p.(providers.OfflineJoinProvisioner)
 	if !ok {
-		return res, append(diags, unsupported)
+		return res, unsupported
 	}
 	res, err := odj.ProvisionOfflineJoin(ctx, req)
 	if errors.Is(err, providers.ErrUnsupported) {
-		return res, append(diags, unsupported)
+		return res, unsupported
 	}
 	if err != nil {
-		return res, append(diags, &hcl.Diagnostic{
+		return res, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "Cannot provision offline domain join",
-			Detail:   fmt.Sprintf("environment.%s: %v.", envName, err),
+			Detail:   fmt.Sprintf("environment.%s: %v.", env.Name, err),
 			Subject:  env.DeclRange.Ptr(),
-		})
+		}}
 	}
-	return res, diags
+	return res, nil
 }

@@ -341,7 +341,13 @@ func (w *waves) provisionBlobs(ctx context.Context, c *plans.Cutover, run []*pla
 	var diags hcl.Diagnostics
 	wf := w.opts.Config.Workflows[c.Workflow]
 	out := run[:0:0]
-	for _, d := range run {
+	var target *conn // opened for the first device that needs a file
+	defer func() {
+		if target != nil {
+			conns{"target": target}.close(ctx)
+		}
+	}()
+	for i, d := range run {
 		blob := ""
 		for _, a := range d.Job {
 			if a.Name == config.ActionOfflineDomainJoin {
@@ -352,11 +358,34 @@ func (w *waves) provisionBlobs(ctx context.Context, c *plans.Cutover, run []*pla
 			out = append(out, d)
 			continue
 		}
+		if target == nil {
+			env := w.opts.Config.Environments[wf.Target.Name]
+			cn, pd := openEnv(ctx, env, "environment."+env.Name, w.opts.Scope, w.opts.Launcher, true)
+			if pd.HasErrors() {
+				if cn != nil {
+					conns{"target": cn}.close(ctx)
+				}
+				// No device of the wave that needs a file can run.
+				for _, x := range pd {
+					x.Detail = "offline domain join files of device_cutover." + c.Name + ": " + x.Detail
+				}
+				diags = append(diags, pd...)
+				for _, rest := range run[i:] {
+					if needsBlob(rest) {
+						res.Failed++
+					} else {
+						out = append(out, rest)
+					}
+				}
+				return out, diags
+			}
+			target = cn
+		}
 		ou := ""
 		if t, err := dn.Parse(d.Target.DN); err == nil {
 			ou = t.Parent().String()
 		}
-		r, pd := ProvisionOfflineJoin(ctx, w.opts.Config, w.opts.Scope, w.opts.Launcher, wf.Target.Name, providers.OfflineJoinRequest{
+		r, pd := provisionWith(ctx, target, providers.OfflineJoinRequest{
 			Computer: d.Name, OU: ou, Dir: path.Dir(blob), FileName: path.Base(blob), Reuse: true,
 		})
 		if pd.HasErrors() {
@@ -371,4 +400,15 @@ func (w *waves) provisionBlobs(ctx context.Context, c *plans.Cutover, run []*pla
 		out = append(out, d)
 	}
 	return out, diags
+}
+
+// needsBlob reports whether the device's job applies an offline domain
+// join file that is not in the repository yet.
+func needsBlob(d *plans.Device) bool {
+	for _, a := range d.Job {
+		if a.Name == config.ActionOfflineDomainJoin {
+			return !fileExists(a.Params[api.ParamBlob])
+		}
+	}
+	return false
 }
