@@ -29,8 +29,9 @@ type ReadStats struct {
 	// Read counts every entry read from the DC; Objects is how many were
 	// emitted.
 	Read, Objects int
-	// Took is the read's duration.
-	Took time.Duration
+	// Took is the read's duration; of it, Cache went to loading and saving
+	// the cache and Changes to the uSNChanged search (incremental).
+	Took, Cache, Changes time.Duration
 }
 
 // LastRead returns what the provider's last Discover with a Scope.Cache
@@ -114,9 +115,11 @@ func (s *session) discoverCached(ctx context.Context, scope providers.Scope, d *
 	key := d.scopeKey()
 	var prev *discoCache
 	st := ReadStats{Why: "-refresh=full asked for"}
+	t0 := time.Now()
 	if !scope.FullRefresh {
 		prev, st.Why = loadCache(scope.Cache, key, mark)
 	}
+	st.Cache = time.Since(t0)
 	var next *discoCache
 	if prev != nil {
 		st.Why = ""
@@ -142,9 +145,11 @@ func (s *session) discoverCached(ctx context.Context, scope providers.Scope, d *
 		s.p.log.Warn("the domain controller changed during discovery; the cache is not kept", "before", mark.Server, "after", after.Server)
 	} else {
 		next.Version, next.Scope, next.Mark = cacheVersion, key, mark
+		t0 := time.Now()
 		if err := next.save(scope.Cache); err != nil {
 			return err
 		}
+		st.Cache += time.Since(t0)
 	}
 	if prev != nil {
 		for i := 0; i < len(next.Objects); i += emitBatch {
@@ -156,7 +161,7 @@ func (s *session) discoverCached(ctx context.Context, scope providers.Scope, d *
 	st.Objects = len(next.Objects)
 	st.Took = time.Since(start)
 	s.p.log.Debug("discovery read", "server", mark.Server, "incremental", st.Incremental, "why_full", st.Why,
-		"since_usn", usnOf(prev), "usn", mark.USN, "changed", st.Changed, "reread", st.Reread, "read", st.Read, "objects", st.Objects, "took", st.Took)
+		"since_usn", usnOf(prev), "usn", mark.USN, "changed", st.Changed, "reread", st.Reread, "read", st.Read, "objects", st.Objects, "took", st.Took, "cache", st.Cache, "changes_search", st.Changes)
 	s.p.mu.Lock()
 	s.p.lastRead = st
 	s.p.mu.Unlock()
@@ -321,8 +326,9 @@ func (d *discovery) incremental(ctx context.Context, prev *discoCache, st *ReadS
 	}
 	attrs := append(append([]string(nil), d.attrs...), "isDeleted")
 	req := wire.SearchRequest{Base: d.base, Scope: wire.ScopeSubtree, Filter: fb, Attributes: attrs, PageSize: d.s.cfg.PageSize, ShowDeleted: true}
+	t0 := time.Now()
 	n, err := m.readApply(ctx, req)
-	st.Changed, st.Read = n, n
+	st.Changed, st.Read, st.Changes = n, n, time.Since(t0)
 	if err != nil {
 		return nil, fmt.Errorf("read the changes since USN %d under %s: %w", prev.Mark.USN, d.base, err)
 	}
