@@ -160,15 +160,22 @@ func (m *meta) backend(cfg *config.Config, scope *config.Scope) (state.Backend, 
 // working directory for pg (TODO: keep it in the database, so that every
 // machine sharing the state shares it #15).
 func (m *meta) discoveryCache(cfg *config.Config, workspace string) string {
+	dir := ""
 	if be := cfg.Settings.Backend; be != nil && be.Type == config.BackendPG {
-		return filepath.Join(m.dir, ".adshift", "discovery", workspace)
+		dir = filepath.Join(m.dir, ".adshift", "discovery", workspace)
+	} else {
+		ws, diags := m.workspaces(cfg, nil)
+		lw, ok := ws.(*state.LocalWorkspaces)
+		if diags.HasErrors() || !ok {
+			return ""
+		}
+		dir = lw.Path(workspace) + ".discovery"
 	}
-	ws, diags := m.workspaces(cfg, nil)
-	lw, ok := ws.(*state.LocalWorkspaces)
-	if diags.HasErrors() || !ok {
-		return ""
+	// Absolute: provider plugins need not share the working directory.
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
 	}
-	return lw.Path(workspace) + ".discovery"
+	return dir
 }
 
 // showDiags shows diagnostics scrubbed of every secret (sensitive values
