@@ -135,6 +135,8 @@ func (s *session) discoverCached(ctx context.Context, scope providers.Scope, d *
 	if err != nil {
 		return err
 	}
+	var saved chan error
+	var saveTook time.Duration
 	if !strings.EqualFold(after.InvocationID, mark.InvocationID) {
 		// Parts of the read came from another DC (a failover): its USNs
 		// mean nothing to this one's.
@@ -144,19 +146,33 @@ func (s *session) discoverCached(ctx context.Context, scope providers.Scope, d *
 		}
 		s.p.log.Warn("the domain controller changed during discovery; the cache is not kept", "before", mark.Server, "after", after.Server)
 	} else {
+		// The cache is written while the objects are emitted (the gob
+		// encoder only reads them; the receiver must not change them
+		// before Discover returns, which is after the write).
 		next.Version, next.Scope, next.Mark = cacheVersion, key, mark
-		t0 := time.Now()
-		if err := next.save(scope.Cache); err != nil {
-			return err
-		}
-		st.Cache += time.Since(t0)
+		saved = make(chan error, 1)
+		go func() {
+			t0 := time.Now()
+			err := next.save(scope.Cache)
+			saveTook = time.Since(t0)
+			saved <- err
+		}()
 	}
 	if prev != nil {
 		for i := 0; i < len(next.Objects); i += emitBatch {
 			if err := d.emit(next.Objects[i:min(i+emitBatch, len(next.Objects))]); err != nil {
+				if saved != nil {
+					<-saved
+				}
 				return fmt.Errorf("emit: %w", err)
 			}
 		}
+	}
+	if saved != nil {
+		if err := <-saved; err != nil {
+			return err
+		}
+		st.Cache += saveTook
 	}
 	st.Objects = len(next.Objects)
 	st.Took = time.Since(start)
