@@ -3,6 +3,7 @@ package planner
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -49,6 +50,13 @@ type Options struct {
 	// Rollback lists device addresses (device_cutover.NAME["KEY"]) whose
 	// cutover this plan undoes instead of carrying on (plan -rollback).
 	Rollback []string
+	// DiscoveryCache is the directory where providers keep what they read
+	// of each environment (providers.Scope.Cache is DiscoveryCache/ENV.cache)
+	// so that the next plan reads only what changed; "" means no cache.
+	DiscoveryCache string
+	// RefreshFull asks every provider for a full read (plan -refresh=full);
+	// a new state (serial 0) reads in full too.
+	RefreshFull bool
 }
 
 // kindInfo ties a configuration object kind to its provider kind and the
@@ -205,6 +213,13 @@ func Plan(ctx context.Context, opts Options) (*plans.Plan, hcl.Diagnostics) {
 		}
 	}
 	scopes := pl.scopes()
+	if opts.DiscoveryCache != "" {
+		for name, sc := range scopes {
+			sc.Cache = filepath.Join(opts.DiscoveryCache, name+".cache")
+			sc.FullRefresh = opts.RefreshFull || opts.State.Serial == 0
+			scopes[name] = sc
+		}
+	}
 	if len(scopes) == 0 {
 		pl.finish()
 		return pl.plan, pl.diags

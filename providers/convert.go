@@ -364,6 +364,8 @@ func scopeToProto(s Scope) *proto.Scope {
 		Kinds:         kindsToProto(s.Kinds),
 		Attributes:    s.Attributes,
 		AllAttributes: s.Attributes == nil,
+		Cache:         s.Cache,
+		FullRefresh:   s.FullRefresh,
 	}
 }
 
@@ -376,10 +378,12 @@ func scopeFromProto(p *proto.Scope) (Scope, error) {
 		return Scope{}, fmt.Errorf("scope kinds: %w", err)
 	}
 	s := Scope{
-		BaseDN:     p.BaseDn,
-		IncludeOUs: nilIfEmpty(p.IncludeOus),
-		ExcludeOUs: nilIfEmpty(p.ExcludeOus),
-		Kinds:      kinds,
+		BaseDN:      p.BaseDn,
+		IncludeOUs:  nilIfEmpty(p.IncludeOus),
+		ExcludeOUs:  nilIfEmpty(p.ExcludeOus),
+		Kinds:       kinds,
+		Cache:       p.Cache,
+		FullRefresh: p.FullRefresh,
 	}
 	if !p.AllAttributes {
 		s.Attributes = p.Attributes

@@ -142,6 +142,7 @@ func TestConvert_scopeRoundTrip(t *testing.T) {
 		"zero":          {},
 		"all":           {BaseDN: "DC=a", IncludeOUs: []string{"OU=x,DC=a"}, ExcludeOUs: []string{"OU=y,OU=x,DC=a"}, Kinds: []Kind{KindUser}, Attributes: []string{"mail", "cn"}},
 		"identity only": {BaseDN: "DC=a", Attributes: []string{}},
+		"cached":        {BaseDN: "DC=a", Cache: "/s/adshift.state.discovery/source.cache", FullRefresh: true},
 	}
 	for name, want := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -82,6 +82,17 @@ type Scope struct {
 	// Attributes are the lower-cased attribute names wanted beyond the
 	// identity (DN, GUID, SID, token); nil means all attributes.
 	Attributes []string
+	// Cache, when not empty, is a file where the provider may keep what it
+	// read of this scope, so that the next Discover with the same scope
+	// reads only what changed since and merges it (the ad provider does, by
+	// uSNChanged). The host owns the path (one per environment and state
+	// workspace) and the provider the content, which holds attribute values
+	// but never secrets. Discover's result is the same with or without it;
+	// a provider that keeps no cache ignores it.
+	Cache string
+	// FullRefresh asks for a full read although Cache could serve an
+	// incremental one; the cache is rewritten from the full read.
+	FullRefresh bool
 }
 
 // Op is what a Change does.

@@ -154,6 +154,30 @@ func (m *meta) backend(cfg *config.Config, scope *config.Scope) (state.Backend, 
 	return b, nil
 }
 
+// discoveryCache returns the directory where the providers keep what
+// they read of the workspace's environments (see planner.Options): beside
+// the state file for the local backend; under .adshift/discovery in the
+// working directory for pg (TODO: keep it in the database, so that every
+// machine sharing the state shares it #15).
+func (m *meta) discoveryCache(cfg *config.Config, workspace string) string {
+	dir := ""
+	if be := cfg.Settings.Backend; be != nil && be.Type == config.BackendPG {
+		dir = filepath.Join(m.dir, ".adshift", "discovery", workspace)
+	} else {
+		ws, diags := m.workspaces(cfg, nil)
+		lw, ok := ws.(*state.LocalWorkspaces)
+		if diags.HasErrors() || !ok {
+			return ""
+		}
+		dir = lw.Path(workspace) + ".discovery"
+	}
+	// Absolute: provider plugins need not share the working directory.
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	return dir
+}
+
 // showDiags shows diagnostics scrubbed of every secret (sensitive values
 // and the pg connection string).
 func (m *meta) showDiags(d hcl.Diagnostics) {

@@ -29,6 +29,20 @@ type planFlags struct {
 	maxMissing  int
 	wait        time.Duration
 	rollback    stringList
+	refresh     refreshMode
+}
+
+// refreshMode is plan's -refresh: how the directories are read.
+type refreshMode string
+
+func (r *refreshMode) String() string { return string(*r) }
+func (r *refreshMode) Set(v string) error {
+	switch v {
+	case "incremental", "full":
+		*r = refreshMode(v)
+		return nil
+	}
+	return fmt.Errorf("%q is not a refresh mode: use incremental (what changed since the last plan's read) or full", v)
 }
 
 // stringList is a flag that may be given several times.
@@ -55,6 +69,7 @@ func (f *planFlags) register(fs interface {
 	fs.IntVar(&f.maxDeletes, "max-deletes", planner.DefaultMaxDeletes, "Refuse a plan that deletes more than `N` target objects (-1: no limit)")
 	fs.IntVar(&f.maxMissing, "max-missing", 0, "Refuse a plan when more than `N` source objects that state knows are missing from a workflow's source (0: half of them; -1: no limit)")
 	fs.DurationVar(&f.wait, "wait", 0, "Watch the devices of the waves for at most `DURATION` (e.g. 30m); devices not finished by then stay pending (default: until every device's job ends)")
+	fs.Var(&f.refresh, "refresh", "How to read the directories: `MODE` incremental (the default: only what changed since the last plan's read, kept beside the state) or full")
 	fs.Var(&f.rollback, "rollback", "Plan to roll back the device at `ADDRESS` (device_cutover.NAME[\"KEY\"]) to its source domain instead of cutting it over; may be repeated")
 }
 
@@ -106,6 +121,8 @@ type loaded struct {
 	backend state.Backend
 	// workspace is the current state workspace.
 	workspace string
+	// discoveryCache is the directory of the workspace's discovery cache.
+	discoveryCache string
 }
 
 // load reads and evaluates the configuration with the given inputs.
@@ -141,7 +158,7 @@ func (m *meta) evaluate(o *output, cfg *config.Config, diags hcl.Diagnostics, in
 		return nil, false
 	}
 	ws, _, _ := m.workspace() // m.backend checked it
-	return &loaded{cfg: cfg, scope: scope, backend: b, workspace: ws}, true
+	return &loaded{cfg: cfg, scope: scope, backend: b, workspace: ws, discoveryCache: m.discoveryCache(cfg, ws)}, true
 }
 
 // makePlan plans against st.
@@ -149,8 +166,9 @@ func (m *meta) makePlan(o *output, l *loaded, st *state.State, f *planFlags) (*p
 	p, diags := planner.Plan(m.ctx, planner.Options{
 		Config: l.cfg, Scope: l.scope, State: st, Launcher: launcher{m},
 		Hooks: o.hooks(), Logger: m.logger, MaxDeletes: f.maxDeletes, MaxMissing: f.maxMissing, Version: version,
-		Workspace: l.workspace,
-		Rollback:  f.rollback,
+		Workspace:      l.workspace,
+		Rollback:       f.rollback,
+		DiscoveryCache: l.discoveryCache, RefreshFull: f.refresh == "full",
 	})
 	o.diags(diags)
 	if diags.HasErrors() || p == nil {

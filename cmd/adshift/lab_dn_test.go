@@ -101,6 +101,7 @@ func TestLabDNCharacters(t *testing.T) {
 	run := &labRun{t: t, bin: bin, dir: dir, env: []string{
 		"ADSHIFT_VAR_source_password=" + secret, "ADSHIFT_VAR_target_password=" + secret,
 		"ADSHIFT_VAR_lab_dir=" + filepath.Join(lab["ADSHIFT_LAB_DIR"], ".run"),
+		"ADSHIFT_LOG=debug", "ADSHIFT_LOG_PATH=" + filepath.Join(dir, "debug.log"),
 	}}
 	r := run.step(2, "plan", "-detailed-exitcode")
 	for _, want := range []string{
@@ -113,9 +114,15 @@ func TestLabDNCharacters(t *testing.T) {
 		}
 	}
 	run.step(0, "apply", "-auto-approve")
+	os.Remove(filepath.Join(dir, "debug.log"))
 	r = run.step(0, "plan", "-detailed-exitcode")
 	if !strings.Contains(r.stdout, "No changes.") {
 		t.Errorf("the plan after one apply is not empty:\n%s", tail(r.stdout, 40))
+	}
+	// That plan read both directories incrementally (the apply's writes
+	// in the target among the changes read).
+	if logs, _ := os.ReadFile(filepath.Join(dir, "debug.log")); strings.Count(string(logs), "incremental=true") != 2 {
+		t.Errorf("the plan after the apply did not read both directories incrementally")
 	}
 	out, err := ldapOn(t, lab, "TARGET", "ldapsearch", "-LLL", "-b", "OU=DNChars,DC=target,DC=test", "(sAMAccountName=dnc-group)", "member")
 	if err != nil || strings.Count(out, "member:")+strings.Count(out, "member::") != 4 {

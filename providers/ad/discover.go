@@ -81,26 +81,66 @@ type discovery struct {
 	wantAll   bool
 	want      map[string]bool
 	excludes  []string // normalized
+	base      string   // the naming context
+	roots     []string // the subtrees read, as the scope spells them
+	nroots    []string // roots, normalized
+	kinds     map[providers.Kind]bool
 	emitMu    sync.Mutex
 	emit      func([]providers.Object) error
 }
 
 func (s *session) discover(ctx context.Context, scope providers.Scope, emit func([]providers.Object) error) error {
 	kinds, trusts := withoutTrust(scope.Kinds)
-	filter, err := KindFilter(kinds)
+	d, err := s.newDiscovery(scope, kinds, emit)
 	if err != nil {
 		return err
+	}
+	if scope.Cache != "" {
+		err = s.discoverCached(ctx, scope, d)
+	} else {
+		err = d.full(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	if trusts {
+		return s.discoverTrusts(ctx, scope.BaseDN, emit)
+	}
+	return nil
+}
+
+// newDiscovery prepares the discovery of scope's kinds (without trusts).
+func (s *session) newDiscovery(scope providers.Scope, kinds []providers.Kind, emit func([]providers.Object) error) (*discovery, error) {
+	filter, err := KindFilter(kinds)
+	if err != nil {
+		return nil, err
 	}
 	fb, err := compileFilter(filter)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	d := &discovery{s: s, filterBER: fb, emit: emit}
+	d := &discovery{s: s, filterBER: fb, emit: emit, base: scope.BaseDN, kinds: map[providers.Kind]bool{providers.KindOU: true}}
+	if len(kinds) == 0 {
+		kinds = allKinds
+	}
+	for _, k := range kinds {
+		d.kinds[k] = true
+	}
 	d.attrs, d.want, d.wantAll = s.requestAttrs(scope.Attributes)
 	for _, x := range scope.ExcludeOUs {
 		d.excludes = append(d.excludes, NormalizeDN(x))
 	}
-	roots := rootsOf(scope)
+	d.roots = rootsOf(scope)
+	for _, r := range d.roots {
+		d.nroots = append(d.nroots, NormalizeDN(r))
+	}
+	return d, nil
+}
+
+// full reads every object in scope.
+func (d *discovery) full(ctx context.Context) error {
+	s, roots := d.s, d.roots
+	var err error
 
 	// Split each root into units (its children searched separately) so the
 	// pool's connections, served by different Samba worker processes, read
@@ -141,13 +181,7 @@ func (s *session) discover(ctx context.Context, scope providers.Scope, emit func
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return err
-	}
-	if trusts {
-		return s.discoverTrusts(ctx, scope.BaseDN, emit)
-	}
-	return nil
+	return g.Wait()
 }
 
 // trustAttrs are what the planner needs of a trustedDomain object.
@@ -185,11 +219,17 @@ func rootsOf(scope providers.Scope) []string {
 	if len(in) == 0 {
 		in = []string{scope.BaseDN}
 	}
-	var roots []string
-	for i, a := range in {
+	return outermost(in)
+}
+
+// outermost returns the DNs of dns that lie under no other one (the first
+// of equal ones).
+func outermost(dns []string) []string {
+	var out []string
+	for i, a := range dns {
 		na := NormalizeDN(a)
 		covered := false
-		for j, b := range in {
+		for j, b := range dns {
 			nb := NormalizeDN(b)
 			if i != j && dnUnder(na, nb) && (na != nb || j < i) {
 				covered = true
@@ -197,10 +237,10 @@ func rootsOf(scope providers.Scope) []string {
 			}
 		}
 		if !covered {
-			roots = append(roots, a)
+			out = append(out, a)
 		}
 	}
-	return roots
+	return out
 }
 
 func (d *discovery) excluded(ndn string) bool {
@@ -329,7 +369,12 @@ func searchOnce(c *conn, req *wire.SearchRequest, entry func(*wire.Entry) error)
 // each entry as it arrives (its slices only valid during the call), page
 // runs after each page, before the next is requested.
 func searchPages(c *conn, base string, scope wire.Scope, filter []byte, attrs []string, size int, entry func(*wire.Entry) error, page func() error) error {
-	req := &wire.SearchRequest{Base: base, Scope: scope, Filter: filter, Attributes: attrs, PageSize: size}
+	return searchRequest(c, &wire.SearchRequest{Base: base, Scope: scope, Filter: filter, Attributes: attrs, PageSize: size}, entry, page)
+}
+
+// searchRequest is searchPages for a request built by the caller (its
+// Cookie is advanced page by page).
+func searchRequest(c *conn, req *wire.SearchRequest, entry func(*wire.Entry) error, page func() error) error {
 	for {
 		cookie, err := searchOnce(c, req, entry)
 		if err != nil {
@@ -363,22 +408,39 @@ type follow struct {
 
 // search runs one unit and emits its objects page by page.
 func (d *discovery) search(ctx context.Context, u searchUnit) error {
+	req := wire.SearchRequest{Base: u.base, Scope: wire.Scope(u.scope), Filter: d.filterBER, Attributes: d.attrs, PageSize: d.s.cfg.PageSize}
+	keep := func(e *wire.Entry, o *providers.Object) bool {
+		if u.skipNonLeaf && !isLeaf(e) {
+			return false
+		}
+		if len(d.excludes) > 0 && d.excluded(NormalizeDN(o.DN)) {
+			return false
+		}
+		return o.Kind != ""
+	}
+	return d.read(ctx, req, keep, func(batch []providers.Object) error {
+		d.emitMu.Lock()
+		defer d.emitMu.Unlock()
+		return d.emit(batch)
+	})
+}
+
+// read runs req (paged) on one of the pool's connections: each entry is
+// converted, keep decides whether it is kept, and sink gets each page's
+// kept objects once their ranged values are read in full. A base that does
+// not exist holds nothing. The receiver of sink may keep the slice.
+func (d *discovery) read(ctx context.Context, req wire.SearchRequest, keep func(*wire.Entry, *providers.Object) bool, sink func([]providers.Object) error) error {
 	emitted := false
 	names := attrNames{}
-	err := d.s.reads.do(ctx, opCtx{op: "search", dn: u.base}, func(c *conn) error {
+	err := d.s.reads.do(ctx, opCtx{op: "search", dn: req.Base}, func(c *conn) error {
 		if emitted {
 			// A retry after objects were emitted would emit them again.
-			return &pageDone{err: fmt.Errorf("connection lost in the middle of a paged search of %s", u.base)}
+			return &pageDone{err: fmt.Errorf("connection lost in the middle of a paged search of %s", req.Base)}
 		}
 		var batch []providers.Object
 		var follows []follow
-		return searchPages(c, u.base, wire.Scope(u.scope), d.filterBER, d.attrs, d.s.cfg.PageSize, func(e *wire.Entry) error {
-			if u.skipNonLeaf && !isLeaf(e) {
-				return nil
-			}
-			if len(d.excludes) > 0 && d.excluded(NormalizeDN(string(e.DN))) {
-				return nil
-			}
+		r := req
+		return searchRequest(c, &r, func(e *wire.Entry) error {
 			kept := len(follows)
 			o, err := d.object(e, names, func(name string, next int) {
 				follows = append(follows, follow{obj: len(batch), name: name, next: next})
@@ -386,7 +448,7 @@ func (d *discovery) search(ctx context.Context, u searchUnit) error {
 			if err != nil {
 				return err
 			}
-			if o.Kind == "" {
+			if !keep(e, &o) {
 				follows = follows[:kept] // not emitted: nothing to read on
 				return nil
 			}
@@ -410,10 +472,8 @@ func (d *discovery) search(ctx context.Context, u searchUnit) error {
 			if len(batch) == 0 {
 				return nil
 			}
-			d.emitMu.Lock()
-			defer d.emitMu.Unlock()
 			emitted = true
-			err := d.emit(batch)
+			err := sink(batch)
 			batch = nil // the receiver may keep the slice
 			if err != nil {
 				return &pageDone{err: fmt.Errorf("emit: %w", err)}
@@ -422,7 +482,7 @@ func (d *discovery) search(ctx context.Context, u searchUnit) error {
 		})
 	})
 	if missingBase(err) && !emitted {
-		d.s.p.log.Warn("search base does not exist; nothing to read there", "dn", u.base)
+		d.s.p.log.Warn("search base does not exist; nothing to read there", "dn", req.Base)
 		return nil
 	}
 	return err

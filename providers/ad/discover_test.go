@@ -124,3 +124,51 @@ func BenchmarkObjectConversion(b *testing.B) {
 		}
 	}
 }
+
+func TestDiscovery_inScopeAndServed(t *testing.T) {
+	s := &session{cfg: &Config{RangeSize: 1500}}
+	d, err := s.newDiscovery(providers.Scope{BaseDN: "DC=s,DC=t", IncludeOUs: []string{"OU=A,DC=s,DC=t", "OU=B,OU=A,DC=s,DC=t"},
+		ExcludeOUs: []string{"OU=X,OU=A,DC=s,DC=t"}}, []providers.Kind{providers.KindUser, providers.KindComputer}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.roots) != 1 {
+		t.Errorf("roots %v: OU=B lies under OU=A", d.roots)
+	}
+	for dn, want := range map[string]bool{
+		"OU=A,DC=s,DC=t": true, "CN=u,OU=A,DC=s,DC=t": true, "CN=u,ou=b,ou=a,dc=s,dc=t": true,
+		"OU=X,OU=A,DC=s,DC=t": false, "CN=u,OU=X,OU=A,DC=s,DC=t": false, "CN=u,OU=AA,DC=s,DC=t": false,
+		"DC=s,DC=t": false, "CN=u,CN=Deleted Objects,DC=s,DC=t": false,
+	} {
+		if got := d.inScope(NormalizeDN(dn)); got != want {
+			t.Errorf("inScope(%s) = %v, want %v", dn, got, want)
+		}
+	}
+	entry := func(sat string, classes ...string) *wire.Entry {
+		e := &wire.Entry{}
+		var cv [][]byte
+		for _, c := range classes {
+			cv = append(cv, []byte(c))
+		}
+		e.Attrs = append(e.Attrs, wire.Attr{Name: []byte("objectClass"), Values: cv})
+		if sat != "" {
+			e.Attrs = append(e.Attrs, wire.Attr{Name: []byte("sAMAccountType"), Values: [][]byte{[]byte(sat)}})
+		}
+		return e
+	}
+	for name, tc := range map[string]struct {
+		e    *wire.Entry
+		want bool
+	}{
+		"user":            {entry("805306368", "top", "person", "user"), true},
+		"computer":        {entry("805306369", "top", "user", "computer"), true},
+		"trust account":   {entry("805306370", "top", "user"), false},
+		"OU always":       {entry("", "top", "organizationalUnit"), true},
+		"group not asked": {entry("268435456", "top", "group"), false},
+		"container":       {entry("", "top", "container"), false},
+	} {
+		if got := d.served(tc.e); got != tc.want {
+			t.Errorf("%s: served = %v, want %v", name, got, tc.want)
+		}
+	}
+}

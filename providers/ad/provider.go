@@ -23,8 +23,9 @@ type Provider struct {
 	log   hclog.Logger
 	retry backoff
 
-	mu  sync.Mutex
-	cfg *Config
+	mu       sync.Mutex
+	cfg      *Config
+	lastRead ReadStats
 	pools
 }
 

@@ -511,6 +511,12 @@ type Scope struct {
 	// all_attributes is true when every attribute is wanted (attributes is
 	// then empty); false with an empty attributes list means identity only.
 	AllAttributes bool `protobuf:"varint,6,opt,name=all_attributes,json=allAttributes,proto3" json:"all_attributes,omitempty"`
+	// cache is a file where the provider may keep its last read of this
+	// scope to answer the next Discover incrementally ("": none).
+	Cache string `protobuf:"bytes,7,opt,name=cache,proto3" json:"cache,omitempty"`
+	// full_refresh asks for a full read even when cache could serve an
+	// incremental one.
+	FullRefresh   bool `protobuf:"varint,8,opt,name=full_refresh,json=fullRefresh,proto3" json:"full_refresh,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -583,6 +589,20 @@ func (x *Scope) GetAttributes() []string {
 func (x *Scope) GetAllAttributes() bool {
 	if x != nil {
 		return x.AllAttributes
+	}
+	return false
+}
+
+func (x *Scope) GetCache() string {
+	if x != nil {
+		return x.Cache
+	}
+	return ""
+}
+
+func (x *Scope) GetFullRefresh() bool {
+	if x != nil {
+		return x.FullRefresh
 	}
 	return false
 }
@@ -2855,7 +2875,7 @@ const file_provider_proto_rawDesc = "" +
 	"\aRequest\x129\n" +
 	"\x06config\x18\x01 \x01(\v2!.adshift.provider.v1.DynamicValueR\x06config\x1aM\n" +
 	"\bResponse\x12A\n" +
-	"\vdiagnostics\x18\x01 \x03(\v2\x1f.adshift.provider.v1.DiagnosticR\vdiagnostics\"\xbf\x01\n" +
+	"\vdiagnostics\x18\x01 \x03(\v2\x1f.adshift.provider.v1.DiagnosticR\vdiagnostics\"\xf8\x01\n" +
 	"\x05Scope\x12\x17\n" +
 	"\abase_dn\x18\x01 \x01(\tR\x06baseDn\x12\x1f\n" +
 	"\vinclude_ous\x18\x02 \x03(\tR\n" +
@@ -2866,7 +2886,9 @@ const file_provider_proto_rawDesc = "" +
 	"\n" +
 	"attributes\x18\x05 \x03(\tR\n" +
 	"attributes\x12%\n" +
-	"\x0eall_attributes\x18\x06 \x01(\bR\rallAttributes\"\xea\x02\n" +
+	"\x0eall_attributes\x18\x06 \x01(\bR\rallAttributes\x12\x14\n" +
+	"\x05cache\x18\a \x01(\tR\x05cache\x12!\n" +
+	"\ffull_refresh\x18\b \x01(\bR\vfullRefresh\"\xea\x02\n" +
 	"\bDiscover\x1a;\n" +
 	"\aRequest\x120\n" +
 	"\x05scope\x18\x01 \x01(\v2\x1a.adshift.provider.v1.ScopeR\x05scope\x1a\xa0\x02\n" +

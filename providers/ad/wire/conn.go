@@ -20,12 +20,13 @@ const MaxMessageSize = 64 << 20
 type Scope int
 
 const (
-	ScopeBase     Scope = 0
-	ScopeOne      Scope = 1
-	ScopeSubtree  Scope = 2
-	OIDPaging           = "1.2.840.113556.1.4.319" // RFC 2696 simple paged results
-	OIDStartTLS         = "1.3.6.1.4.1.1466.20037"
-	oidDisconnect       = "1.3.6.1.4.1.1466.20036" // notice of disconnection
+	ScopeBase      Scope = 0
+	ScopeOne       Scope = 1
+	ScopeSubtree   Scope = 2
+	OIDPaging            = "1.2.840.113556.1.4.319" // RFC 2696 simple paged results
+	OIDShowDeleted       = "1.2.840.113556.1.4.417" // AD: return tombstones too (MS-ADTS 3.1.1.3.4.1.14)
+	OIDStartTLS          = "1.3.6.1.4.1.1466.20037"
+	oidDisconnect        = "1.3.6.1.4.1.1466.20036" // notice of disconnection
 )
 
 // Result codes this package itself reports (RFC 4511 appendix A).
@@ -337,6 +338,9 @@ type SearchRequest struct {
 	SizeLimit  int
 	PageSize   int
 	Cookie     []byte
+	// ShowDeleted adds AD's show-deleted control: tombstones (isDeleted
+	// TRUE, under CN=Deleted Objects) are returned too.
+	ShowDeleted bool
 }
 
 // Entry is a SearchResultEntry. Its slices point into the connection's
@@ -406,8 +410,16 @@ func (c *Conn) Search(req *SearchRequest, entry func(*Entry) error) (cookie []by
 	}
 	c.enc.close()
 	c.enc.close()
-	if req.PageSize > 0 {
+	if req.PageSize > 0 || req.ShowDeleted {
 		c.enc.open(tagControls)
+	}
+	if req.ShowDeleted {
+		c.enc.open(tagSequence)
+		c.enc.str(tagOctetString, OIDShowDeleted)
+		c.enc.boolean(true)
+		c.enc.close()
+	}
+	if req.PageSize > 0 {
 		c.enc.open(tagSequence)
 		c.enc.str(tagOctetString, OIDPaging)
 		c.enc.open(tagOctetString)
@@ -417,6 +429,8 @@ func (c *Conn) Search(req *SearchRequest, entry func(*Entry) error) (cookie []by
 		c.enc.close()
 		c.enc.close()
 		c.enc.close()
+	}
+	if req.PageSize > 0 || req.ShowDeleted {
 		c.enc.close()
 	}
 	if err := c.send("search"); err != nil {
