@@ -11,7 +11,7 @@ import (
 
 // Audit implements store.Store.
 func (s *Store) Audit(ctx context.Context, e api.AuditEntry) error {
-	return s.audit(ctx, s.db, e)
+	return s.tx(ctx, func(t *txn) error { return s.audit(ctx, t, e) })
 }
 
 // execer is a database or a transaction.

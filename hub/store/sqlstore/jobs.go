@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -23,7 +22,8 @@ func scanJob(row interface{ Scan(...any) error }) (api.Job, error) {
 		return j, err
 	}
 	j.LeaseUntil, j.CreatedAt, j.UpdatedAt = fromNanos(until), fromNanos(created), fromNanos(updated)
-	if err := json.Unmarshal([]byte(actions), &j.Actions); err != nil {
+	var err error
+	if j.Actions, err = decodeActions(actions); err != nil {
 		return j, fmt.Errorf("job %s actions: %w", j.ID, err)
 	}
 	return j, nil
@@ -32,7 +32,7 @@ func scanJob(row interface{ Scan(...any) error }) (api.Job, error) {
 // QueueJob implements store.Store.
 func (s *Store) QueueJob(ctx context.Context, j api.Job) (api.Job, bool, error) {
 	existing := false
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *txn) error {
 		var err error
 		j, existing, err = s.queueTx(ctx, tx, j)
 		return err
@@ -45,20 +45,20 @@ func (s *Store) QueueJob(ctx context.Context, j api.Job) (api.Job, bool, error) 
 
 // queueTx queues j in tx, or returns the job queued before with its
 // device and key (existing true).
-func (s *Store) queueTx(ctx context.Context, tx *sql.Tx, j api.Job) (api.Job, bool, error) {
-	actions, err := json.Marshal(j.Actions)
-	if err != nil {
-		return j, false, err
-	}
+func (s *Store) queueTx(ctx context.Context, tx *txn, j api.Job) (api.Job, bool, error) {
 	existing := func() (api.Job, bool, error) {
 		old, err := scanJob(tx.QueryRowContext(ctx, s.q(`SELECT `+jobCols+` FROM jobs WHERE device_id = ? AND idem_key = ?`), j.DeviceID, j.IdempotencyKey))
-		return old, err == nil, err
+		if err != nil {
+			return old, false, err
+		}
+		jobs := []api.Job{old}
+		return jobs[0], true, s.resolve(ctx, tx, jobs)
 	}
 	if old, ok, err := existing(); ok || !errors.Is(err, sql.ErrNoRows) {
 		return old, ok, err
 	}
 	var state string
-	err = tx.QueryRowContext(ctx, s.q(`SELECT state FROM devices WHERE id = ?`), j.DeviceID).Scan(&state)
+	err := tx.QueryRowContext(ctx, s.q(`SELECT state FROM devices WHERE id = ?`), j.DeviceID).Scan(&state)
 	if errors.Is(err, sql.ErrNoRows) {
 		return j, false, fmt.Errorf("device %s: %w", j.DeviceID, store.ErrNotFound)
 	}
@@ -69,9 +69,13 @@ func (s *Store) queueTx(ctx context.Context, tx *sql.Tx, j api.Job) (api.Job, bo
 		return j, false, fmt.Errorf("device %s: %w", j.DeviceID, store.ErrDeviceRevoked)
 	}
 	j.State, j.Attempt, j.UpdatedAt = api.JobQueued, 0, j.CreatedAt
+	actions, err := s.encodeActions(ctx, tx, j.Actions, j.CreatedAt)
+	if err != nil {
+		return j, false, err
+	}
 	// Another hub process may queue the same key meanwhile: its job wins.
 	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO jobs (id, device_id, idem_key, actions, state, available_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device_id, idem_key) DO NOTHING`),
-		j.ID, j.DeviceID, j.IdempotencyKey, string(actions), j.State, nanos(j.CreatedAt), nanos(j.CreatedAt), nanos(j.CreatedAt))
+		j.ID, j.DeviceID, j.IdempotencyKey, actions, j.State, nanos(j.CreatedAt), nanos(j.CreatedAt), nanos(j.CreatedAt))
 	if err != nil {
 		return j, false, err
 	}
@@ -89,7 +93,7 @@ func (s *Store) queueTx(ctx context.Context, tx *sql.Tx, j api.Job) (api.Job, bo
 // QueueJobs implements store.Store.
 func (s *Store) QueueJobs(ctx context.Context, jobs []api.Job, audit api.AuditEntry) ([]store.Queued, error) {
 	out := make([]store.Queued, len(jobs))
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *txn) error {
 		for i, j := range jobs {
 			job, existing, err := s.queueTx(ctx, tx, j)
 			if err == nil && existing && (job.State == api.JobQueued || job.State == api.JobLeased) {
@@ -143,7 +147,7 @@ func (s *Store) QueueJobs(ctx context.Context, jobs []api.Job, audit api.AuditEn
 // LeaseJob implements store.Store.
 func (s *Store) LeaseJob(ctx context.Context, deviceID string, l store.Lease) (*api.Job, error) {
 	var out *api.Job
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *txn) error {
 		j, err := scanJob(tx.QueryRowContext(ctx, s.q(`SELECT `+jobCols+` FROM jobs WHERE device_id = ? AND state IN ('queued', 'leased') AND available_at <= ? ORDER BY created_at, id LIMIT 1`+s.d.skipLocked), deviceID, nanos(l.Now)))
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
@@ -159,8 +163,15 @@ func (s *Store) LeaseJob(ctx context.Context, deviceID string, l store.Lease) (*
 			e.Object, e.Detail = "job:"+j.ID, fmt.Sprintf("attempt %d", j.Attempt)
 			err = s.audit(ctx, tx, e)
 		}
-		out = &j
-		return err
+		if err != nil {
+			return err
+		}
+		jobs := []api.Job{j}
+		if err := s.resolve(ctx, tx, jobs); err != nil {
+			return err
+		}
+		out = &jobs[0]
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("lease a job of device %s: %w", deviceID, err)
@@ -193,7 +204,7 @@ func (s *Store) NextAvailable(ctx context.Context, deviceID string) (time.Time, 
 // ExtendLeases implements store.Store.
 func (s *Store) ExtendLeases(ctx context.Context, deviceID string, leases []api.Lease, l store.Lease) ([]api.Lease, error) {
 	var out []api.Lease
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *txn) error {
 		out = out[:0]
 		for _, ls := range leases {
 			var attempt int
@@ -221,14 +232,14 @@ func (s *Store) ExtendLeases(ctx context.Context, deviceID string, leases []api.
 // Report implements store.Store.
 func (s *Store) Report(ctx context.Context, deviceID string, r api.Report, now time.Time, audit api.AuditEntry) (api.ReportAck, error) {
 	var ack api.ReportAck
-	record := func(tx *sql.Tx, result string) error {
+	record := func(tx *txn, result string) error {
 		if audit.Action == "" {
 			return nil
 		}
 		audit.Result = result
 		return s.audit(ctx, tx, audit)
 	}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *txn) error {
 		j, err := scanJob(tx.QueryRowContext(ctx, s.q(`SELECT `+jobCols+` FROM jobs WHERE id = ?`+s.d.forUpdate), r.JobID))
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("job %s: %w", r.JobID, store.ErrNotFound)
@@ -308,6 +319,9 @@ func (s *Store) Job(ctx context.Context, id string) (api.Job, error) {
 		return j, notFound(err, "job "+id)
 	}
 	jobs := []api.Job{j}
+	if err := s.resolve(ctx, s.r, jobs); err != nil {
+		return j, err
+	}
 	if err := s.addReports(ctx, jobs); err != nil {
 		return j, err
 	}
@@ -338,7 +352,10 @@ func (s *Store) queryJobs(ctx context.Context, query string, args ...any) ([]api
 		}
 		jobs = append(jobs, j)
 	}
-	return jobs, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return jobs, s.resolve(ctx, s.r, jobs)
 }
 
 // addReports fills in each job's reports, oldest first, in one query per

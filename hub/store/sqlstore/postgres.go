@@ -33,7 +33,7 @@ func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open PostgreSQL: %w", err)
 	}
-	s := &Store{db: db, r: db, d: postgres, dsn: dsn}
+	s := &Store{db: db, r: db, d: postgres, dsn: dsn, params: newParamCache()}
 	db.SetMaxOpenConns(s.d.maxConns)
 	db.SetMaxIdleConns(s.d.maxConns)
 	if err := db.PingContext(ctx); err != nil {
