@@ -136,9 +136,9 @@ func scanDevice(row interface{ Scan(...any) error }) (api.Device, error) {
 func (s *Store) Device(ctx context.Context, key string) (api.Device, error) {
 	// By ID first (every agent request), then by host name: two indexed
 	// lookups, where one query with OR would scan the table.
-	d, err := scanDevice(s.r.QueryRowContext(ctx, s.q(`SELECT `+deviceCols+` FROM devices WHERE id = ?`), key))
+	d, err := scanDevice(s.queryRow(ctx, `SELECT `+deviceCols+` FROM devices WHERE id = ?`, key))
 	if errors.Is(err, sql.ErrNoRows) {
-		d, err = scanDevice(s.r.QueryRowContext(ctx, s.q(`SELECT `+deviceCols+` FROM devices WHERE hostname = ? ORDER BY state = 'active' DESC, enrolled_at DESC LIMIT 1`), key))
+		d, err = scanDevice(s.queryRow(ctx, `SELECT `+deviceCols+` FROM devices WHERE hostname = ? ORDER BY state = 'active' DESC, enrolled_at DESC LIMIT 1`, key))
 	}
 	if err != nil {
 		return d, notFound(err, "device "+key)

@@ -191,7 +191,7 @@ func retryAt(l store.Lease, attempt int) time.Time {
 // NextAvailable implements store.Store.
 func (s *Store) NextAvailable(ctx context.Context, deviceID string) (time.Time, error) {
 	var n sql.NullInt64
-	err := s.r.QueryRowContext(ctx, s.q(`SELECT MIN(available_at) FROM jobs WHERE device_id = ? AND state IN ('queued', 'leased')`), deviceID).Scan(&n)
+	err := s.queryRow(ctx, `SELECT MIN(available_at) FROM jobs WHERE device_id = ? AND state IN ('queued', 'leased')`, deviceID).Scan(&n)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("next job of device %s: %w", deviceID, err)
 	}
@@ -269,18 +269,13 @@ func (s *Store) Report(ctx context.Context, deviceID string, r api.Report, now t
 		if r.Action >= len(j.Actions) {
 			return fmt.Errorf("job %s has no action %d: %w", r.JobID, r.Action, store.ErrConflict)
 		}
-		var results int
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM reports WHERE job_id = ? AND kind = 'result'`), r.JobID).Scan(&results); err != nil {
+		// The job's results, and whether this action has one: one round trip.
+		var results, this int
+		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*), COALESCE(SUM(CASE WHEN action = ? THEN 1 ELSE 0 END), 0) FROM reports WHERE job_id = ? AND kind = 'result'`), r.Action, r.JobID).Scan(&results, &this); err != nil {
 			return err
 		}
-		if r.Kind == api.ReportResult {
-			var n int
-			if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM reports WHERE job_id = ? AND action = ? AND kind = 'result'`), r.JobID, r.Action).Scan(&n); err != nil {
-				return err
-			}
-			if n > 0 {
-				return fmt.Errorf("job %s action %d has a result: %w", r.JobID, r.Action, store.ErrConflict)
-			}
+		if r.Kind == api.ReportResult && this > 0 {
+			return fmt.Errorf("job %s action %d has a result: %w", r.JobID, r.Action, store.ErrConflict)
 		}
 		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO reports (job_id, id, action, kind, done, total, status, output, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 			r.JobID, r.ID, r.Action, r.Kind, r.Done, r.Total, r.Status, r.Output, nanos(now))
@@ -314,7 +309,7 @@ func (s *Store) Report(ctx context.Context, deviceID string, r api.Report, now t
 
 // Job implements store.Store.
 func (s *Store) Job(ctx context.Context, id string) (api.Job, error) {
-	j, err := scanJob(s.r.QueryRowContext(ctx, s.q(`SELECT `+jobCols+` FROM jobs WHERE id = ?`), id))
+	j, err := scanJob(s.queryRow(ctx, `SELECT `+jobCols+` FROM jobs WHERE id = ?`, id))
 	if err != nil {
 		return j, notFound(err, "job "+id)
 	}

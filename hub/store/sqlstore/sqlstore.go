@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
@@ -53,6 +54,36 @@ type Store struct {
 	cancel context.CancelFunc
 	wrote  chan struct{}
 	params *paramCache
+	hot    hotReads
+}
+
+// hotReads are the reads every agent request makes (its device, its
+// next job), prepared once per reading connection on SQLite, where
+// parsing cost more than running them. PostgreSQL's driver caches
+// prepared statements itself. Safe for concurrent use.
+type hotReads struct {
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt // nil: not prepared (PostgreSQL)
+}
+
+// queryRow runs a fixed query (never one built per call: each is kept)
+// on the readers.
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	query = s.q(query)
+	h := &s.hot
+	h.mu.Lock()
+	st, ok := h.stmts[query]
+	if !ok && h.stmts != nil {
+		// Preparing on the readers' pool cannot wait for the writer.
+		if p, err := s.r.PrepareContext(ctx, query); err == nil {
+			st, h.stmts[query] = p, p
+		}
+	}
+	h.mu.Unlock()
+	if st == nil {
+		return s.r.QueryRowContext(ctx, query, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -82,6 +113,7 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	s.r.SetMaxOpenConns(4)
+	s.hot.stmts = map[string]*sql.Stmt{}
 	// The writer outlives the call that opened the store; Close ends it.
 	s.stop, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	s.writes, s.wrote = make(chan *write), make(chan struct{})
@@ -97,6 +129,9 @@ func (s *Store) Close() error {
 	if s.writes != nil {
 		s.cancel()
 		<-s.wrote
+	}
+	for _, st := range s.hot.stmts {
+		st.Close()
 	}
 	if s.r != s.db {
 		s.r.Close()
