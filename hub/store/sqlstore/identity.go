@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/adshift/adshift/hub/api"
@@ -142,6 +143,16 @@ func (s *Store) Device(ctx context.Context, key string) (api.Device, error) {
 	}
 	if err != nil {
 		return d, notFound(err, "device "+key)
+	}
+	return d, nil
+}
+
+// Identity implements store.Store.
+func (s *Store) Identity(ctx context.Context, id string) (api.Device, error) {
+	// The inventory column is left out: '' reads as no inventory.
+	d, err := scanDevice(s.queryRow(ctx, `SELECT `+strings.Replace(deviceCols, "inventory", "''", 1)+` FROM devices WHERE id = ?`, id))
+	if err != nil {
+		return d, notFound(err, "device "+id)
 	}
 	return d, nil
 }

@@ -83,7 +83,9 @@ func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Ro
 	if st == nil {
 		return s.r.QueryRowContext(ctx, query, args...)
 	}
-	return st.QueryRowContext(ctx, args...)
+	// A lookup of an index takes microseconds: not worth the goroutine
+	// database/sql starts per query to watch a cancellable ctx.
+	return st.QueryRowContext(context.WithoutCancel(ctx), args...)
 }
 
 var _ store.Store = (*Store)(nil)

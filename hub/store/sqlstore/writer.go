@@ -18,7 +18,10 @@ type txn struct {
 }
 
 // stmt is query prepared in t's transaction, nil when it cannot be (the
-// caller then runs it unprepared, to get its error).
+// caller then runs it unprepared, to get its error). On SQLite ctx is
+// made uncancellable by the caller: one call's cancellation must not
+// interrupt a statement of the group's shared transaction, and
+// database/sql would start a goroutine per query to watch it.
 func (t *txn) stmt(ctx context.Context, query string) *sql.Stmt {
 	if t.stmts == nil {
 		return nil
@@ -36,6 +39,9 @@ func (t *txn) stmt(ctx context.Context, query string) *sql.Stmt {
 
 // ExecContext runs a statement in the transaction.
 func (t *txn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if t.stmts != nil {
+		ctx = context.WithoutCancel(ctx)
+	}
 	if st := t.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
@@ -44,6 +50,9 @@ func (t *txn) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 
 // QueryRowContext runs a query for at most one row in the transaction.
 func (t *txn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if t.stmts != nil {
+		ctx = context.WithoutCancel(ctx)
+	}
 	if st := t.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
@@ -52,6 +61,9 @@ func (t *txn) QueryRowContext(ctx context.Context, query string, args ...any) *s
 
 // QueryContext runs a query in the transaction.
 func (t *txn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if t.stmts != nil {
+		ctx = context.WithoutCancel(ctx)
+	}
 	if st := t.stmt(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}

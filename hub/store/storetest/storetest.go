@@ -27,6 +27,38 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Changes", func(t *testing.T) { testChanges(t, open(t)) })
 	t.Run("QueueJobs", func(t *testing.T) { testQueueJobs(t, open(t)) })
 	t.Run("LargeParams", func(t *testing.T) { testLargeParams(t, open(t)) })
+	t.Run("Identity", func(t *testing.T) { testIdentity(t, open(t)) })
+}
+
+// testIdentity: Identity is Device by ID without the inventory.
+func testIdentity(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	enrolled(t, s, "d1")
+	inv := &api.Inventory{OS: "Windows 11", Domain: "source.test"}
+	if err := s.Seen(ctx, "d1", t0.Add(time.Minute), inv); err != nil {
+		t.Fatal(err)
+	}
+	want, err := s.Device(ctx, "d1")
+	if err != nil || want.Inventory == nil {
+		t.Fatalf("Device = %+v, %v; want it with its inventory", want, err)
+	}
+	want.Inventory = nil
+	got, err := s.Identity(ctx, "d1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Identity (-want +got):\n%s", diff)
+	}
+	_, err = s.Identity(ctx, "nope")
+	wantErr(t, err, store.ErrNotFound)
+	// Not by host name: only a certificate's device ID names an identity.
+	if err := s.RevokeDevice(ctx, "d1"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Identity(ctx, "d1"); err != nil || got.State != api.DeviceRevoked {
+		t.Errorf("Identity of a revoked device = %+v, %v; want it, revoked", got, err)
+	}
 }
 
 var t0 = time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
