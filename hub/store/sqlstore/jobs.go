@@ -32,7 +32,7 @@ func scanJob(row interface{ Scan(...any) error }) (api.Job, error) {
 // QueueJob implements store.Store.
 func (s *Store) QueueJob(ctx context.Context, j api.Job) (api.Job, bool, error) {
 	existing := false
-	err := s.tx(ctx, func(tx *txn) error {
+	err := s.urgentTx(ctx, func(tx *txn) error {
 		var err error
 		j, existing, err = s.queueTx(ctx, tx, j)
 		return err
@@ -93,7 +93,7 @@ func (s *Store) queueTx(ctx context.Context, tx *txn, j api.Job) (api.Job, bool,
 // QueueJobs implements store.Store.
 func (s *Store) QueueJobs(ctx context.Context, jobs []api.Job, audit api.AuditEntry) ([]store.Queued, error) {
 	out := make([]store.Queued, len(jobs))
-	err := s.tx(ctx, func(tx *txn) error {
+	err := s.urgentTx(ctx, func(tx *txn) error {
 		for i, j := range jobs {
 			job, existing, err := s.queueTx(ctx, tx, j)
 			if err == nil && existing && (job.State == api.JobQueued || job.State == api.JobLeased) {
@@ -147,7 +147,7 @@ func (s *Store) QueueJobs(ctx context.Context, jobs []api.Job, audit api.AuditEn
 // LeaseJob implements store.Store.
 func (s *Store) LeaseJob(ctx context.Context, deviceID string, l store.Lease) (*api.Job, error) {
 	var out *api.Job
-	err := s.tx(ctx, func(tx *txn) error {
+	err := s.urgentTx(ctx, func(tx *txn) error {
 		j, err := scanJob(tx.QueryRowContext(ctx, s.q(`SELECT `+jobCols+` FROM jobs WHERE device_id = ? AND state IN ('queued', 'leased') AND available_at <= ? ORDER BY created_at, id LIMIT 1`+s.d.skipLocked), deviceID, nanos(l.Now)))
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil

@@ -47,9 +47,10 @@ type Store struct {
 	r   *sql.DB // reads outside transactions (SQLite: several readers beside the one writer)
 	d   dialect
 	dsn string // PostgreSQL: for the LISTEN connection
-	// SQLite: writes queues every writing call for the writer goroutine,
-	// which ends when stop is cancelled and then closes wrote.
+	// SQLite: writes and urgent queue every writing call for the writer
+	// goroutine, which ends when stop is cancelled and then closes wrote.
 	writes chan *write
+	urgent chan *write
 	stop   context.Context
 	cancel context.CancelFunc
 	wrote  chan struct{}
@@ -118,10 +119,10 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	s.hot.stmts = map[string]*sql.Stmt{}
 	// The writer outlives the call that opened the store; Close ends it.
 	s.stop, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	s.writes, s.wrote = make(chan *write), make(chan struct{})
+	s.writes, s.urgent, s.wrote = make(chan *write), make(chan *write), make(chan struct{})
 	go func() {
 		defer close(s.wrote)
-		s.writer(s.stop, s.writes)
+		s.writer(s.stop, s.urgent, s.writes)
 	}()
 	return s, nil
 }

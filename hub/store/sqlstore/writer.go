@@ -96,26 +96,39 @@ const maxGroup = 256
 // Groups form by themselves: the calls that arrive while a group commits
 // make the next one, so an idle store adds no delay. It runs until ctx
 // ends.
-func (s *Store) writer(ctx context.Context, writes chan *write) {
+//
+// Calls on urgent (queuing and leasing jobs: what a job's pickup waits
+// for) go first: under a flood of reports, thousands of calls may wait on
+// writes, and a job queued behind them would reach its agent only after
+// all of them.
+func (s *Store) writer(ctx context.Context, urgent, writes chan *write) {
 	batch := make([]*write, 0, maxGroup)
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case w := <-urgent:
+			batch = append(batch[:0], w)
 		case w := <-writes:
 			batch = append(batch[:0], w)
 		}
-	more:
-		for len(batch) < maxGroup {
-			select {
-			case w := <-writes:
-				batch = append(batch, w)
-			default:
-				break more
-			}
-		}
+		batch = drain(batch, urgent)
+		batch = drain(batch, writes)
 		s.commitGroup(ctx, batch)
 	}
+}
+
+// drain adds the calls waiting on ch to batch, up to maxGroup.
+func drain(batch []*write, ch chan *write) []*write {
+	for len(batch) < maxGroup {
+		select {
+		case w := <-ch:
+			batch = append(batch, w)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // commitGroup runs batch in one transaction and answers each call.
@@ -172,12 +185,21 @@ var errClosed = errors.New("store closed")
 // transaction with other calls (see writer): it must do nothing but
 // statements through its txn until it returns.
 func (s *Store) tx(ctx context.Context, fn func(*txn) error) error {
-	if s.writes == nil {
+	return s.txOn(ctx, s.writes, fn)
+}
+
+// urgentTx is tx for the calls a job's pickup waits for (see writer).
+func (s *Store) urgentTx(ctx context.Context, fn func(*txn) error) error {
+	return s.txOn(ctx, s.urgent, fn)
+}
+
+func (s *Store) txOn(ctx context.Context, ch chan *write, fn func(*txn) error) error {
+	if ch == nil {
 		return s.ownTx(ctx, fn)
 	}
 	w := &write{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {
-	case s.writes <- w:
+	case ch <- w:
 	case <-s.stop.Done():
 		return errClosed
 	case <-ctx.Done():
