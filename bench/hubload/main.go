@@ -39,7 +39,7 @@ func run() error {
 	dir := flag.String("dir", "", "work directory (default: a temp directory)")
 	pg := flag.String("postgres", "", "PostgreSQL DSN for the hub, or \"cluster\" for a throwaway local cluster (default SQLite)")
 	actions := flag.Int("actions", 5, "echo actions per job (each stores one result)")
-	batch := flag.Int("batch", 500, "jobs per admin batch request, as the device provider queues a wave (1: one request per job, 16 at a time)")
+	batch := flag.Int("batch", 100, "jobs per admin batch request, two in flight, as the device provider queues a wave (1: one request per job, 16 in flight)")
 	provider := flag.Bool("provider", false, "run the wave through the device provider (one RunDevices call) instead of the admin API")
 	flag.Parse()
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

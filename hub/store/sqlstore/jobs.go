@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,9 +34,17 @@ func scanJob(row interface{ Scan(...any) error }) (api.Job, error) {
 func (s *Store) QueueJob(ctx context.Context, j api.Job) (api.Job, bool, error) {
 	existing := false
 	err := s.urgentTx(ctx, func(tx *txn) error {
-		var err error
-		j, existing, err = s.queueTx(ctx, tx, j)
-		return err
+		states, err := s.deviceStates(ctx, tx, []api.Job{j})
+		if err != nil {
+			return err
+		}
+		if j, existing, err = s.queueTx(ctx, tx, j, states); err != nil {
+			return err
+		}
+		if !existing {
+			return s.notifyQueued(ctx, tx, []string{j.DeviceID})
+		}
+		return nil
 	})
 	if err != nil {
 		return j, false, fmt.Errorf("queue job %s: %w", j.ID, err)
@@ -43,9 +52,63 @@ func (s *Store) QueueJob(ctx context.Context, j api.Job) (api.Job, bool, error) 
 	return j, existing, nil
 }
 
+// deviceStates reads the states of the jobs' devices, in one query per
+// 500 of them; a device missing from the map does not exist.
+func (s *Store) deviceStates(ctx context.Context, tx *txn, jobs []api.Job) (map[string]string, error) {
+	states := map[string]string{}
+	var ids []any
+	for _, j := range jobs {
+		if _, ok := states[j.DeviceID]; !ok {
+			states[j.DeviceID] = ""
+			ids = append(ids, j.DeviceID)
+		}
+	}
+	clear(states)
+	for part := range slices.Chunk(ids, 500) {
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT id, state FROM devices WHERE id IN (`+placeholders(len(part))+`)`), part...)
+		if err != nil {
+			return nil, fmt.Errorf("device states: %w", err)
+		}
+		for rows.Next() {
+			var id, state string
+			if err := rows.Scan(&id, &state); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("device states: %w", err)
+			}
+			states[id] = state
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("device states: %w", err)
+		}
+	}
+	return states, nil
+}
+
+// notifyQueued tells other hub processes (PostgreSQL) of the devices with
+// a new job, in one statement per 500 of them.
+func (s *Store) notifyQueued(ctx context.Context, tx *txn, devices []string) error {
+	if s.d.notifyValues == "" {
+		return nil
+	}
+	for part := range slices.Chunk(devices, 500) {
+		args := make([]any, len(part))
+		for i, d := range part {
+			args[i] = d
+		}
+		values := strings.TrimSuffix(strings.Repeat("(?), ", len(part)), ", ")
+		if _, err := tx.ExecContext(ctx, s.q(fmt.Sprintf(s.d.notifyValues, values)), args...); err != nil {
+			return fmt.Errorf("notify queued jobs: %w", err)
+		}
+	}
+	return nil
+}
+
 // queueTx queues j in tx, or returns the job queued before with its
-// device and key (existing true).
-func (s *Store) queueTx(ctx context.Context, tx *txn, j api.Job) (api.Job, bool, error) {
+// device and key (existing true); states are its device's (deviceStates).
+// A new job of an active device costs one statement (two with large
+// parameter values): the device is known and the insert finds a known key.
+func (s *Store) queueTx(ctx context.Context, tx *txn, j api.Job, states map[string]string) (api.Job, bool, error) {
 	existing := func() (api.Job, bool, error) {
 		old, err := scanJob(tx.QueryRowContext(ctx, s.q(`SELECT `+jobCols+` FROM jobs WHERE device_id = ? AND idem_key = ?`), j.DeviceID, j.IdempotencyKey))
 		if err != nil {
@@ -54,18 +117,16 @@ func (s *Store) queueTx(ctx context.Context, tx *txn, j api.Job) (api.Job, bool,
 		jobs := []api.Job{old}
 		return jobs[0], true, s.resolve(ctx, tx, jobs)
 	}
-	if old, ok, err := existing(); ok || !errors.Is(err, sql.ErrNoRows) {
-		return old, ok, err
-	}
-	var state string
-	err := tx.QueryRowContext(ctx, s.q(`SELECT state FROM devices WHERE id = ?`), j.DeviceID).Scan(&state)
-	if errors.Is(err, sql.ErrNoRows) {
+	state, ok := states[j.DeviceID]
+	if !ok {
+		// A known key implies a known device: nothing to look up.
 		return j, false, fmt.Errorf("device %s: %w", j.DeviceID, store.ErrNotFound)
 	}
-	if err != nil {
-		return j, false, err
-	}
 	if state != string(api.DeviceActive) {
+		// A revoked device's known key still answers its job.
+		if old, ok, err := existing(); ok || !errors.Is(err, sql.ErrNoRows) {
+			return old, ok, err
+		}
 		return j, false, fmt.Errorf("device %s: %w", j.DeviceID, store.ErrDeviceRevoked)
 	}
 	j.State, j.Attempt, j.UpdatedAt = api.JobQueued, 0, j.CreatedAt
@@ -73,7 +134,8 @@ func (s *Store) queueTx(ctx context.Context, tx *txn, j api.Job) (api.Job, bool,
 	if err != nil {
 		return j, false, err
 	}
-	// Another hub process may queue the same key meanwhile: its job wins.
+	// A known key (queued before, or by another hub process meanwhile)
+	// inserts nothing: the job queued first wins.
 	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO jobs (id, device_id, idem_key, actions, state, available_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device_id, idem_key) DO NOTHING`),
 		j.ID, j.DeviceID, j.IdempotencyKey, actions, j.State, nanos(j.CreatedAt), nanos(j.CreatedAt), nanos(j.CreatedAt))
 	if err != nil {
@@ -82,11 +144,6 @@ func (s *Store) queueTx(ctx context.Context, tx *txn, j api.Job) (api.Job, bool,
 	if n, err := res.RowsAffected(); err == nil && n == 0 {
 		return existing()
 	}
-	if s.d.notify != "" {
-		if _, err := tx.ExecContext(ctx, s.d.notify, j.DeviceID); err != nil {
-			return j, false, err
-		}
-	}
 	return j, false, nil
 }
 
@@ -94,19 +151,25 @@ func (s *Store) queueTx(ctx context.Context, tx *txn, j api.Job) (api.Job, bool,
 func (s *Store) QueueJobs(ctx context.Context, jobs []api.Job, audit api.AuditEntry) ([]store.Queued, error) {
 	out := make([]store.Queued, len(jobs))
 	err := s.urgentTx(ctx, func(tx *txn) error {
+		states, err := s.deviceStates(ctx, tx, jobs)
+		if err != nil {
+			return err
+		}
+		var queued []string
+		var entries []api.AuditEntry
 		for i, j := range jobs {
-			job, existing, err := s.queueTx(ctx, tx, j)
-			if err == nil && existing && (job.State == api.JobQueued || job.State == api.JobLeased) {
+			job, existing, err := s.queueTx(ctx, tx, j, states)
+			if err == nil && existing && (job.State == api.JobQueued || job.State == api.JobLeased) && states[job.DeviceID] != string(api.DeviceActive) {
 				// An unfinished job of a revoked device never ends.
-				var state string
-				if err = tx.QueryRowContext(ctx, s.q(`SELECT state FROM devices WHERE id = ?`), job.DeviceID).Scan(&state); err == nil && state != string(api.DeviceActive) {
-					err = fmt.Errorf("device %s: %w", job.DeviceID, store.ErrDeviceRevoked)
-				}
+				err = fmt.Errorf("device %s: %w", job.DeviceID, store.ErrDeviceRevoked)
 			}
 			if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrDeviceRevoked) {
 				return fmt.Errorf("job %s: %w", j.ID, err)
 			}
 			out[i] = store.Queued{Job: job, Existing: existing, Err: err}
+			if err == nil && !existing {
+				queued = append(queued, job.DeviceID)
+			}
 			if audit.Action == "" {
 				continue
 			}
@@ -119,11 +182,12 @@ func (s *Store) QueueJobs(ctx context.Context, jobs []api.Job, audit api.AuditEn
 			default:
 				e.Object, e.Result = "job:"+job.ID, "ok"
 			}
-			if err := s.audit(ctx, tx, e); err != nil {
-				return err
-			}
+			entries = append(entries, e)
 		}
-		return nil
+		if err := s.auditMany(ctx, tx, entries); err != nil {
+			return err
+		}
+		return s.notifyQueued(ctx, tx, queued)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("queue %d jobs: %w", len(jobs), err)

@@ -20,7 +20,7 @@ var postgres = dialect{
 	lockMigrations: `SELECT pg_advisory_xact_lock(7201512)`,
 	txDefault:      `(pg_current_xact_id()::text::bigint)`,
 	finished:       `r.tx < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint)`,
-	notify:         `SELECT pg_notify('` + jobsChannel + `', $1)`,
+	notifyValues:   `SELECT pg_notify('` + jobsChannel + `', v.d) FROM (VALUES %s) AS v(d)`,
 }
 
 // OpenPostgres connects to PostgreSQL (dsn as pgx takes it, e.g.
@@ -54,7 +54,7 @@ var _ store.Watcher = (*Store)(nil)
 // fails (its error; the caller may watch again). On SQLite, which no
 // other process shares, it only waits for ctx.
 func (s *Store) Watch(ctx context.Context, fn func(deviceID string)) error {
-	if s.d.notify == "" {
+	if s.d.notifyValues == "" {
 		<-ctx.Done()
 		return nil
 	}

@@ -34,9 +34,9 @@ type dialect struct {
 	// feed returns only their reports, so its cursor never passes a
 	// report still to commit.
 	txDefault, finished string
-	// notify, when set, tells other hub processes a job was queued for
-	// the device in the one argument.
-	notify string
+	// notifyValues, when set, tells other hub processes a job was queued
+	// for each device in a VALUES list (%s: "(?), (?), …").
+	notifyValues string
 }
 
 var sqlite = dialect{name: "sqlite", serial: "INTEGER PRIMARY KEY AUTOINCREMENT", blob: "BLOB", maxConns: 1, txDefault: "0"}
