@@ -28,6 +28,41 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("QueueJobs", func(t *testing.T) { testQueueJobs(t, open(t)) })
 	t.Run("LargeParams", func(t *testing.T) { testLargeParams(t, open(t)) })
 	t.Run("Identity", func(t *testing.T) { testIdentity(t, open(t)) })
+	t.Run("QueueJobsKeys", func(t *testing.T) { testQueueJobsKeys(t, open(t)) })
+}
+
+// testQueueJobsKeys: a key twice in one batch queues one job; a revoked
+// device's finished job still answers its key.
+func testQueueJobsKeys(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	enrolled(t, s, "d1", "d2")
+	if _, _, err := s.QueueJob(ctx, job("done", "d2", "k1", 1, t0)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.LeaseJob(ctx, "d2", lease("l1", t0)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Report(ctx, "d2", report("r1", "done", "l1", 0, api.ReportResult, api.StatusOK), t0, api.AuditEntry{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeDevice(ctx, "d2"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.QueueJobs(ctx, []api.Job{job("a", "d1", "k1", 1, t0), job("b", "d1", "k1", 1, t0), job("c", "d2", "k1", 1, t0)}, api.AuditEntry{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum []string
+	for _, q := range got {
+		sum = append(sum, fmt.Sprintf("%s existing=%v state=%s err=%v", q.Job.ID, q.Existing, q.Job.State, q.Err))
+	}
+	want := []string{"a existing=false state=queued err=<nil>", "a existing=true state=queued err=<nil>", "done existing=true state=succeeded err=<nil>"}
+	if diff := cmp.Diff(want, sum); diff != "" {
+		t.Errorf("QueueJobs (-want +got):\n%s", diff)
+	}
+	if jobs, err := s.Jobs(ctx, "d1"); err != nil || len(jobs) != 1 {
+		t.Errorf("d1 has %d jobs, %v; want one", len(jobs), err)
+	}
 }
 
 // testIdentity: Identity is Device by ID without the inventory.
