@@ -35,7 +35,7 @@ func (s *Server) agent(h agentHandler) http.HandlerFunc {
 		}
 		id := leaf.Subject.CommonName
 		actor := "device:" + id
-		dev, err := s.store.Device(r.Context(), id)
+		dev, err := s.store.Identity(r.Context(), id)
 		switch {
 		case errors.Is(err, store.ErrNotFound) || err == nil && dev.ID != id:
 			s.refuse(r.Context(), w, actor, "agent.auth", r.URL.Path, http.StatusForbidden, api.CodeForbidden, "no such device")

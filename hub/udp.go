@@ -52,7 +52,7 @@ func (s *Server) ping(b []byte, seen *nonces) []byte {
 		return nil
 	}
 	ctx := context.Background()
-	dev, err := s.store.Device(ctx, p.DeviceID)
+	dev, err := s.store.Identity(ctx, p.DeviceID)
 	if err != nil || dev.ID != p.DeviceID || dev.State != api.DeviceActive || !p.Verify(dev.PingKey) {
 		return nil
 	}

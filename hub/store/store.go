@@ -67,6 +67,10 @@ type Store interface {
 	// Device returns a device by ID, or else the newest one with that
 	// host name; ErrNotFound when there is none.
 	Device(ctx context.Context, key string) (api.Device, error)
+	// Identity returns a device by ID without its inventory: what
+	// authenticating each agent call needs, at a fraction of the cost;
+	// ErrNotFound when there is none.
+	Identity(ctx context.Context, id string) (api.Device, error)
 	// Devices lists all devices by host name.
 	Devices(ctx context.Context) ([]api.Device, error)
 	// RevokeDevice revokes a device's identity.

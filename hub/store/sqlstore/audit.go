@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/adshift/adshift/hub/api"
@@ -11,7 +13,7 @@ import (
 
 // Audit implements store.Store.
 func (s *Store) Audit(ctx context.Context, e api.AuditEntry) error {
-	return s.audit(ctx, s.db, e)
+	return s.tx(ctx, func(t *txn) error { return s.audit(ctx, t, e) })
 }
 
 // execer is a database or a transaction.
@@ -28,6 +30,25 @@ func (s *Store) audit(ctx context.Context, x execer, e api.AuditEntry) error {
 		nanos(e.At), e.Actor, e.Action, e.Object, e.Result, e.Detail)
 	if err != nil {
 		return fmt.Errorf("audit %s %s: %w", e.Actor, e.Action, err)
+	}
+	return nil
+}
+
+// auditMany appends entries through x in one statement per 500 of them,
+// in order.
+func (s *Store) auditMany(ctx context.Context, x execer, entries []api.AuditEntry) error {
+	for part := range slices.Chunk(entries, 500) {
+		args := make([]any, 0, 6*len(part))
+		for _, e := range part {
+			if e.At.IsZero() {
+				e.At = time.Now()
+			}
+			args = append(args, nanos(e.At), e.Actor, e.Action, e.Object, e.Result, e.Detail)
+		}
+		values := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?), ", len(part)), ", ")
+		if _, err := x.ExecContext(ctx, s.q(`INSERT INTO audit (at, actor, action, object, result, detail) VALUES `+values), args...); err != nil {
+			return fmt.Errorf("audit %d entries (%s %s): %w", len(part), part[0].Actor, part[0].Action, err)
+		}
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/adshift/adshift/hub/api"
@@ -15,7 +16,7 @@ import (
 
 // CreateToken implements store.Store.
 func (s *Store) CreateToken(ctx context.Context, t api.Token, hash []byte) error {
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO tokens (id, hash, scope, expires_at, uses, used, revoked, created_at) VALUES (?, ?, ?, ?, ?, 0, 0, ?)`),
+	_, err := s.exec(ctx, s.q(`INSERT INTO tokens (id, hash, scope, expires_at, uses, used, revoked, created_at) VALUES (?, ?, ?, ?, ?, 0, 0, ?)`),
 		t.ID, hash, t.Scope, nanos(t.ExpiresAt), t.Uses, nanos(t.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("create token %s: %w", t.ID, err)
@@ -46,7 +47,7 @@ func (s *Store) Tokens(ctx context.Context) ([]api.Token, error) {
 
 // RevokeToken implements store.Store.
 func (s *Store) RevokeToken(ctx context.Context, id string) error {
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE tokens SET revoked = 1 WHERE id = ?`), id)
+	res, err := s.exec(ctx, s.q(`UPDATE tokens SET revoked = 1 WHERE id = ?`), id)
 	if err != nil {
 		return fmt.Errorf("revoke token %s: %w", id, err)
 	}
@@ -71,7 +72,7 @@ func (s *Store) CheckToken(ctx context.Context, hash []byte, now time.Time) erro
 
 // Enroll implements store.Store.
 func (s *Store) Enroll(ctx context.Context, hash []byte, d api.Device, now time.Time) (api.Device, error) {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *txn) error {
 		var id, scope string
 		var exp int64
 		var uses, used, revoked int
@@ -136,12 +137,22 @@ func scanDevice(row interface{ Scan(...any) error }) (api.Device, error) {
 func (s *Store) Device(ctx context.Context, key string) (api.Device, error) {
 	// By ID first (every agent request), then by host name: two indexed
 	// lookups, where one query with OR would scan the table.
-	d, err := scanDevice(s.r.QueryRowContext(ctx, s.q(`SELECT `+deviceCols+` FROM devices WHERE id = ?`), key))
+	d, err := scanDevice(s.queryRow(ctx, `SELECT `+deviceCols+` FROM devices WHERE id = ?`, key))
 	if errors.Is(err, sql.ErrNoRows) {
-		d, err = scanDevice(s.r.QueryRowContext(ctx, s.q(`SELECT `+deviceCols+` FROM devices WHERE hostname = ? ORDER BY state = 'active' DESC, enrolled_at DESC LIMIT 1`), key))
+		d, err = scanDevice(s.queryRow(ctx, `SELECT `+deviceCols+` FROM devices WHERE hostname = ? ORDER BY state = 'active' DESC, enrolled_at DESC LIMIT 1`, key))
 	}
 	if err != nil {
 		return d, notFound(err, "device "+key)
+	}
+	return d, nil
+}
+
+// Identity implements store.Store.
+func (s *Store) Identity(ctx context.Context, id string) (api.Device, error) {
+	// The inventory column is left out: '' reads as no inventory.
+	d, err := scanDevice(s.queryRow(ctx, `SELECT `+strings.Replace(deviceCols, "inventory", "''", 1)+` FROM devices WHERE id = ?`, id))
+	if err != nil {
+		return d, notFound(err, "device "+id)
 	}
 	return d, nil
 }
@@ -166,7 +177,7 @@ func (s *Store) Devices(ctx context.Context) ([]api.Device, error) {
 
 // RevokeDevice implements store.Store.
 func (s *Store) RevokeDevice(ctx context.Context, id string) error {
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE devices SET state = 'revoked' WHERE id = ?`), id)
+	res, err := s.exec(ctx, s.q(`UPDATE devices SET state = 'revoked' WHERE id = ?`), id)
 	if err != nil {
 		return fmt.Errorf("revoke device %s: %w", id, err)
 	}
@@ -178,7 +189,7 @@ func (s *Store) RevokeDevice(ctx context.Context, id string) error {
 
 // RenewCert implements store.Store.
 func (s *Store) RenewCert(ctx context.Context, id, current, next string, expires time.Time) error {
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE devices SET next_serial = ?, next_expires = ? WHERE id = ? AND cert_serial = ? AND state = 'active'`),
+	res, err := s.exec(ctx, s.q(`UPDATE devices SET next_serial = ?, next_expires = ? WHERE id = ? AND cert_serial = ? AND state = 'active'`),
 		next, nanos(expires), id, current)
 	if err != nil {
 		return fmt.Errorf("renew device %s: %w", id, err)
@@ -191,7 +202,7 @@ func (s *Store) RenewCert(ctx context.Context, id, current, next string, expires
 
 // UseNextCert implements store.Store.
 func (s *Store) UseNextCert(ctx context.Context, id, next string) error {
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE devices SET cert_serial = next_serial, cert_expires = next_expires, next_serial = '', next_expires = 0
+	res, err := s.exec(ctx, s.q(`UPDATE devices SET cert_serial = next_serial, cert_expires = next_expires, next_serial = '', next_expires = 0
 		WHERE id = ? AND next_serial = ? AND next_serial <> '' AND state = 'active'`), id, next)
 	if err != nil {
 		return fmt.Errorf("device %s: use the renewed certificate: %w", id, err)
@@ -211,9 +222,9 @@ func (s *Store) Seen(ctx context.Context, id string, now time.Time, inv *api.Inv
 		if merr != nil {
 			return fmt.Errorf("device %s inventory: %w", id, merr)
 		}
-		res, err = s.db.ExecContext(ctx, s.q(`UPDATE devices SET last_seen = ?, inventory = ? WHERE id = ? AND state = 'active'`), nanos(now), string(b), id)
+		res, err = s.exec(ctx, s.q(`UPDATE devices SET last_seen = ?, inventory = ? WHERE id = ? AND state = 'active'`), nanos(now), string(b), id)
 	} else {
-		res, err = s.db.ExecContext(ctx, s.q(`UPDATE devices SET last_seen = ? WHERE id = ? AND state = 'active'`), nanos(now), id)
+		res, err = s.exec(ctx, s.q(`UPDATE devices SET last_seen = ? WHERE id = ? AND state = 'active'`), nanos(now), id)
 	}
 	if err != nil {
 		return fmt.Errorf("device %s seen: %w", id, err)

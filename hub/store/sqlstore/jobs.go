@@ -3,9 +3,9 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,7 +23,8 @@ func scanJob(row interface{ Scan(...any) error }) (api.Job, error) {
 		return j, err
 	}
 	j.LeaseUntil, j.CreatedAt, j.UpdatedAt = fromNanos(until), fromNanos(created), fromNanos(updated)
-	if err := json.Unmarshal([]byte(actions), &j.Actions); err != nil {
+	var err error
+	if j.Actions, err = decodeActions(actions); err != nil {
 		return j, fmt.Errorf("job %s actions: %w", j.ID, err)
 	}
 	return j, nil
@@ -32,10 +33,18 @@ func scanJob(row interface{ Scan(...any) error }) (api.Job, error) {
 // QueueJob implements store.Store.
 func (s *Store) QueueJob(ctx context.Context, j api.Job) (api.Job, bool, error) {
 	existing := false
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var err error
-		j, existing, err = s.queueTx(ctx, tx, j)
-		return err
+	err := s.urgentTx(ctx, func(tx *txn) error {
+		states, err := s.deviceStates(ctx, tx, []api.Job{j})
+		if err != nil {
+			return err
+		}
+		if j, existing, err = s.queueTx(ctx, tx, j, states); err != nil {
+			return err
+		}
+		if !existing {
+			return s.notifyQueued(ctx, tx, []string{j.DeviceID})
+		}
+		return nil
 	})
 	if err != nil {
 		return j, false, fmt.Errorf("queue job %s: %w", j.ID, err)
@@ -43,45 +52,97 @@ func (s *Store) QueueJob(ctx context.Context, j api.Job) (api.Job, bool, error) 
 	return j, existing, nil
 }
 
-// queueTx queues j in tx, or returns the job queued before with its
-// device and key (existing true).
-func (s *Store) queueTx(ctx context.Context, tx *sql.Tx, j api.Job) (api.Job, bool, error) {
-	actions, err := json.Marshal(j.Actions)
-	if err != nil {
-		return j, false, err
+// deviceStates reads the states of the jobs' devices, in one query per
+// 500 of them; a device missing from the map does not exist.
+func (s *Store) deviceStates(ctx context.Context, tx *txn, jobs []api.Job) (map[string]string, error) {
+	states := map[string]string{}
+	var ids []any
+	for _, j := range jobs {
+		if _, ok := states[j.DeviceID]; !ok {
+			states[j.DeviceID] = ""
+			ids = append(ids, j.DeviceID)
+		}
 	}
+	clear(states)
+	for part := range slices.Chunk(ids, 500) {
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT id, state FROM devices WHERE id IN (`+placeholders(len(part))+`)`), part...)
+		if err != nil {
+			return nil, fmt.Errorf("device states: %w", err)
+		}
+		for rows.Next() {
+			var id, state string
+			if err := rows.Scan(&id, &state); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("device states: %w", err)
+			}
+			states[id] = state
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("device states: %w", err)
+		}
+	}
+	return states, nil
+}
+
+// notifyQueued tells other hub processes (PostgreSQL) of the devices with
+// a new job, in one statement per 500 of them.
+func (s *Store) notifyQueued(ctx context.Context, tx *txn, devices []string) error {
+	if s.d.notifyValues == "" {
+		return nil
+	}
+	for part := range slices.Chunk(devices, 500) {
+		args := make([]any, len(part))
+		for i, d := range part {
+			args[i] = d
+		}
+		values := strings.TrimSuffix(strings.Repeat("(?), ", len(part)), ", ")
+		if _, err := tx.ExecContext(ctx, s.q(fmt.Sprintf(s.d.notifyValues, values)), args...); err != nil {
+			return fmt.Errorf("notify queued jobs: %w", err)
+		}
+	}
+	return nil
+}
+
+// queueTx queues j in tx, or returns the job queued before with its
+// device and key (existing true); states are its device's (deviceStates).
+// A new job of an active device costs one statement (two with large
+// parameter values): the device is known and the insert finds a known key.
+func (s *Store) queueTx(ctx context.Context, tx *txn, j api.Job, states map[string]string) (api.Job, bool, error) {
 	existing := func() (api.Job, bool, error) {
 		old, err := scanJob(tx.QueryRowContext(ctx, s.q(`SELECT `+jobCols+` FROM jobs WHERE device_id = ? AND idem_key = ?`), j.DeviceID, j.IdempotencyKey))
-		return old, err == nil, err
+		if err != nil {
+			return old, false, err
+		}
+		jobs := []api.Job{old}
+		return jobs[0], true, s.resolve(ctx, tx, jobs)
 	}
-	if old, ok, err := existing(); ok || !errors.Is(err, sql.ErrNoRows) {
-		return old, ok, err
-	}
-	var state string
-	err = tx.QueryRowContext(ctx, s.q(`SELECT state FROM devices WHERE id = ?`), j.DeviceID).Scan(&state)
-	if errors.Is(err, sql.ErrNoRows) {
+	state, ok := states[j.DeviceID]
+	if !ok {
+		// A known key implies a known device: nothing to look up.
 		return j, false, fmt.Errorf("device %s: %w", j.DeviceID, store.ErrNotFound)
 	}
-	if err != nil {
-		return j, false, err
-	}
 	if state != string(api.DeviceActive) {
+		// A revoked device's known key still answers its job.
+		if old, ok, err := existing(); ok || !errors.Is(err, sql.ErrNoRows) {
+			return old, ok, err
+		}
 		return j, false, fmt.Errorf("device %s: %w", j.DeviceID, store.ErrDeviceRevoked)
 	}
 	j.State, j.Attempt, j.UpdatedAt = api.JobQueued, 0, j.CreatedAt
-	// Another hub process may queue the same key meanwhile: its job wins.
+	actions, err := s.encodeActions(ctx, tx, j.Actions, j.CreatedAt)
+	if err != nil {
+		return j, false, err
+	}
+	// A known key (queued before, or by another hub process meanwhile)
+	// inserts nothing: the job queued first wins.
 	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO jobs (id, device_id, idem_key, actions, state, available_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device_id, idem_key) DO NOTHING`),
-		j.ID, j.DeviceID, j.IdempotencyKey, string(actions), j.State, nanos(j.CreatedAt), nanos(j.CreatedAt), nanos(j.CreatedAt))
+		j.ID, j.DeviceID, j.IdempotencyKey, actions, j.State, nanos(j.CreatedAt), nanos(j.CreatedAt), nanos(j.CreatedAt))
 	if err != nil {
 		return j, false, err
 	}
 	if n, err := res.RowsAffected(); err == nil && n == 0 {
 		return existing()
-	}
-	if s.d.notify != "" {
-		if _, err := tx.ExecContext(ctx, s.d.notify, j.DeviceID); err != nil {
-			return j, false, err
-		}
 	}
 	return j, false, nil
 }
@@ -89,20 +150,26 @@ func (s *Store) queueTx(ctx context.Context, tx *sql.Tx, j api.Job) (api.Job, bo
 // QueueJobs implements store.Store.
 func (s *Store) QueueJobs(ctx context.Context, jobs []api.Job, audit api.AuditEntry) ([]store.Queued, error) {
 	out := make([]store.Queued, len(jobs))
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.urgentTx(ctx, func(tx *txn) error {
+		states, err := s.deviceStates(ctx, tx, jobs)
+		if err != nil {
+			return err
+		}
+		var queued []string
+		var entries []api.AuditEntry
 		for i, j := range jobs {
-			job, existing, err := s.queueTx(ctx, tx, j)
-			if err == nil && existing && (job.State == api.JobQueued || job.State == api.JobLeased) {
+			job, existing, err := s.queueTx(ctx, tx, j, states)
+			if err == nil && existing && (job.State == api.JobQueued || job.State == api.JobLeased) && states[job.DeviceID] != string(api.DeviceActive) {
 				// An unfinished job of a revoked device never ends.
-				var state string
-				if err = tx.QueryRowContext(ctx, s.q(`SELECT state FROM devices WHERE id = ?`), job.DeviceID).Scan(&state); err == nil && state != string(api.DeviceActive) {
-					err = fmt.Errorf("device %s: %w", job.DeviceID, store.ErrDeviceRevoked)
-				}
+				err = fmt.Errorf("device %s: %w", job.DeviceID, store.ErrDeviceRevoked)
 			}
 			if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrDeviceRevoked) {
 				return fmt.Errorf("job %s: %w", j.ID, err)
 			}
 			out[i] = store.Queued{Job: job, Existing: existing, Err: err}
+			if err == nil && !existing {
+				queued = append(queued, job.DeviceID)
+			}
 			if audit.Action == "" {
 				continue
 			}
@@ -115,11 +182,12 @@ func (s *Store) QueueJobs(ctx context.Context, jobs []api.Job, audit api.AuditEn
 			default:
 				e.Object, e.Result = "job:"+job.ID, "ok"
 			}
-			if err := s.audit(ctx, tx, e); err != nil {
-				return err
-			}
+			entries = append(entries, e)
 		}
-		return nil
+		if err := s.auditMany(ctx, tx, entries); err != nil {
+			return err
+		}
+		return s.notifyQueued(ctx, tx, queued)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("queue %d jobs: %w", len(jobs), err)
@@ -143,7 +211,7 @@ func (s *Store) QueueJobs(ctx context.Context, jobs []api.Job, audit api.AuditEn
 // LeaseJob implements store.Store.
 func (s *Store) LeaseJob(ctx context.Context, deviceID string, l store.Lease) (*api.Job, error) {
 	var out *api.Job
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.urgentTx(ctx, func(tx *txn) error {
 		j, err := scanJob(tx.QueryRowContext(ctx, s.q(`SELECT `+jobCols+` FROM jobs WHERE device_id = ? AND state IN ('queued', 'leased') AND available_at <= ? ORDER BY created_at, id LIMIT 1`+s.d.skipLocked), deviceID, nanos(l.Now)))
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
@@ -159,8 +227,15 @@ func (s *Store) LeaseJob(ctx context.Context, deviceID string, l store.Lease) (*
 			e.Object, e.Detail = "job:"+j.ID, fmt.Sprintf("attempt %d", j.Attempt)
 			err = s.audit(ctx, tx, e)
 		}
-		out = &j
-		return err
+		if err != nil {
+			return err
+		}
+		jobs := []api.Job{j}
+		if err := s.resolve(ctx, tx, jobs); err != nil {
+			return err
+		}
+		out = &jobs[0]
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("lease a job of device %s: %w", deviceID, err)
@@ -180,7 +255,7 @@ func retryAt(l store.Lease, attempt int) time.Time {
 // NextAvailable implements store.Store.
 func (s *Store) NextAvailable(ctx context.Context, deviceID string) (time.Time, error) {
 	var n sql.NullInt64
-	err := s.r.QueryRowContext(ctx, s.q(`SELECT MIN(available_at) FROM jobs WHERE device_id = ? AND state IN ('queued', 'leased')`), deviceID).Scan(&n)
+	err := s.queryRow(ctx, `SELECT MIN(available_at) FROM jobs WHERE device_id = ? AND state IN ('queued', 'leased')`, deviceID).Scan(&n)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("next job of device %s: %w", deviceID, err)
 	}
@@ -193,7 +268,7 @@ func (s *Store) NextAvailable(ctx context.Context, deviceID string) (time.Time, 
 // ExtendLeases implements store.Store.
 func (s *Store) ExtendLeases(ctx context.Context, deviceID string, leases []api.Lease, l store.Lease) ([]api.Lease, error) {
 	var out []api.Lease
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *txn) error {
 		out = out[:0]
 		for _, ls := range leases {
 			var attempt int
@@ -221,14 +296,14 @@ func (s *Store) ExtendLeases(ctx context.Context, deviceID string, leases []api.
 // Report implements store.Store.
 func (s *Store) Report(ctx context.Context, deviceID string, r api.Report, now time.Time, audit api.AuditEntry) (api.ReportAck, error) {
 	var ack api.ReportAck
-	record := func(tx *sql.Tx, result string) error {
+	record := func(tx *txn, result string) error {
 		if audit.Action == "" {
 			return nil
 		}
 		audit.Result = result
 		return s.audit(ctx, tx, audit)
 	}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *txn) error {
 		j, err := scanJob(tx.QueryRowContext(ctx, s.q(`SELECT `+jobCols+` FROM jobs WHERE id = ?`+s.d.forUpdate), r.JobID))
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("job %s: %w", r.JobID, store.ErrNotFound)
@@ -258,18 +333,13 @@ func (s *Store) Report(ctx context.Context, deviceID string, r api.Report, now t
 		if r.Action >= len(j.Actions) {
 			return fmt.Errorf("job %s has no action %d: %w", r.JobID, r.Action, store.ErrConflict)
 		}
-		var results int
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM reports WHERE job_id = ? AND kind = 'result'`), r.JobID).Scan(&results); err != nil {
+		// The job's results, and whether this action has one: one round trip.
+		var results, this int
+		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*), COALESCE(SUM(CASE WHEN action = ? THEN 1 ELSE 0 END), 0) FROM reports WHERE job_id = ? AND kind = 'result'`), r.Action, r.JobID).Scan(&results, &this); err != nil {
 			return err
 		}
-		if r.Kind == api.ReportResult {
-			var n int
-			if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM reports WHERE job_id = ? AND action = ? AND kind = 'result'`), r.JobID, r.Action).Scan(&n); err != nil {
-				return err
-			}
-			if n > 0 {
-				return fmt.Errorf("job %s action %d has a result: %w", r.JobID, r.Action, store.ErrConflict)
-			}
+		if r.Kind == api.ReportResult && this > 0 {
+			return fmt.Errorf("job %s action %d has a result: %w", r.JobID, r.Action, store.ErrConflict)
 		}
 		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO reports (job_id, id, action, kind, done, total, status, output, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 			r.JobID, r.ID, r.Action, r.Kind, r.Done, r.Total, r.Status, r.Output, nanos(now))
@@ -303,11 +373,14 @@ func (s *Store) Report(ctx context.Context, deviceID string, r api.Report, now t
 
 // Job implements store.Store.
 func (s *Store) Job(ctx context.Context, id string) (api.Job, error) {
-	j, err := scanJob(s.r.QueryRowContext(ctx, s.q(`SELECT `+jobCols+` FROM jobs WHERE id = ?`), id))
+	j, err := scanJob(s.queryRow(ctx, `SELECT `+jobCols+` FROM jobs WHERE id = ?`, id))
 	if err != nil {
 		return j, notFound(err, "job "+id)
 	}
 	jobs := []api.Job{j}
+	if err := s.resolve(ctx, s.r, jobs); err != nil {
+		return j, err
+	}
 	if err := s.addReports(ctx, jobs); err != nil {
 		return j, err
 	}
@@ -338,7 +411,10 @@ func (s *Store) queryJobs(ctx context.Context, query string, args ...any) ([]api
 		}
 		jobs = append(jobs, j)
 	}
-	return jobs, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return jobs, s.resolve(ctx, s.r, jobs)
 }
 
 // addReports fills in each job's reports, oldest first, in one query per

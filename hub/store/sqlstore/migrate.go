@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 )
@@ -86,13 +85,29 @@ var migrations = []string{
 	// order.
 	`ALTER TABLE reports ADD COLUMN tx BIGINT NOT NULL DEFAULT {{TX}};
 	CREATE INDEX reports_feed ON reports (tx, seq)`,
+	// 6: large parameter values stored once, by the SHA-256 of their
+	// bytes (params.go); the jobs' actions refer to them. Its data step
+	// moves the values of jobs stored before. Values are byte strings:
+	// PostgreSQL's text holds no NUL.
+	`CREATE TABLE params (
+		hash TEXT PRIMARY KEY,
+		value {{BLOB}} NOT NULL,
+		size BIGINT NOT NULL,
+		created_at BIGINT NOT NULL
+	)`,
+}
+
+// migrationSteps are data steps run after a migration's statements, in
+// its transaction, by version.
+var migrationSteps = map[int]func(s *Store, ctx context.Context, t *txn) error{
+	6: (*Store).externalizeParams,
 }
 
 // migrate brings the schema up to the newest version.
 func (s *Store) migrate(ctx context.Context) error {
 	for i, m := range migrations {
 		version := i + 1
-		err := s.tx(ctx, func(tx *sql.Tx) error {
+		err := s.tx(ctx, func(tx *txn) error {
 			if s.d.lockMigrations != "" {
 				if _, err := tx.ExecContext(ctx, s.d.lockMigrations); err != nil {
 					return err
@@ -114,6 +129,11 @@ func (s *Store) migrate(ctx context.Context) error {
 					continue
 				}
 				if _, err := tx.ExecContext(ctx, stmt); err != nil {
+					return err
+				}
+			}
+			if step := migrationSteps[version]; step != nil {
+				if err := step(s, ctx, tx); err != nil {
 					return err
 				}
 			}

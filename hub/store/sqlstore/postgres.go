@@ -20,7 +20,7 @@ var postgres = dialect{
 	lockMigrations: `SELECT pg_advisory_xact_lock(7201512)`,
 	txDefault:      `(pg_current_xact_id()::text::bigint)`,
 	finished:       `r.tx < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint)`,
-	notify:         `SELECT pg_notify('` + jobsChannel + `', $1)`,
+	notifyValues:   `SELECT pg_notify('` + jobsChannel + `', v.d) FROM (VALUES %s) AS v(d)`,
 }
 
 // OpenPostgres connects to PostgreSQL (dsn as pgx takes it, e.g.
@@ -33,7 +33,7 @@ func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open PostgreSQL: %w", err)
 	}
-	s := &Store{db: db, r: db, d: postgres, dsn: dsn}
+	s := &Store{db: db, r: db, d: postgres, dsn: dsn, params: newParamCache()}
 	db.SetMaxOpenConns(s.d.maxConns)
 	db.SetMaxIdleConns(s.d.maxConns)
 	if err := db.PingContext(ctx); err != nil {
@@ -54,7 +54,7 @@ var _ store.Watcher = (*Store)(nil)
 // fails (its error; the caller may watch again). On SQLite, which no
 // other process shares, it only waits for ctx.
 func (s *Store) Watch(ctx context.Context, fn func(deviceID string)) error {
-	if s.d.notify == "" {
+	if s.d.notifyValues == "" {
 		<-ctx.Done()
 		return nil
 	}

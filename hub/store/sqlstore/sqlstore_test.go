@@ -94,7 +94,7 @@ func TestPostgres_changesWaitForOlderTransactions(t *testing.T) {
 	if _, err := older.ExecContext(ctx, insert, "a"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.db.ExecContext(ctx, insert, "b"); err != nil {
+	if _, err := s.exec(ctx, insert, "b"); err != nil {
 		t.Fatal(err)
 	}
 	if chs, _, err := s.Changes(ctx, store.Cursor{}, 10); err != nil || len(chs) != 0 {

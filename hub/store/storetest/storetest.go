@@ -5,6 +5,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,6 +26,74 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Fleet", func(t *testing.T) { testFleet(t, open(t)) })
 	t.Run("Changes", func(t *testing.T) { testChanges(t, open(t)) })
 	t.Run("QueueJobs", func(t *testing.T) { testQueueJobs(t, open(t)) })
+	t.Run("LargeParams", func(t *testing.T) { testLargeParams(t, open(t)) })
+	t.Run("Identity", func(t *testing.T) { testIdentity(t, open(t)) })
+	t.Run("QueueJobsKeys", func(t *testing.T) { testQueueJobsKeys(t, open(t)) })
+}
+
+// testQueueJobsKeys: a key twice in one batch queues one job; a revoked
+// device's finished job still answers its key.
+func testQueueJobsKeys(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	enrolled(t, s, "d1", "d2")
+	if _, _, err := s.QueueJob(ctx, job("done", "d2", "k1", 1, t0)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.LeaseJob(ctx, "d2", lease("l1", t0)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Report(ctx, "d2", report("r1", "done", "l1", 0, api.ReportResult, api.StatusOK), t0, api.AuditEntry{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeDevice(ctx, "d2"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.QueueJobs(ctx, []api.Job{job("a", "d1", "k1", 1, t0), job("b", "d1", "k1", 1, t0), job("c", "d2", "k1", 1, t0)}, api.AuditEntry{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum []string
+	for _, q := range got {
+		sum = append(sum, fmt.Sprintf("%s existing=%v state=%s err=%v", q.Job.ID, q.Existing, q.Job.State, q.Err))
+	}
+	want := []string{"a existing=false state=queued err=<nil>", "a existing=true state=queued err=<nil>", "done existing=true state=succeeded err=<nil>"}
+	if diff := cmp.Diff(want, sum); diff != "" {
+		t.Errorf("QueueJobs (-want +got):\n%s", diff)
+	}
+	if jobs, err := s.Jobs(ctx, "d1"); err != nil || len(jobs) != 1 {
+		t.Errorf("d1 has %d jobs, %v; want one", len(jobs), err)
+	}
+}
+
+// testIdentity: Identity is Device by ID without the inventory.
+func testIdentity(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	enrolled(t, s, "d1")
+	inv := &api.Inventory{OS: "Windows 11", Domain: "source.test"}
+	if err := s.Seen(ctx, "d1", t0.Add(time.Minute), inv); err != nil {
+		t.Fatal(err)
+	}
+	want, err := s.Device(ctx, "d1")
+	if err != nil || want.Inventory == nil {
+		t.Fatalf("Device = %+v, %v; want it with its inventory", want, err)
+	}
+	want.Inventory = nil
+	got, err := s.Identity(ctx, "d1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Identity (-want +got):\n%s", diff)
+	}
+	_, err = s.Identity(ctx, "nope")
+	wantErr(t, err, store.ErrNotFound)
+	// Not by host name: only a certificate's device ID names an identity.
+	if err := s.RevokeDevice(ctx, "d1"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Identity(ctx, "d1"); err != nil || got.State != api.DeviceRevoked {
+		t.Errorf("Identity of a revoked device = %+v, %v; want it, revoked", got, err)
+	}
 }
 
 var t0 = time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
@@ -547,5 +616,87 @@ func testQueueJobs(t *testing.T, s store.Store) {
 	wantAudit := []string{"job:new1 ok", "job:old duplicate", "job:new2 ok", "device:d9 refused", "device:d3 refused", "device:d3 refused"}
 	if diff := cmp.Diff(wantAudit, audited[len(audited)-6:]); diff != "" {
 		t.Errorf("audited (-want +got):\n%s", diff)
+	}
+}
+
+// testLargeParams: jobs sharing a large parameter value (a wave's SID
+// map) get it back as queued from every read, however the store keeps it.
+func testLargeParams(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	enrolled(t, s, "d1", "d2", "d3")
+	var b strings.Builder
+	for i := range 3000 {
+		fmt.Fprintf(&b, "S-1-5-21-1-2-3-%d=S-1-5-21-4-5-6-%d\n", 1000+i, 1000+i)
+	}
+	sidMap := b.String()
+	other := sidMap + "S-1-5-21-1-2-3-9999=S-1-5-21-4-5-6-9999\n"
+	withMap := func(id, dev, m string) api.Job {
+		return api.Job{ID: id, DeviceID: dev, IdempotencyKey: "wave1", CreatedAt: t0, Actions: []api.Action{
+			{Name: api.ActionReACL, Params: map[string]string{api.ParamSIDMap: m, api.ParamMode: "add"}},
+			{Name: api.ActionCleanup, Params: map[string]string{api.ParamSIDMap: m}},
+			// Values that look like the store's own markers round-trip too.
+			{Name: api.ActionEcho, Params: map[string]string{"message": "\x00param:sha256:00", "empty": ""}},
+		}}
+	}
+	want := map[string]api.Job{"j1": withMap("j1", "d1", sidMap), "j2": withMap("j2", "d2", sidMap), "j3": withMap("j3", "d3", other)}
+	actions := func(what string, j api.Job) {
+		t.Helper()
+		if diff := cmp.Diff(want[j.ID].Actions, j.Actions); diff != "" {
+			t.Errorf("%s %s actions (-want +got):\n%s", what, j.ID, diff)
+		}
+	}
+	if _, _, err := s.QueueJob(ctx, want["j1"]); err != nil {
+		t.Fatal(err)
+	}
+	qs, err := s.QueueJobs(ctx, []api.Job{want["j2"], want["j3"], withMap("j1b", "d1", other)}, api.AuditEntry{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, q := range qs {
+		if q.Err != nil {
+			t.Fatalf("QueueJobs[%d]: %v", i, q.Err)
+		}
+	}
+	if !qs[2].Existing {
+		t.Fatalf("QueueJobs with j1's key = %+v; want j1", qs[2])
+	}
+	actions("QueueJobs (existing)", qs[2].Job)
+	again, existing, err := s.QueueJob(ctx, withMap("j2b", "d2", other))
+	if err != nil || !existing {
+		t.Fatalf("QueueJob with j2's key = %v, %v; want j2", existing, err)
+	}
+	actions("QueueJob (existing)", again)
+	for _, dev := range []string{"d1", "d2", "d3"} {
+		got, err := s.LeaseJob(ctx, dev, lease("l-"+dev, t0))
+		if err != nil || got == nil {
+			t.Fatalf("LeaseJob(%s) = %v, %v", dev, got, err)
+		}
+		actions("LeaseJob", *got)
+	}
+	for id := range want {
+		got, err := s.Job(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		actions("Job", got)
+	}
+	jobs, err := s.Jobs(ctx, "d2")
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("Jobs(d2) = %v, %v", len(jobs), err)
+	}
+	actions("Jobs", jobs[0])
+	page, err := s.Fleet(ctx, "", 10, 5)
+	if err != nil || len(page) != 3 {
+		t.Fatalf("Fleet = %d devices, %v", len(page), err)
+	}
+	for _, d := range page {
+		for _, j := range d.Jobs {
+			actions("Fleet", j)
+		}
+	}
+	// Reports on a job with large values work as on any job.
+	ack, err := s.Report(ctx, "d1", report("r1", "j1", "l-d1", 0, api.ReportResult, api.StatusOK), t0, api.AuditEntry{})
+	if err != nil || ack.JobState != api.JobLeased {
+		t.Fatalf("Report = %+v, %v", ack, err)
 	}
 }
