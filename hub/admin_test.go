@@ -80,6 +80,34 @@ func TestServer_waveAPI(t *testing.T) {
 		t.Errorf("queue again = %+v, %v", again.ID, err)
 	}
 
+	// The fleet lists jobs without their parameters (a wave's SID map
+	// would come back once per device and job).
+	withParams, err := h.admin.QueueJob(ctx, api.JobRequest{DeviceID: enr.DeviceID, IdempotencyKey: "k-params", Actions: []api.Action{{Name: "echo", Params: map[string]string{"message": strings.Repeat("m", 4096)}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := h.admin.Fleet(ctx, "", 10, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := false
+	for _, d := range all.Devices {
+		for _, j := range d.Jobs {
+			for _, a := range j.Actions {
+				if a.Params != nil {
+					t.Errorf("fleet lists job %s with parameters", j.ID)
+				}
+			}
+			listed = listed || j.ID == withParams.ID
+		}
+	}
+	if !listed {
+		t.Errorf("fleet does not list job %s", withParams.ID)
+	}
+	if j, err := h.admin.Job(ctx, withParams.ID); err != nil || len(j.Actions[0].Params["message"]) != 4096 {
+		t.Errorf("the job itself lost its parameters: %v", err)
+	}
+
 	page, err := h.admin.Fleet(ctx, "", 1, 2)
 	if err != nil || len(page.Devices) != 1 || page.Next == "" {
 		t.Fatalf("fleet page 1 = %+v, %v", page, err)

@@ -248,6 +248,16 @@ func (s *Server) fleet(w http.ResponseWriter, r *http.Request) {
 		s.adminFail(w, r, "device.fleet", "", err)
 		return
 	}
+	// A planner needs each job's key, state and outcomes, never the
+	// parameters: a wave's shared SID map would otherwise come back once
+	// per device and job (megabytes each).
+	for i := range ds {
+		for j := range ds[i].Jobs {
+			for k := range ds[i].Jobs[j].Actions {
+				ds[i].Jobs[j].Actions[k].Params = nil
+			}
+		}
+	}
 	page := api.FleetPage{Devices: nonNil(ds)}
 	if len(ds) == limit {
 		page.Next = ds[len(ds)-1].ID

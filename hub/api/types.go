@@ -273,6 +273,8 @@ type DeviceDetail struct {
 // FleetPage is one page of the fleet listing: devices by ID, each with
 // its inventory and newest jobs (newest first, with their reports).
 type FleetPage struct {
+	// Devices come with their newest jobs, whose actions carry no
+	// parameters (GET the job for those).
 	Devices []DeviceDetail `json:"devices"`
 	// Next is the after= of the following page; empty on the last page.
 	Next string `json:"next,omitempty"`
