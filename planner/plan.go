@@ -258,15 +258,25 @@ func Plan(ctx context.Context, opts Options) (*plans.Plan, hcl.Diagnostics) {
 		}
 	}
 	pl.log.Debug("matched", "items", len(pl.items), "took", time.Since(start))
+	phase := time.Now()
+	step := func(name string) {
+		pl.log.Debug("phase done", "phase", name, "took", time.Since(phase))
+		phase = time.Now()
+	}
 	pl.checkTemplateRefs()
 	pl.checkSourceLoss()
+	step("checks")
 	pl.stageAll()
+	step("stage")
 	for _, it := range pl.items {
 		pl.stageItem(it)
 	}
+	step("stage items")
 	pl.diags = append(pl.diags, pl.errs.diags()...)
 	pl.checkMatchValues()
+	step("match values")
 	pl.planMembers()
+	step("members")
 	pl.planRemoved()
 	pl.readHubs(ctx)
 	pl.canProvision = map[string]bool{}
@@ -276,7 +286,9 @@ func Plan(ctx context.Context, opts Options) (*plans.Plan, hcl.Diagnostics) {
 		}
 	}
 	pl.planDevices()
+	step("devices")
 	pl.finish()
+	step("finish")
 	pl.log.Debug("planned", "changes", len(pl.plan.Changes), "took", time.Since(start))
 	if pl.diags.HasErrors() {
 		return nil, pl.diags

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"sort"
 	"strings"
 )
@@ -169,18 +168,6 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		code = exitError
 	}
 	return code
-}
-
-// tuneGC trades memory for speed: planning holds every discovered object
-// and allocates much, so the collector runs less often, within a ceiling
-// (both overridable with GOGC and GOMEMLIMIT).
-func tuneGC() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(640 << 20)
-	}
 }
 
 // newFlags returns the flag set of one command. Parse errors and -h are
