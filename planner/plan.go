@@ -127,6 +127,8 @@ type planning struct {
 	dnCache   map[string]dnResult
 	finalKeys map[string]*item
 	deps      map[*plans.Change][]*plans.Change
+	// depSets holds deps[c] as a set once it is long (see dependOn).
+	depSets map[*plans.Change]map[*plans.Change]struct{}
 	// noTrustReads names the environments whose provider cannot read
 	// trusts (its schema lacks KindTrust).
 	noTrustReads map[string]bool
@@ -163,13 +165,39 @@ func (pl *planning) dependOn(c, dep *plans.Change) {
 	if pl.deps == nil {
 		pl.deps = map[*plans.Change][]*plans.Change{}
 	}
-	for _, d := range pl.deps[c] {
-		if d == dep {
+	ds := pl.deps[c]
+	if len(ds) < depSetMin {
+		for _, d := range ds {
+			if d == dep {
+				return
+			}
+		}
+	} else {
+		// A change with many dependencies (the membership update of a
+		// large group) checks a set: a scan per dependency made planning
+		// quadratic in the group's size.
+		set := pl.depSets[c]
+		if set == nil {
+			set = make(map[*plans.Change]struct{}, 2*len(ds))
+			for _, d := range ds {
+				set[d] = struct{}{}
+			}
+			if pl.depSets == nil {
+				pl.depSets = map[*plans.Change]map[*plans.Change]struct{}{}
+			}
+			pl.depSets[c] = set
+		}
+		if _, ok := set[dep]; ok {
 			return
 		}
+		set[dep] = struct{}{}
 	}
-	pl.deps[c] = append(pl.deps[c], dep)
+	pl.deps[c] = append(ds, dep)
 }
+
+// depSetMin is how many dependencies a change has before dependOn checks
+// new ones against a set instead of scanning them.
+const depSetMin = 32
 
 // Plan discovers the directories, matches, stages and diffs, and returns
 // the plan. The returned diagnostics hold every problem found; the plan is
