@@ -1,7 +1,9 @@
 package planner
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -39,19 +41,17 @@ func (pl *planning) checkMatchValues() {
 }
 
 func (pl *planning) sharedSourceValues(w *config.Workflow, ki kindInfo, r config.MatchRule, items []*item) {
-	groups, order := groupItems(items, func(it *item) string {
-		vals := attrValues(it.src, strings.ToLower(r.SourceAttr))
+	attr := strings.ToLower(r.SourceAttr)
+	shared := sharedValues(items, func(it *item) string {
+		vals := attrValues(it.src, attr)
 		if len(vals) == 0 {
 			return ""
 		}
 		return vals[0]
 	})
 	shown, more := 0, 0
-	for _, v := range order {
-		g := groups[v]
-		if len(g) < 2 {
-			continue
-		}
+	for _, sg := range shared {
+		v, g := sg.value, sg.items
 		if shown == maxShared {
 			more++
 			continue
@@ -73,7 +73,7 @@ func (pl *planning) sharedSourceValues(w *config.Workflow, ki kindInfo, r config
 }
 
 func (pl *planning) sharedCreatedValues(w *config.Workflow, ki kindInfo, r config.MatchRule, items []*item) {
-	groups, order := groupItems(items, func(it *item) string {
+	shared := sharedValues(items, func(it *item) string {
 		if it.status != plans.New || it.change == nil {
 			return ""
 		}
@@ -84,11 +84,8 @@ func (pl *planning) sharedCreatedValues(w *config.Workflow, ki kindInfo, r confi
 		}
 		return ""
 	})
-	for _, v := range order {
-		g := groups[v]
-		if len(g) < 2 {
-			continue
-		}
+	for _, sg := range shared {
+		v, g := sg.value, sg.items
 		d := &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "New objects would share a match value",
@@ -101,25 +98,42 @@ func (pl *planning) sharedCreatedValues(w *config.Workflow, ki kindInfo, r confi
 	}
 }
 
-// groupItems groups items by a case-insensitive value (empty values are
-// left out) and returns the groups in the order their values first came.
-func groupItems(items []*item, value func(*item) string) (map[string][]*item, []string) {
-	groups := map[string][]*item{}
-	var order []string
-	first := map[string]string{}
-	for _, it := range items {
+// valueGroup is the items that share one value.
+type valueGroup struct {
+	value string // as the first item spells it
+	first int    // index of the first item
+	items []*item
+}
+
+// sharedValues returns the values (compared case-insensitively; empty
+// values left out) that two or more items share, with their items, in the
+// order the values first came. Only shared values get a group: most values
+// are unique, and a slice for each was most of the planner's garbage.
+func sharedValues(items []*item, value func(*item) string) []valueGroup {
+	// seen maps a lower-cased value to the index of its first item, or,
+	// once shared, to -(group index + 1).
+	seen := make(map[string]int, len(items))
+	var groups []valueGroup
+	for i, it := range items {
 		v := value(it)
 		if v == "" {
 			continue
 		}
 		lv := strings.ToLower(v)
-		if _, ok := first[lv]; !ok {
-			first[lv] = v
-			order = append(order, v)
+		j, ok := seen[lv]
+		switch {
+		case !ok:
+			seen[lv] = i
+		case j >= 0:
+			groups = append(groups, valueGroup{value: value(items[j]), first: j, items: []*item{items[j], it}})
+			seen[lv] = -len(groups)
+		default:
+			g := &groups[-j-1]
+			g.items = append(g.items, it)
 		}
-		groups[first[lv]] = append(groups[first[lv]], it)
 	}
-	return groups, order
+	slices.SortFunc(groups, func(a, b valueGroup) int { return cmp.Compare(a.first, b.first) })
+	return groups
 }
 
 // nameItems lists up to maxNamed items, and how many more there are.
