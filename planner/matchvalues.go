@@ -30,25 +30,78 @@ func (pl *planning) checkMatchValues() {
 		k := it.wf.Name + "\x00" + it.ki.word
 		byKind[k] = append(byKind[k], it)
 	}
+	// Each rule's values are grouped on its own (in parallel: each scans
+	// every item of its kind), then reported in a fixed order.
+	type ruleCheck struct {
+		w       *config.Workflow
+		ki      kindInfo
+		r       config.MatchRule
+		items   []*item
+		source  []valueGroup
+		created []valueGroup
+	}
+	var checks []*ruleCheck
+	n := 0
 	for _, k := range config.SortedNames(byKind) {
 		items := byKind[k]
 		w, ki := items[0].wf, items[0].ki
 		for _, r := range w.Match[ki.word] {
-			pl.sharedSourceValues(w, ki, r, items)
-			pl.sharedCreatedValues(w, ki, r, items)
+			checks = append(checks, &ruleCheck{w: w, ki: ki, r: r, items: items})
+			n += len(items)
 		}
+	}
+	work := func(i int) {
+		c := checks[i/2]
+		if i%2 == 0 {
+			c.source = sharedSourceGroups(c.r, c.items)
+		} else {
+			c.created = sharedCreatedGroups(c.r, c.items)
+		}
+	}
+	if n >= parallelMin {
+		parallelFor(2*len(checks), work)
+	} else {
+		for i := range 2 * len(checks) {
+			work(i)
+		}
+	}
+	for _, c := range checks {
+		pl.sharedSourceValues(c.w, c.ki, c.r, c.source)
+		pl.sharedCreatedValues(c.r, c.created)
 	}
 }
 
-func (pl *planning) sharedSourceValues(w *config.Workflow, ki kindInfo, r config.MatchRule, items []*item) {
+// sharedSourceGroups groups items by the first value of the rule's source
+// attribute.
+func sharedSourceGroups(r config.MatchRule, items []*item) []valueGroup {
 	attr := strings.ToLower(r.SourceAttr)
-	shared := sharedValues(items, func(it *item) string {
+	return sharedValues(items, func(it *item) string {
 		vals := attrValues(it.src, attr)
 		if len(vals) == 0 {
 			return ""
 		}
 		return vals[0]
 	})
+}
+
+// sharedCreatedGroups groups the items to create by the value their create
+// writes to the rule's target attribute.
+func sharedCreatedGroups(r config.MatchRule, items []*item) []valueGroup {
+	return sharedValues(items, func(it *item) string {
+		if it.status != plans.New || it.change == nil {
+			return ""
+		}
+		for _, a := range it.change.Attrs {
+			if strings.EqualFold(a.Name, r.TargetAttr) && len(a.After) > 0 {
+				return a.After[0]
+			}
+		}
+		return ""
+	})
+}
+
+// sharedSourceValues warns of source values a rule cannot tell apart.
+func (pl *planning) sharedSourceValues(w *config.Workflow, ki kindInfo, r config.MatchRule, shared []valueGroup) {
 	shown, more := 0, 0
 	for _, sg := range shared {
 		v, g := sg.value, sg.items
@@ -72,18 +125,8 @@ func (pl *planning) sharedSourceValues(w *config.Workflow, ki kindInfo, r config
 	}
 }
 
-func (pl *planning) sharedCreatedValues(w *config.Workflow, ki kindInfo, r config.MatchRule, items []*item) {
-	shared := sharedValues(items, func(it *item) string {
-		if it.status != plans.New || it.change == nil {
-			return ""
-		}
-		for _, a := range it.change.Attrs {
-			if strings.EqualFold(a.Name, r.TargetAttr) && len(a.After) > 0 {
-				return a.After[0]
-			}
-		}
-		return ""
-	})
+// sharedCreatedValues refuses creates that would share a rule's value.
+func (pl *planning) sharedCreatedValues(r config.MatchRule, shared []valueGroup) {
 	for _, sg := range shared {
 		v, g := sg.value, sg.items
 		d := &hcl.Diagnostic{
