@@ -223,7 +223,7 @@ func (pl *planning) agentReadiness(dc *config.DeviceCutover, d *plans.Device, it
 		}
 		block("unreachable", msg)
 	}
-	if !d.Rollback && inv.Domain != "" && containsAction(d.Actions, config.ActionCutover) {
+	if !d.Rollback && inv.Domain != "" && contains(d.Actions, config.ActionCutover) {
 		if w := pl.cfg.Workflows[dc.Workflow.Name]; w != nil {
 			if src := pl.cfg.Environments[w.Source.Name]; src != nil && src.Domain != "" && !strings.EqualFold(inv.Domain, src.Domain) {
 				block("wrong_domain", "the device is joined to "+inv.Domain+", not to the source domain "+src.Domain)
@@ -250,7 +250,6 @@ func principalText(p providers.DevicePrincipal) string {
 	return p.SID
 }
 
-func containsAction(list []string, a string) bool { return slices.Contains(list, a) }
 
 // principalIndex finds the identities workflow's users and groups by
 // their source SIDs (sIDHistory included).

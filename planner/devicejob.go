@@ -81,7 +81,7 @@ func (pl *planning) deviceJob(dc *config.DeviceCutover, d *plans.Device, sd *sta
 				api.ParamSourceAccount: d.Source.DN, api.ParamTargetAccount: d.Target.DN,
 				api.ParamNoticeSeconds: strconv.Itoa(dc.NoticeSeconds),
 			})
-			if !containsAction(d.Actions, config.ActionOfflineDomainJoin) && !hasDone(sd, config.ActionOfflineDomainJoin) {
+			if !contains(d.Actions, config.ActionOfflineDomainJoin) && !hasDone(sd, config.ActionOfflineDomainJoin) {
 				d.Checks = append(d.Checks, "cutover joins the target online (no offline domain join in this wave)")
 			}
 		case config.ActionRollback:
