@@ -250,7 +250,6 @@ func principalText(p providers.DevicePrincipal) string {
 	return p.SID
 }
 
-
 // principalIndex finds the identities workflow's users and groups by
 // their source SIDs (sIDHistory included).
 type principalIndex struct {
