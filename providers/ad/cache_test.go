@@ -103,3 +103,35 @@ func BenchmarkCache12k(b *testing.B) {
 		}
 	}
 }
+
+// FuzzLoadCache: a damaged or foreign cache file is refused with a reason
+// (the read is then full), never a panic or a cache that serves.
+func FuzzLoadCache(f *testing.F) {
+	dir := f.TempDir()
+	good := filepath.Join(dir, "good")
+	if err := testCache(3).save(good); err != nil {
+		f.Fatal(err)
+	}
+	b, err := os.ReadFile(good)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Add(b[:len(b)/2])
+	f.Add([]byte(cacheMagic))
+	f.Add([]byte("not a cache"))
+	mark := testCache(0).Mark
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(t.TempDir(), "c")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, why := loadCache(path, "scope", mark)
+		if (c == nil) == (why == "") {
+			t.Fatalf("cache %v with reason %q: want exactly one", c != nil, why)
+		}
+		if c != nil && (c.Version != cacheVersion || c.Scope != "scope" || c.Containers == nil) {
+			t.Fatalf("a cache served that should not: %+v", c.Mark)
+		}
+	})
+}
