@@ -283,14 +283,8 @@ func cutover(ctx context.Context, b *Backend, a api.Action, progress func(done, 
 	progress(1, total)
 
 	// 2. Point the device at the target.
-	if !r.done("switch") {
-		if err := WriteSambaConfig(b.dir, target); err != nil {
-			return "", err
-		}
-		b.forgetJoin()
-		if err := r.mark("switch"); err != nil {
-			return "", err
-		}
+	if err := r.switchTo(target); err != nil {
+		return "", err
 	}
 	progress(2, total)
 
@@ -537,14 +531,8 @@ func rollback(ctx context.Context, b *Backend, a api.Action, progress func(done,
 	progress(1, total)
 
 	// 2. Point the device at the source.
-	if !r.done("switch") {
-		if err := WriteSambaConfig(b.dir, src); err != nil {
-			return "", err
-		}
-		b.forgetJoin()
-		if err := r.mark("switch"); err != nil {
-			return "", err
-		}
+	if err := r.switchTo(src); err != nil {
+		return "", err
 	}
 	progress(2, total)
 

@@ -163,6 +163,18 @@ func (r *joinRun) stillDone(ctx context.Context, cur, want SambaConfig) (bool, e
 // save writes the journal as it is.
 func (r *joinRun) save() error { return r.b.writeJournal(r.j) }
 
+// switchTo points the device's smb.conf at c, unless this run did.
+func (r *joinRun) switchTo(c SambaConfig) error {
+	if r.done("switch") {
+		return nil
+	}
+	if err := WriteSambaConfig(r.b.dir, c); err != nil {
+		return err
+	}
+	r.b.forgetJoin()
+	return r.mark("switch")
+}
+
 // forget drops another action's entry: after a rollback a cutover must
 // run again in full, and the other way round.
 func (r *joinRun) forget(action string) { delete(r.j.Actions, action) }
