@@ -533,6 +533,9 @@ func sambaCompare(t *testing.T, want map[string][]byte) {
 	for p, sd := range want {
 		items = append(items, item{p, hex.EncodeToString(sd)})
 	}
+	if len(items) == 0 {
+		t.Fatal("no descriptor to compare: the devices' disks are empty")
+	}
 	sort.Slice(items, func(i, j int) bool { return items[i].Path < items[j].Path })
 	in, _ := json.Marshal(items)
 	const script = `
